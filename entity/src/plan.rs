@@ -1,0 +1,23 @@
+//! A provincial plan, such as Decision 768/QĐ-UBND.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "plan")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub code: String,
+    pub title: String,
+    pub issuer_id: i64,
+    /// The agency that consolidates reports for this plan; its staff are the plan's coordinators.
+    pub coordinator_id: i64,
+    pub issued_on: Date,
+    pub start_year: i32,
+    pub end_year: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

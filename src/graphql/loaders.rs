@@ -1,0 +1,215 @@
+//! DataLoaders, created per request (no cache shared between principals). Every relation
+//! of the schema goes through one, so a request's statement count depends on its depth,
+//! never on the number of rows in a page.
+use std::{collections::HashMap, hash::Hash, marker::PhantomData, sync::Arc};
+
+use async_graphql::{Context, dataloader::{DataLoader, Loader}};
+use entity::{agency, agency_group, assignment, deliverable, period, section, task};
+use sea_orm::{DatabaseConnection, EntityTrait};
+
+use crate::service::{ServiceError, catalog, domain::AssignmentRole};
+
+pub struct CatalogLoader {
+    db: DatabaseConnection,
+}
+
+pub type Loaders = DataLoader<CatalogLoader>;
+
+pub fn new_loaders(db: DatabaseConnection) -> Loaders {
+    DataLoader::new(CatalogLoader { db }, tokio::spawn)
+}
+
+pub fn loaders<'a>(ctx: &'a Context<'_>) -> &'a Loaders {
+    ctx.data_unchecked::<Loaders>()
+}
+
+/// A row of table `E` by its id.
+pub struct ById<E>(pub i64, PhantomData<fn() -> E>);
+
+impl<E> ById<E> {
+    pub fn new(id: i64) -> Self {
+        Self(id, PhantomData)
+    }
+}
+impl<E> Clone for ById<E> {
+    fn clone(&self) -> Self {
+        Self::new(self.0)
+    }
+}
+impl<E> PartialEq for ById<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl<E> Eq for ById<E> {}
+impl<E> Hash for ById<E> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state)
+    }
+}
+
+impl<E> Loader<ById<E>> for CatalogLoader
+where
+    E: EntityTrait + Send + Sync,
+    E::Model: Clone + Send + Sync + RowId,
+{
+    type Value = E::Model;
+    type Error = Arc<ServiceError>;
+
+    async fn load(&self, keys: &[ById<E>]) -> Result<HashMap<ById<E>, E::Model>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        Ok(catalog::find_by_ids::<E, _>(&self.db, &ids)
+            .await?
+            .into_iter()
+            .map(|row| (ById::new(row.row_id()), row))
+            .collect())
+    }
+}
+
+/// The id of a row, for tables keyed by `id`.
+pub trait RowId {
+    fn row_id(&self) -> i64;
+}
+
+macro_rules! row_id {
+    ($($module:ident),+) => {
+        $(impl RowId for $module::Model {
+            fn row_id(&self) -> i64 {
+                self.id
+            }
+        })+
+    };
+}
+row_id!(agency, agency_group, assignment, deliverable, period, section, task);
+impl RowId for entity::plan::Model {
+    fn row_id(&self) -> i64 {
+        self.id
+    }
+}
+
+/// Groups (parent, child) pairs by parent, with an empty list for parents without children.
+fn group_by_parent<K: Hash + Eq + Clone, V>(keys: &[K], pairs: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>> {
+    let mut map: HashMap<K, Vec<V>> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+    for (key, value) in pairs {
+        map.entry(key).or_default().push(value);
+    }
+    map
+}
+
+/// Declares a one-to-many key type and its loader from a batch function of `catalog`.
+macro_rules! children_loader {
+    ($(#[$meta:meta])* $key:ident => $value:ty, |$db:ident, $ids:ident| $batch:expr, |$row:ident| $parent:expr) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $key(pub i64);
+
+        impl Loader<$key> for CatalogLoader {
+            type Value = Vec<$value>;
+            type Error = Arc<ServiceError>;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Vec<$value>>, Self::Error> {
+                let $db = &self.db;
+                let $ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+                let rows = $batch.await?;
+                Ok(group_by_parent(keys, rows.into_iter().map(|$row| ($key($parent), $row))))
+            }
+        }
+    };
+}
+
+children_loader!(
+    /// Sections of a plan.
+    SectionsOfPlan => section::Model, |db, ids| catalog::sections_of_plans(db, &ids), |row| row.plan_id
+);
+children_loader!(
+    /// Tasks of a section.
+    TasksOfSection => task::Model, |db, ids| catalog::tasks_of_sections(db, &ids), |row| row.section_id
+);
+children_loader!(
+    /// Assignments of a task, as the plan words them.
+    AssignmentsOfTask => assignment::Model, |db, ids| catalog::assignments_of_tasks(db, &ids), |row| row.task_id
+);
+children_loader!(
+    /// Deliverables of a task.
+    DeliverablesOfTask => deliverable::Model, |db, ids| catalog::deliverables_of_tasks(db, &ids), |row| row.task_id
+);
+
+/// Pairs-returning batch functions: (parent id, child).
+macro_rules! pairs_loader {
+    ($(#[$meta:meta])* $key:ident => $value:ty, |$db:ident, $ids:ident| $batch:expr) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $key(pub i64);
+
+        impl Loader<$key> for CatalogLoader {
+            type Value = Vec<$value>;
+            type Error = Arc<ServiceError>;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Vec<$value>>, Self::Error> {
+                let $db = &self.db;
+                let $ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+                let rows = $batch.await?;
+                Ok(group_by_parent(keys, rows.into_iter().map(|(parent, row)| ($key(parent), row))))
+            }
+        }
+    };
+}
+
+pairs_loader!(
+    /// The phase periods of a task's timeframe.
+    TimeframeOfTask => period::Model, |db, ids| catalog::timeframes_of_tasks(db, &ids)
+);
+pairs_loader!(
+    /// Members of an agency group.
+    MembersOfGroup => agency::Model, |db, ids| catalog::members_of_groups(db, &ids)
+);
+pairs_loader!(
+    /// Groups an agency belongs to.
+    GroupsOfAgency => agency_group::Model, |db, ids| catalog::groups_of_agencies(db, &ids)
+);
+
+/// Agencies a task assigns in a role, groups expanded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AgenciesOfTask(pub i64, pub AssignmentRole);
+
+impl Loader<AgenciesOfTask> for CatalogLoader {
+    type Value = Vec<agency::Model>;
+    type Error = Arc<ServiceError>;
+
+    async fn load(&self, keys: &[AgenciesOfTask]) -> Result<HashMap<AgenciesOfTask, Vec<agency::Model>>, Self::Error> {
+        let mut out = HashMap::new();
+        for role in [AssignmentRole::Lead, AssignmentRole::Partner] {
+            let role_keys: Vec<AgenciesOfTask> = keys.iter().filter(|k| k.1 == role).copied().collect();
+            if role_keys.is_empty() {
+                continue;
+            }
+            let ids: Vec<i64> = role_keys.iter().map(|k| k.0).collect();
+            let rows = catalog::agencies_of_tasks(&self.db, &ids, role).await?;
+            out.extend(group_by_parent(&role_keys, rows.into_iter().map(|(task, a)| (AgenciesOfTask(task, role), a))));
+        }
+        Ok(out)
+    }
+}
+
+/// Tasks an agency is assigned in a role, directly or through a group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TasksOfAgency(pub i64, pub AssignmentRole);
+
+impl Loader<TasksOfAgency> for CatalogLoader {
+    type Value = Vec<task::Model>;
+    type Error = Arc<ServiceError>;
+
+    async fn load(&self, keys: &[TasksOfAgency]) -> Result<HashMap<TasksOfAgency, Vec<task::Model>>, Self::Error> {
+        let mut out = HashMap::new();
+        for role in [AssignmentRole::Lead, AssignmentRole::Partner] {
+            let role_keys: Vec<TasksOfAgency> = keys.iter().filter(|k| k.1 == role).copied().collect();
+            if role_keys.is_empty() {
+                continue;
+            }
+            let ids: Vec<i64> = role_keys.iter().map(|k| k.0).collect();
+            let rows = catalog::tasks_of_agencies(&self.db, &ids, role).await?;
+            out.extend(group_by_parent(&role_keys, rows.into_iter().map(|(agency, t)| (TasksOfAgency(agency, role), t))));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,35 @@
+//! The GraphQL layer: types, resolvers and loaders. No SQL here: resolvers parse
+//! arguments, call the service layer, and shape the answer.
+pub mod error;
+pub mod inputs;
+pub mod loaders;
+pub mod query;
+pub mod relay;
+pub mod state;
+pub mod types;
+
+use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use sea_orm::DatabaseConnection;
+
+use crate::config::Limits;
+
+pub type AppSchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
+
+/// The schema, with its limits; `db` is `None` only for printing the SDL.
+pub fn build_schema(db: Option<DatabaseConnection>, limits: &Limits) -> AppSchema {
+    let mut builder = Schema::build(query::Query, EmptyMutation, EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    if let Some(db) = db {
+        builder = builder.data(db);
+    }
+    builder.finish()
+}
+
+/// The SDL that the server serves (what `schema.graphql` holds).
+pub fn sdl() -> String {
+    build_schema(None, &Limits::default()).sdl()
+}

@@ -1,0 +1,80 @@
+//! The query root.
+use async_graphql::{Context, ID, Object, Result};
+
+use super::{
+    error::IntoGql,
+    inputs::{AgencyFilterInput, TaskFilterInput},
+    relay::{Conn, connection},
+    state::db,
+    types::{Agency, AgencyGroup, Node, Period, Plan, Task, node, task_connection},
+};
+use crate::service::{
+    catalog::{self, AgencyOrder, TaskOrder},
+    domain::PeriodKind,
+    pagination::PageRequest,
+};
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// All plans, oldest first.
+    async fn plans(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Conn<Plan>> {
+        let page = PageRequest::new(first, after).gql()?;
+        Ok(connection(catalog::list_plans(db(ctx), &page).await.gql()?, Plan))
+    }
+
+    /// A plan by its code, e.g. "768/QĐ-UBND".
+    async fn plan(&self, ctx: &Context<'_>, code: String) -> Result<Option<Plan>> {
+        Ok(catalog::plan_by_code(db(ctx), &code).await.gql()?.map(Plan))
+    }
+
+    /// Any object by its global id; null where there is none.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        node(ctx, &id).await
+    }
+
+    /// Tasks across plans, filtered, ordered (default: the plan's order) and paged.
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<TaskFilterInput>,
+        order_by: Option<Vec<TaskOrder>>,
+        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
+    ) -> Result<Conn<Task>> {
+        task_connection(ctx, filter.map(Into::into).unwrap_or_default(), order_by, first, after).await
+    }
+
+    /// Agencies, filtered and paged.
+    async fn agencies(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AgencyFilterInput>,
+        order_by: Option<AgencyOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Agency>> {
+        let page = PageRequest::new(first, after).gql()?;
+        let filter = filter.map(Into::into).unwrap_or_default();
+        let agencies = catalog::list_agencies(db(ctx), &filter, order_by.unwrap_or_default(), &page)
+            .await
+            .gql()?;
+        Ok(connection(agencies, Agency))
+    }
+
+    /// An agency by its code, e.g. "ubnd-tay-son".
+    async fn agency(&self, ctx: &Context<'_>, code: String) -> Result<Option<Agency>> {
+        Ok(catalog::agency_by_code(db(ctx), &code).await.gql()?.map(Agency))
+    }
+
+    /// All agency groups with their members.
+    async fn agency_groups(&self, ctx: &Context<'_>) -> Result<Vec<AgencyGroup>> {
+        Ok(catalog::agency_groups(db(ctx)).await.gql()?.into_iter().map(AgencyGroup).collect())
+    }
+
+    /// Periods, optionally of one kind, in calendar order.
+    async fn periods(&self, ctx: &Context<'_>, kind: Option<PeriodKind>) -> Result<Vec<Period>> {
+        Ok(catalog::periods(db(ctx), kind).await.gql()?.into_iter().map(Period).collect())
+    }
+}

@@ -1,0 +1,7 @@
+//! What the schema carries: the database, shared; loaders, per request.
+use async_graphql::Context;
+use sea_orm::DatabaseConnection;
+
+pub fn db<'a>(ctx: &'a Context<'_>) -> &'a DatabaseConnection {
+    ctx.data_unchecked::<DatabaseConnection>()
+}

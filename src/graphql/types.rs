@@ -1,0 +1,390 @@
+//! Object types of the plan: thin wrappers over entity rows whose relations go through
+//! the per-request loaders.
+use async_graphql::{Context, ID, Interface, Object, Result, dataloader::Loader};
+use chrono::NaiveDate;
+use entity::{agency, agency_group, assignment, deliverable, period, plan, section, task};
+
+use super::{
+    error::IntoGql,
+    loaders::{
+        AgenciesOfTask, AssignmentsOfTask, ById, CatalogLoader, DeliverablesOfTask, GroupsOfAgency,
+        MembersOfGroup, SectionsOfPlan, TasksOfAgency, TasksOfSection, TimeframeOfTask, loaders,
+    },
+    relay::{Conn, connection, global_id},
+    inputs::TaskFilterInput,
+};
+use crate::service::{
+    ServiceError,
+    catalog::{self, TaskOrder},
+    domain::{AgencyKind, AssignmentRole, PeriodKind, TaskSchedule, parse_stored},
+    pagination::PageRequest,
+};
+use crate::graphql::state::db;
+
+/// Anything with a global id.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Opaque global id, accepted by `node(id:)`."))]
+pub enum Node {
+    Plan(Plan),
+    Section(Section),
+    Task(Task),
+    Deliverable(Deliverable),
+    Agency(Agency),
+    AgencyGroup(AgencyGroup),
+    Period(Period),
+}
+
+/// Loads a row that must exist (a foreign key points at it).
+async fn required<E>(ctx: &Context<'_>, id: i64) -> Result<E::Model>
+where
+    E: sea_orm::EntityTrait + Send + Sync,
+    E::Model: Clone + Send + Sync + super::loaders::RowId,
+    CatalogLoader: Loader<ById<E>, Value = E::Model, Error = std::sync::Arc<ServiceError>>,
+{
+    loaders(ctx)
+        .load_one(ById::<E>::new(id))
+        .await
+        .gql()?
+        .ok_or_else(|| ServiceError::Internal(format!("dangling reference to id {id}")))
+        .gql()
+}
+
+/// Loads a one-to-many relation.
+async fn children<K, V>(ctx: &Context<'_>, key: K) -> Result<Vec<V>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    V: Send + Sync + Clone + 'static,
+    CatalogLoader: Loader<K, Value = Vec<V>, Error = std::sync::Arc<ServiceError>>,
+{
+    Ok(loaders(ctx).load_one(key).await.gql()?.unwrap_or_default())
+}
+
+/// A provincial plan, such as Decision 768/QĐ-UBND.
+pub struct Plan(pub plan::Model);
+
+#[Object]
+impl Plan {
+    async fn id(&self) -> ID {
+        global_id("Plan", self.0.id)
+    }
+    /// The decision's number, e.g. "768/QĐ-UBND".
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn issued_on(&self) -> NaiveDate {
+        self.0.issued_on
+    }
+    /// First year of the plan's horizon.
+    async fn start_year(&self) -> i32 {
+        self.0.start_year
+    }
+    /// Last year of the plan's horizon.
+    async fn end_year(&self) -> i32 {
+        self.0.end_year
+    }
+    /// The body that issued the plan.
+    async fn issuer(&self, ctx: &Context<'_>) -> Result<Agency> {
+        required::<agency::Entity>(ctx, self.0.issuer_id).await.map(Agency)
+    }
+    /// The agency that consolidates reports for this plan.
+    async fn coordinator(&self, ctx: &Context<'_>) -> Result<Agency> {
+        required::<agency::Entity>(ctx, self.0.coordinator_id).await.map(Agency)
+    }
+    async fn sections(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
+        Ok(children(ctx, SectionsOfPlan(self.0.id)).await?.into_iter().map(Section).collect())
+    }
+    /// The plan's tasks, filtered, ordered and paged.
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<TaskFilterInput>,
+        order_by: Option<Vec<TaskOrder>>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Task>> {
+        let mut filter = filter.map(catalog::TaskFilter::from).unwrap_or_default();
+        filter.plan_id = Some(self.0.id);
+        task_connection(ctx, filter, order_by, first, after).await
+    }
+}
+
+pub async fn task_connection(
+    ctx: &Context<'_>,
+    filter: catalog::TaskFilter,
+    order_by: Option<Vec<TaskOrder>>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Conn<Task>> {
+    let page = PageRequest::new(first, after).gql()?;
+    let tasks = catalog::list_tasks(db(ctx), &filter, &order_by.unwrap_or_default(), &page)
+        .await
+        .gql()?;
+    Ok(connection(tasks, Task))
+}
+
+/// A section (I–V) of a plan's appendix.
+pub struct Section(pub section::Model);
+
+#[Object]
+impl Section {
+    async fn id(&self) -> ID {
+        global_id("Section", self.0.id)
+    }
+    /// Roman numeral, e.g. "III".
+    async fn numeral(&self) -> &str {
+        &self.0.numeral
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn position(&self) -> i32 {
+        self.0.position
+    }
+    async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
+        required::<plan::Entity>(ctx, self.0.plan_id).await.map(Plan)
+    }
+    async fn tasks(&self, ctx: &Context<'_>) -> Result<Vec<Task>> {
+        Ok(children(ctx, TasksOfSection(self.0.id)).await?.into_iter().map(Task).collect())
+    }
+}
+
+/// A task of a plan: what is to be done, by whom, producing what, and when.
+pub struct Task(pub task::Model);
+
+#[Object]
+impl Task {
+    async fn id(&self) -> ID {
+        global_id("Task", self.0.id)
+    }
+    /// The number within its section; null where the plan gives none (section IV).
+    async fn number(&self) -> Option<i32> {
+        self.0.number
+    }
+    /// The plan's wording of the task.
+    async fn content(&self) -> &str {
+        &self.0.content
+    }
+    async fn schedule(&self) -> Result<TaskSchedule> {
+        parse_stored(&self.0.schedule).gql()
+    }
+    /// The plan's wording of the implementation period, e.g. "Hằng năm".
+    async fn timeframe_wording(&self) -> &str {
+        &self.0.timeframe_wording
+    }
+    /// What the transcription had to infer for this task, where the source lost it.
+    async fn inferred_note(&self) -> Option<&str> {
+        self.0.inferred_note.as_deref()
+    }
+    async fn position(&self) -> i32 {
+        self.0.position
+    }
+    async fn section(&self, ctx: &Context<'_>) -> Result<Section> {
+        required::<section::Entity>(ctx, self.0.section_id).await.map(Section)
+    }
+    async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
+        required::<plan::Entity>(ctx, self.0.plan_id).await.map(Plan)
+    }
+    /// Assignees as the plan words them: one agency or a collective group each.
+    async fn assignments(&self, ctx: &Context<'_>) -> Result<Vec<Assignment>> {
+        Ok(children(ctx, AssignmentsOfTask(self.0.id)).await?.into_iter().map(Assignment).collect())
+    }
+    /// Lead agencies (cơ quan chủ trì), groups expanded to their members.
+    async fn lead_agencies(&self, ctx: &Context<'_>) -> Result<Vec<Agency>> {
+        Ok(children(ctx, AgenciesOfTask(self.0.id, AssignmentRole::Lead)).await?.into_iter().map(Agency).collect())
+    }
+    /// Cooperating agencies (cơ quan phối hợp), groups expanded to their members.
+    async fn partner_agencies(&self, ctx: &Context<'_>) -> Result<Vec<Agency>> {
+        Ok(children(ctx, AgenciesOfTask(self.0.id, AssignmentRole::Partner)).await?.into_iter().map(Agency).collect())
+    }
+    /// Products (sản phẩm) the task must deliver.
+    async fn deliverables(&self, ctx: &Context<'_>) -> Result<Vec<Deliverable>> {
+        Ok(children(ctx, DeliverablesOfTask(self.0.id)).await?.into_iter().map(Deliverable).collect())
+    }
+    /// The phase periods the task runs over (the plan's horizon for ANNUAL tasks).
+    async fn timeframe(&self, ctx: &Context<'_>) -> Result<Vec<Period>> {
+        Ok(children(ctx, TimeframeOfTask(self.0.id)).await?.into_iter().map(Period).collect())
+    }
+}
+
+/// A task given to one agency or to a collective group.
+pub struct Assignment(pub assignment::Model);
+
+#[Object]
+impl Assignment {
+    async fn role(&self) -> Result<AssignmentRole> {
+        parse_stored(&self.0.role).gql()
+    }
+    /// The plan's own wording of the assignee.
+    async fn wording(&self) -> &str {
+        &self.0.wording
+    }
+    /// Set when the assignee is one agency.
+    async fn agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
+        match self.0.agency_id {
+            Some(id) => required::<agency::Entity>(ctx, id).await.map(|a| Some(Agency(a))),
+            None => Ok(None),
+        }
+    }
+    /// Set when the assignee is a collective wording such as "UBND các huyện, thị xã, thành phố".
+    async fn group(&self, ctx: &Context<'_>) -> Result<Option<AgencyGroup>> {
+        match self.0.group_id {
+            Some(id) => required::<agency_group::Entity>(ctx, id).await.map(|g| Some(AgencyGroup(g))),
+            None => Ok(None),
+        }
+    }
+}
+
+/// A product a task must deliver.
+pub struct Deliverable(pub deliverable::Model);
+
+#[Object]
+impl Deliverable {
+    async fn id(&self) -> ID {
+        global_id("Deliverable", self.0.id)
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn position(&self) -> i32 {
+        self.0.position
+    }
+    /// True where the source text lost the deliverable and it was inferred.
+    async fn inferred(&self) -> bool {
+        self.0.inferred
+    }
+    async fn task(&self, ctx: &Context<'_>) -> Result<Task> {
+        required::<task::Entity>(ctx, self.0.task_id).await.map(Task)
+    }
+}
+
+/// A department, district, provincial body, mass organization or ministry.
+pub struct Agency(pub agency::Model);
+
+#[Object]
+impl Agency {
+    async fn id(&self) -> ID {
+        global_id("Agency", self.0.id)
+    }
+    /// Stable slug, e.g. "so-ldtbxh".
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    /// Full Vietnamese name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn short_name(&self) -> &str {
+        &self.0.short_name
+    }
+    async fn kind(&self) -> Result<AgencyKind> {
+        parse_stored(&self.0.kind).gql()
+    }
+    /// Whether the agency keeps its own submissions.
+    async fn is_tenant(&self) -> bool {
+        self.0.is_tenant
+    }
+    /// First day the agency exists (null: before any plan it appears in).
+    async fn valid_from(&self) -> Option<NaiveDate> {
+        self.0.valid_from
+    }
+    /// Last day the agency exists (null: still exists).
+    async fn valid_to(&self) -> Option<NaiveDate> {
+        self.0.valid_to
+    }
+    /// The agency that took over this one's work.
+    async fn successor(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
+        match self.0.successor_id {
+            Some(id) => required::<agency::Entity>(ctx, id).await.map(|a| Some(Agency(a))),
+            None => Ok(None),
+        }
+    }
+    /// Tasks this agency leads, directly or as a member of a group.
+    async fn led_tasks(&self, ctx: &Context<'_>) -> Result<Vec<Task>> {
+        Ok(children(ctx, TasksOfAgency(self.0.id, AssignmentRole::Lead)).await?.into_iter().map(Task).collect())
+    }
+    /// Tasks this agency cooperates on, directly or as a member of a group.
+    async fn partner_tasks(&self, ctx: &Context<'_>) -> Result<Vec<Task>> {
+        Ok(children(ctx, TasksOfAgency(self.0.id, AssignmentRole::Partner)).await?.into_iter().map(Task).collect())
+    }
+    /// Groups this agency belongs to.
+    async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<AgencyGroup>> {
+        Ok(children(ctx, GroupsOfAgency(self.0.id)).await?.into_iter().map(AgencyGroup).collect())
+    }
+}
+
+/// A collective wording of a plan bound to its member agencies.
+pub struct AgencyGroup(pub agency_group::Model);
+
+#[Object]
+impl AgencyGroup {
+    async fn id(&self) -> ID {
+        global_id("AgencyGroup", self.0.id)
+    }
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Why membership is as it is (e.g. not stated in the plan).
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Agency>> {
+        Ok(children(ctx, MembersOfGroup(self.0.id)).await?.into_iter().map(Agency).collect())
+    }
+}
+
+/// A year (`2024`), half-year (`2024S1`) or plan phase (`2021-2025`).
+pub struct Period(pub period::Model);
+
+#[Object]
+impl Period {
+    async fn id(&self) -> ID {
+        global_id("Period", self.0.id)
+    }
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn kind(&self) -> Result<PeriodKind> {
+        parse_stored(&self.0.kind).gql()
+    }
+    async fn starts_on(&self) -> NaiveDate {
+        self.0.starts_on
+    }
+    async fn ends_on(&self) -> NaiveDate {
+        self.0.ends_on
+    }
+    async fn label(&self) -> &str {
+        &self.0.label
+    }
+}
+
+/// Resolves a global id to its node, or None where no such row exists.
+pub async fn node(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
+    let Ok((type_name, row)) = super::relay::parse_global_id(id) else {
+        return Ok(None);
+    };
+    let l = loaders(ctx);
+    Ok(match type_name.as_str() {
+        "Plan" => l.load_one(ById::<plan::Entity>::new(row)).await.gql()?.map(|m| Node::Plan(Plan(m))),
+        "Section" => l.load_one(ById::<section::Entity>::new(row)).await.gql()?.map(|m| Node::Section(Section(m))),
+        "Task" => l.load_one(ById::<task::Entity>::new(row)).await.gql()?.map(|m| Node::Task(Task(m))),
+        "Deliverable" => l
+            .load_one(ById::<deliverable::Entity>::new(row))
+            .await
+            .gql()?
+            .map(|m| Node::Deliverable(Deliverable(m))),
+        "Agency" => l.load_one(ById::<agency::Entity>::new(row)).await.gql()?.map(|m| Node::Agency(Agency(m))),
+        "AgencyGroup" => l
+            .load_one(ById::<agency_group::Entity>::new(row))
+            .await
+            .gql()?
+            .map(|m| Node::AgencyGroup(AgencyGroup(m))),
+        "Period" => l.load_one(ById::<period::Entity>::new(row)).await.gql()?.map(|m| Node::Period(Period(m))),
+        _ => None,
+    })
+}

@@ -1,0 +1,90 @@
+//! HTTP concerns: the router, limits, health, and the GraphQL endpoint.
+use std::{sync::Arc, time::Duration};
+
+use async_graphql::{BatchRequest, ErrorExtensions, http::GraphiQLSource};
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::StatusCode,
+    response::{Html, IntoResponse},
+    routing::get,
+};
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
+
+use crate::{
+    config::ServerConfig,
+    graphql::{AppSchema, build_schema, loaders::new_loaders},
+    service::ServiceError,
+};
+
+/// Everything a request handler needs.
+pub struct App {
+    pub db: DatabaseConnection,
+    pub schema: AppSchema,
+    pub config: ServerConfig,
+}
+
+pub type AppState = Arc<App>;
+
+impl App {
+    pub fn new(db: DatabaseConnection, config: ServerConfig) -> AppState {
+        let schema = build_schema(Some(db.clone()), &config.limits);
+        Arc::new(Self { db, schema, config })
+    }
+}
+
+pub fn router(app: AppState) -> Router {
+    let limits = &app.config.limits;
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/healthz", get(healthz))
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(limits.request_timeout_secs),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(app)
+}
+
+async fn graphiql() -> Html<String> {
+    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+}
+
+async fn graphql(State(app): State<AppState>, request: GraphQLBatchRequest) -> GraphQLResponse {
+    let batch = request.into_inner();
+    if let BatchRequest::Batch(requests) = &batch
+        && requests.len() > app.config.limits.max_batch
+    {
+        let error = ServiceError::bad_input(format!(
+            "a batch may hold at most {} operations",
+            app.config.limits.max_batch
+        ))
+        .extend();
+        return async_graphql::Response::from_errors(vec![error.into_server_error(Default::default())]).into();
+    }
+    // Loaders are per request: nothing cached crosses from one principal to another.
+    let batch = match batch {
+        BatchRequest::Single(request) => BatchRequest::Single(request.data(new_loaders(app.db.clone()))),
+        BatchRequest::Batch(requests) => BatchRequest::Batch(
+            requests
+                .into_iter()
+                .map(|request| request.data(new_loaders(app.db.clone())))
+                .collect(),
+        ),
+    };
+    app.schema.execute_batch(batch).await.into()
+}
+
+async fn healthz(State(app): State<AppState>) -> impl IntoResponse {
+    match app.db.ping().await {
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok" }))),
+        Err(err) => {
+            tracing::error!(error = %err, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable" })))
+        }
+    }
+}

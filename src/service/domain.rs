@@ -1,0 +1,103 @@
+//! The domain's closed vocabularies. Stored as text; the GraphQL enums are these same types.
+use async_graphql::Enum;
+
+use super::error::ServiceError;
+
+macro_rules! stored_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = ServiceError;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(ServiceError::Internal(format!(
+                        "unknown {} `{other}` in the database",
+                        stringify!($name)
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+stored_enum!(
+    /// What kind of body an agency is.
+    AgencyKind {
+        /// A provincial department (sở, ban, ngành).
+        Department => "DEPARTMENT",
+        /// A district-level People's Committee (UBND huyện, thị xã, thành phố).
+        District => "DISTRICT",
+        /// Another provincial body (the army command, the police, the PC's office).
+        ProvincialBody => "PROVINCIAL_BODY",
+        /// A mass organization such as the Fatherland Front.
+        MassOrganization => "MASS_ORGANIZATION",
+        /// The provincial People's Committee.
+        PeopleCommittee => "PEOPLE_COMMITTEE",
+        /// A national Ministry cited by the plan (not a tenant).
+        Ministry => "MINISTRY",
+    }
+);
+
+stored_enum!(
+    /// How a task's implementation period is given.
+    TaskSchedule {
+        /// "Hằng năm": every year of the plan's horizon.
+        Annual => "ANNUAL",
+        /// One or more phases such as 2021–2025.
+        Phased => "PHASED",
+    }
+);
+
+stored_enum!(
+    /// What span a period covers.
+    PeriodKind {
+        Year => "YEAR",
+        HalfYear => "HALF_YEAR",
+        Phase => "PHASE",
+    }
+);
+
+stored_enum!(
+    /// An assignee's part in a task.
+    AssignmentRole {
+        /// Cơ quan chủ trì: obliged to report.
+        Lead => "LEAD",
+        /// Cơ quan phối hợp: may contribute.
+        Partner => "PARTNER",
+    }
+);
+
+/// Reads a stored enum, treating an unknown value as an internal error.
+pub fn parse_stored<T: std::str::FromStr<Err = ServiceError>>(text: &str) -> Result<T, ServiceError> {
+    text.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_text_round_trips() {
+        for kind in AgencyKind::ALL {
+            assert_eq!(kind.as_str().parse::<AgencyKind>().unwrap(), *kind);
+        }
+        assert!("district".parse::<AgencyKind>().is_err());
+    }
+}

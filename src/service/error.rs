@@ -1,0 +1,70 @@
+//! The domain layer's one error type. The GraphQL layer maps it to error codes once
+//! (`graphql::error`); HTTP endpoints map it to status codes.
+use sea_orm::DbErr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    /// Also the answer for rows the principal may not see, so that existence never leaks.
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    BadInput(String),
+    #[error("version {expected} is stale; the current version is {current}")]
+    Conflict { expected: i32, current: i32 },
+    #[error("{0}")]
+    WindowClosed(String),
+    #[error("cannot {action} a submission in status {from}")]
+    InvalidTransition { from: String, action: String },
+    /// Never shown to clients: the display is generic, the cause goes to the log.
+    #[error("internal server error")]
+    Database(#[from] DbErr),
+    #[error("internal server error")]
+    Internal(String),
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl ServiceError {
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::NotFound(what.into())
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::BadInput(message.into())
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden(message.into())
+    }
+
+    /// The stable code clients see in `extensions.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::BadInput(_) => "BAD_USER_INPUT",
+            Self::Conflict { .. } => "CONFLICT",
+            Self::WindowClosed(_) => "WINDOW_CLOSED",
+            Self::InvalidTransition { .. } => "INVALID_TRANSITION",
+            Self::Database(_) | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Self::Database(_) | Self::Internal(_))
+    }
+
+    /// Where the cause is internal, log it once, with its details.
+    pub fn log_if_internal(&self) {
+        match self {
+            Self::Database(err) => tracing::error!(error = %err, "database error"),
+            Self::Internal(detail) => tracing::error!(%detail, "internal error"),
+            _ => {}
+        }
+    }
+}

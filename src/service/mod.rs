@@ -1,0 +1,10 @@
+//! The domain layer: rules (tenancy scope, workflow, validation, audit) and the only code
+//! that writes. The GraphQL and HTTP layers call in here; nothing here knows about them.
+pub mod catalog;
+pub mod domain;
+pub mod error;
+pub mod pagination;
+pub mod seed;
+pub mod text;
+
+pub use error::{ServiceError, ServiceResult};

@@ -1,0 +1,430 @@
+//! Loads a plan from its reviewed data file (`seed/plan-768.toml`) into the database.
+//! Idempotent: agencies, groups and periods are matched by code, and a plan whose code
+//! is already present is left as it is, so loading twice changes nothing.
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use entity::{
+    agency, agency_group, agency_group_member, assignment, deliverable, period, plan, section,
+    task, task_period,
+};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, TransactionTrait,
+};
+use serde::Deserialize;
+
+use super::{
+    domain::{AgencyKind, AssignmentRole, PeriodKind, TaskSchedule},
+    error::{ServiceError, ServiceResult},
+    text,
+};
+
+/// The built-in plan: Decision 768/QĐ-UBND of Binh Dinh province.
+pub const PLAN_768: &str = include_str!("../../seed/plan-768.toml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanFile {
+    pub plan: PlanHead,
+    pub agencies: Vec<AgencyRow>,
+    pub groups: Vec<GroupRow>,
+    pub phases: Vec<PhaseRow>,
+    pub sections: Vec<SectionRow>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanHead {
+    pub code: String,
+    pub title: String,
+    pub issuer: String,
+    pub coordinator: String,
+    pub issued_on: toml::value::Datetime,
+    pub start_year: i32,
+    pub end_year: i32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgencyRow {
+    pub code: String,
+    pub name: String,
+    pub short_name: String,
+    pub kind: String,
+    pub tenant: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRow {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub members: Vec<String>,
+    pub members_of_kind: Option<String>,
+    #[serde(default)]
+    pub plan_scoped: bool,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseRow {
+    pub code: String,
+    pub label: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectionRow {
+    pub numeral: String,
+    pub title: String,
+    pub tasks: Vec<TaskRow>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskRow {
+    pub number: Option<i32>,
+    pub content: String,
+    pub lead: Vec<AssigneeRow>,
+    #[serde(default)]
+    pub partner: Vec<AssigneeRow>,
+    pub deliverables: Vec<String>,
+    pub timeframe: String,
+    pub schedule: String,
+    #[serde(default)]
+    pub phases: Vec<String>,
+    /// Why something of this task was inferred; its deliverables are then marked inferred.
+    pub inferred: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssigneeRow {
+    pub wording: String,
+    pub agency: Option<String>,
+    pub group: Option<String>,
+}
+
+/// What a load did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SeedReport {
+    pub plan_loaded: bool,
+    pub agencies_added: usize,
+    pub groups_added: usize,
+    pub periods_added: usize,
+}
+
+fn bad(message: String) -> ServiceError {
+    ServiceError::BadInput(format!("plan data: {message}"))
+}
+
+pub fn parse(source: &str) -> ServiceResult<PlanFile> {
+    toml::from_str(source).map_err(|e| bad(e.to_string()))
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("valid calendar date")
+}
+
+/// The years, half-years and the given phases of a horizon, as (code, kind, start, end, label).
+fn horizon_periods(file: &PlanFile) -> ServiceResult<Vec<(String, PeriodKind, NaiveDate, NaiveDate, String)>> {
+    let mut out = Vec::new();
+    for year in file.plan.start_year..=file.plan.end_year {
+        out.push((year.to_string(), PeriodKind::Year, date(year, 1, 1), date(year, 12, 31), format!("Năm {year}")));
+        out.push((format!("{year}S1"), PeriodKind::HalfYear, date(year, 1, 1), date(year, 6, 30), format!("6 tháng đầu năm {year}")));
+        out.push((format!("{year}S2"), PeriodKind::HalfYear, date(year, 7, 1), date(year, 12, 31), format!("6 tháng cuối năm {year}")));
+    }
+    for phase in &file.phases {
+        let (from, to) = phase
+            .code
+            .split_once('-')
+            .and_then(|(a, b)| Some((a.parse::<i32>().ok()?, b.parse::<i32>().ok()?)))
+            .filter(|(a, b)| a <= b)
+            .ok_or_else(|| bad(format!("phase code `{}` is not YYYY-YYYY", phase.code)))?;
+        out.push((phase.code.clone(), PeriodKind::Phase, date(from, 1, 1), date(to, 12, 31), text::normalize(&phase.label)));
+    }
+    Ok(out)
+}
+
+/// Loads `source` in one transaction.
+pub async fn load(db: &DatabaseConnection, source: &str) -> ServiceResult<SeedReport> {
+    let file = parse(source)?;
+    let txn = db.begin().await?;
+    let report = load_file(&txn, &file).await?;
+    txn.commit().await?;
+    Ok(report)
+}
+
+async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult<SeedReport> {
+    let mut report = SeedReport::default();
+
+    // Agencies, by code.
+    let mut agencies: HashMap<String, agency::Model> = agency::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.code.clone(), a))
+        .collect();
+    for row in &file.agencies {
+        if agencies.contains_key(&row.code) {
+            continue;
+        }
+        let kind: AgencyKind = row
+            .kind
+            .parse()
+            .map_err(|_| bad(format!("agency `{}` has unknown kind `{}`", row.code, row.kind)))?;
+        let name = text::normalize(&row.name);
+        let short_name = text::normalize(&row.short_name);
+        let model = agency::Entity::insert(agency::ActiveModel {
+            code: Set(row.code.clone()),
+            search_text: Set(text::fold(&format!("{name} {short_name} {}", row.code))),
+            name: Set(name),
+            short_name: Set(short_name),
+            kind: Set(kind.as_str().to_owned()),
+            is_tenant: Set(row.tenant),
+            valid_from: Set(None),
+            valid_to: Set(None),
+            successor_id: Set(None),
+            ..Default::default()
+        })
+        .exec_with_returning(db)
+        .await?;
+        agencies.insert(model.code.clone(), model);
+        report.agencies_added += 1;
+    }
+    let agency_id = |code: &str| {
+        agencies
+            .get(code)
+            .map(|a| a.id)
+            .ok_or_else(|| bad(format!("unknown agency `{code}`")))
+    };
+
+    // Periods, by code.
+    let mut periods: HashMap<String, i64> = period::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.code, p.id))
+        .collect();
+    let new_periods: Vec<period::ActiveModel> = horizon_periods(file)?
+        .into_iter()
+        .filter(|(code, ..)| !periods.contains_key(code))
+        .map(|(code, kind, starts_on, ends_on, label)| period::ActiveModel {
+            code: Set(code),
+            kind: Set(kind.as_str().to_owned()),
+            starts_on: Set(starts_on),
+            ends_on: Set(ends_on),
+            label: Set(label),
+            ..Default::default()
+        })
+        .collect();
+    report.periods_added = new_periods.len();
+    if !new_periods.is_empty() {
+        period::Entity::insert_many(new_periods).exec(db).await?;
+        periods = period::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|p| (p.code, p.id))
+            .collect();
+    }
+
+    if super::catalog::plan_by_code(db, &file.plan.code).await?.is_some() {
+        return Ok(report);
+    }
+
+    let issued = &file.plan.issued_on;
+    let issued_on = issued
+        .date
+        .map(|d| date(d.year.into(), d.month.into(), d.day.into()))
+        .ok_or_else(|| bad("plan.issued_on must be a date".into()))?;
+    let plan = plan::Entity::insert(plan::ActiveModel {
+        code: Set(text::normalize(&file.plan.code)),
+        title: Set(text::normalize(&file.plan.title)),
+        issuer_id: Set(agency_id(&file.plan.issuer)?),
+        coordinator_id: Set(agency_id(&file.plan.coordinator)?),
+        issued_on: Set(issued_on),
+        start_year: Set(file.plan.start_year),
+        end_year: Set(file.plan.end_year),
+        ..Default::default()
+    })
+    .exec_with_returning(db)
+    .await?;
+    report.plan_loaded = true;
+
+    // Groups, by code; members of a new group are set once, here.
+    let mut groups: HashMap<String, i64> = agency_group::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|g| (g.code, g.id))
+        .collect();
+    for row in &file.groups {
+        if groups.contains_key(&row.code) {
+            continue;
+        }
+        let group = agency_group::Entity::insert(agency_group::ActiveModel {
+            code: Set(row.code.clone()),
+            name: Set(text::normalize(&row.name)),
+            plan_id: Set(row.plan_scoped.then_some(plan.id)),
+            note: Set(row.note.as_deref().map(text::normalize)),
+            ..Default::default()
+        })
+        .exec_with_returning(db)
+        .await?;
+        groups.insert(group.code.clone(), group.id);
+        report.groups_added += 1;
+        let mut member_ids = Vec::new();
+        for code in &row.members {
+            member_ids.push(agency_id(code)?);
+        }
+        if let Some(kind) = &row.members_of_kind {
+            let mut of_kind: Vec<&agency::Model> = agencies.values().filter(|a| &a.kind == kind).collect();
+            if of_kind.is_empty() {
+                return Err(bad(format!("group `{}`: no agency of kind `{kind}`", row.code)));
+            }
+            of_kind.sort_by_key(|a| a.id);
+            member_ids.extend(of_kind.into_iter().map(|a| a.id));
+        }
+        if !member_ids.is_empty() {
+            agency_group_member::Entity::insert_many(member_ids.into_iter().map(|agency_id| {
+                agency_group_member::ActiveModel {
+                    group_id: Set(group.id),
+                    agency_id: Set(agency_id),
+                }
+            }))
+            .exec(db)
+            .await?;
+        }
+    }
+
+    let mut position = 0;
+    for (section_index, section_row) in file.sections.iter().enumerate() {
+        let section = section::Entity::insert(section::ActiveModel {
+            plan_id: Set(plan.id),
+            numeral: Set(section_row.numeral.clone()),
+            title: Set(text::normalize(&section_row.title)),
+            position: Set(section_index as i32 + 1),
+            ..Default::default()
+        })
+        .exec_with_returning(db)
+        .await?;
+        for row in &section_row.tasks {
+            position += 1;
+            let schedule: TaskSchedule = row
+                .schedule
+                .parse()
+                .map_err(|_| bad(format!("task {position}: unknown schedule `{}`", row.schedule)))?;
+            let content = text::normalize(&row.content);
+            let task = task::Entity::insert(task::ActiveModel {
+                plan_id: Set(plan.id),
+                section_id: Set(section.id),
+                number: Set(row.number),
+                search_text: Set(text::fold(&content)),
+                content: Set(content),
+                schedule: Set(schedule.as_str().to_owned()),
+                timeframe_wording: Set(text::normalize(&row.timeframe)),
+                inferred_note: Set(row.inferred.as_deref().map(text::normalize)),
+                position: Set(position),
+                ..Default::default()
+            })
+            .exec_with_returning(db)
+            .await?;
+
+            // ANNUAL tasks run every year of the horizon: their timeframe is the horizon phase.
+            let horizon = format!("{}-{}", file.plan.start_year, file.plan.end_year);
+            let phase_codes: Vec<&str> = match schedule {
+                TaskSchedule::Annual => vec![horizon.as_str()],
+                TaskSchedule::Phased => row.phases.iter().map(String::as_str).collect(),
+            };
+            if phase_codes.is_empty() {
+                return Err(bad(format!("task {position}: a PHASED task needs phases")));
+            }
+            let mut links = Vec::new();
+            for code in phase_codes {
+                let period_id = *periods
+                    .get(code)
+                    .ok_or_else(|| bad(format!("task {position}: unknown phase `{code}`")))?;
+                links.push(task_period::ActiveModel { task_id: Set(task.id), period_id: Set(period_id) });
+            }
+            task_period::Entity::insert_many(links).exec(db).await?;
+
+            if row.deliverables.is_empty() {
+                return Err(bad(format!("task {position}: no deliverable")));
+            }
+            deliverable::Entity::insert_many(row.deliverables.iter().enumerate().map(|(i, d)| {
+                deliverable::ActiveModel {
+                    task_id: Set(task.id),
+                    description: Set(text::normalize(d)),
+                    position: Set(i as i32 + 1),
+                    inferred: Set(row.inferred.is_some()),
+                    ..Default::default()
+                }
+            }))
+            .exec(db)
+            .await?;
+
+            let mut assignments = Vec::new();
+            for (role, rows) in [(AssignmentRole::Lead, &row.lead), (AssignmentRole::Partner, &row.partner)] {
+                for assignee in rows {
+                    let (agency_ref, group_ref) = match (&assignee.agency, &assignee.group) {
+                        (Some(code), None) => (Some(agency_id(code)?), None),
+                        (None, Some(code)) => (
+                            None,
+                            Some(*groups.get(code).ok_or_else(|| bad(format!("unknown group `{code}`")))?),
+                        ),
+                        _ => {
+                            return Err(bad(format!(
+                                "task {position}: `{}` needs exactly one of agency and group",
+                                assignee.wording
+                            )));
+                        }
+                    };
+                    assignments.push(assignment::ActiveModel {
+                        task_id: Set(task.id),
+                        role: Set(role.as_str().to_owned()),
+                        agency_id: Set(agency_ref),
+                        group_id: Set(group_ref),
+                        wording: Set(text::normalize(&assignee.wording)),
+                        position: Set(assignments.len() as i32 + 1),
+                        ..Default::default()
+                    });
+                }
+            }
+            if assignments.is_empty() {
+                return Err(bad(format!("task {position}: no lead agency")));
+            }
+            assignment::Entity::insert_many(assignments).exec(db).await?;
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_plan_parses_with_twenty_tasks() {
+        let file = parse(PLAN_768).unwrap();
+        let counts: Vec<(String, usize)> = file.sections.iter().map(|s| (s.numeral.clone(), s.tasks.len())).collect();
+        assert_eq!(
+            counts,
+            [("I", 4), ("II", 2), ("III", 9), ("IV", 1), ("V", 4)].map(|(n, c)| (n.to_owned(), c))
+        );
+        assert!(file.sections[3].tasks[0].number.is_none());
+    }
+
+    #[test]
+    fn built_in_plan_has_no_pdf_glitches() {
+        let file = parse(PLAN_768).unwrap();
+        for task in file.sections.iter().flat_map(|s| &s.tasks) {
+            for assignee in task.lead.iter().chain(&task.partner) {
+                assert!(!assignee.wording.contains("Xa hội"), "{}", assignee.wording);
+                assert!(!assignee.wording.contains("huyện, nghèo"), "{}", assignee.wording);
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! What each command does.
+use std::io::Write;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::{
+    config::{Cli, Command},
+    db, graphql,
+    http::{App, router},
+    service::seed,
+};
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::ExportSchema { out } => {
+            let sdl = graphql::sdl();
+            if out.as_os_str() == "-" {
+                std::io::stdout().write_all(sdl.as_bytes())?;
+            } else {
+                std::fs::write(&out, sdl).with_context(|| format!("writing {}", out.display()))?;
+                eprintln!("wrote {}", out.display());
+            }
+            Ok(())
+        }
+        Command::Migrate => {
+            let db = db::connect(&cli.database_url, cli.db_max_connections).await?;
+            db::migrate(&db).await?;
+            eprintln!("database is up to date");
+            Ok(())
+        }
+        Command::Seed => {
+            let db = db::connect(&cli.database_url, cli.db_max_connections).await?;
+            db::migrate(&db).await?;
+            let report = seed::load(&db, seed::PLAN_768).await?;
+            eprintln!("{report:?}");
+            Ok(())
+        }
+        Command::Serve => {
+            let db = db::connect(&cli.database_url, cli.db_max_connections)
+                .await
+                .with_context(|| "connecting to the database")?;
+            db::migrate(&db).await.context("migrating")?;
+            let report = seed::load(&db, seed::PLAN_768).await?;
+            if report.plan_loaded {
+                tracing::info!("loaded the built-in plan 768/QĐ-UBND");
+            }
+            let app = App::new(db, cli.server.clone());
+            let listener = TcpListener::bind(cli.server.bind)
+                .await
+                .with_context(|| format!("binding {}", cli.server.bind))?;
+            let addr = listener.local_addr()?;
+            println!("plantrack is serving; GraphiQL: http://{addr}/graphql");
+            axum::serve(listener, router(app))
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+            Ok(())
+        }
+    }
+}
