@@ -4,14 +4,28 @@ use std::{net::SocketAddr, path::PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "plantrack", version, about = "GraphQL service that tracks how a provincial plan is carried out")]
+#[command(
+    name = "plantrack",
+    version,
+    about = "GraphQL service that tracks how a provincial plan is carried out"
+)]
 pub struct Cli {
     /// Database to use: `sqlite://FILE?mode=rwc` (embedded default) or `postgres://…`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://plantrack.db?mode=rwc", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://plantrack.db?mode=rwc",
+        global = true
+    )]
     pub database_url: String,
 
     /// Largest number of pooled database connections.
-    #[arg(long, env = "PLANTRACK_DB_MAX_CONNECTIONS", default_value_t = 10, global = true)]
+    #[arg(
+        long,
+        env = "PLANTRACK_DB_MAX_CONNECTIONS",
+        default_value_t = 10,
+        global = true
+    )]
     pub db_max_connections: u32,
 
     /// Log as JSON lines instead of human-readable text.
@@ -44,7 +58,12 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct ServerConfig {
     /// Address to listen on.
-    #[arg(long, env = "PLANTRACK_BIND", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "PLANTRACK_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub bind: SocketAddr,
 
     #[command(flatten)]
@@ -58,16 +77,31 @@ pub struct Limits {
     #[arg(long, env = "PLANTRACK_MAX_DEPTH", default_value_t = 15, global = true)]
     pub max_depth: usize,
     /// Highest allowed query complexity (each field counts 1).
-    #[arg(long, env = "PLANTRACK_MAX_COMPLEXITY", default_value_t = 1000, global = true)]
+    #[arg(
+        long,
+        env = "PLANTRACK_MAX_COMPLEXITY",
+        default_value_t = 1000,
+        global = true
+    )]
     pub max_complexity: usize,
     /// Largest request body, in bytes.
-    #[arg(long, env = "PLANTRACK_MAX_BODY_BYTES", default_value_t = 1_048_576, global = true)]
+    #[arg(
+        long,
+        env = "PLANTRACK_MAX_BODY_BYTES",
+        default_value_t = 1_048_576,
+        global = true
+    )]
     pub max_body_bytes: usize,
     /// Most operations in one batched request.
     #[arg(long, env = "PLANTRACK_MAX_BATCH", default_value_t = 10, global = true)]
     pub max_batch: usize,
     /// Seconds before a request is abandoned with 408.
-    #[arg(long, env = "PLANTRACK_REQUEST_TIMEOUT_SECS", default_value_t = 30, global = true)]
+    #[arg(
+        long,
+        env = "PLANTRACK_REQUEST_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
     pub request_timeout_secs: u64,
     /// Whether introspection queries are answered.
     #[arg(long, env = "PLANTRACK_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]

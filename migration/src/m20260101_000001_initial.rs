@@ -164,9 +164,7 @@ impl MigrationTrait for Migration {
                 .col(big_integer_null(n("group_id")))
                 .col(text(n("wording")))
                 .col(integer(n("position")))
-                .check(Expr::cust(
-                    "(agency_id IS NULL) <> (group_id IS NULL)",
-                ))
+                .check(Expr::cust("(agency_id IS NULL) <> (group_id IS NULL)"))
                 .foreign_key(&mut fk("assignment", "task_id", "task"))
                 .foreign_key(&mut fk("assignment", "agency_id", "agency"))
                 .foreign_key(&mut fk("assignment", "group_id", "agency_group"))
@@ -246,9 +244,17 @@ impl MigrationTrait for Migration {
                 .col(string(n("status")))
                 .col(text_null(n("document_ref")))
                 .col(text_null(n("url")))
-                .foreign_key(&mut fk("submission_deliverable", "submission_id", "submission"))
+                .foreign_key(&mut fk(
+                    "submission_deliverable",
+                    "submission_id",
+                    "submission",
+                ))
                 .foreign_key(&mut fk("submission_deliverable", "agency_id", "agency"))
-                .foreign_key(&mut fk("submission_deliverable", "deliverable_id", "deliverable"))
+                .foreign_key(&mut fk(
+                    "submission_deliverable",
+                    "deliverable_id",
+                    "deliverable",
+                ))
                 .to_owned(),
             Table::create()
                 .table(n("audit_log"))
@@ -284,7 +290,11 @@ impl MigrationTrait for Migration {
             index("submission", &["task_id"], false),
             index("submission", &["period_id", "status"], false),
             index("submission", &["plan_id", "status"], false),
-            index("submission_deliverable", &["submission_id", "deliverable_id"], true),
+            index(
+                "submission_deliverable",
+                &["submission_id", "deliverable_id"],
+                true,
+            ),
             index("submission_deliverable", &["agency_id"], false),
             index("audit_log", &["entity", "entity_id"], false),
             index("audit_log", &["agency_id"], false),

@@ -9,6 +9,7 @@ use crate::service::{
 /// Narrows a task list. Agency arguments are agency codes (e.g. "so-ldtbxh"); an agency
 /// matches through its groups too.
 #[derive(InputObject, Default)]
+#[graphql(name = "TaskFilter")]
 pub struct TaskFilterInput {
     /// Plan code, e.g. "768/QĐ-UBND".
     pub plan_code: Option<String>,
@@ -42,6 +43,7 @@ impl From<TaskFilterInput> for TaskFilter {
 
 /// Narrows an agency list.
 #[derive(InputObject, Default)]
+#[graphql(name = "AgencyFilter")]
 pub struct AgencyFilterInput {
     pub kind: Option<AgencyKind>,
     pub is_tenant: Option<bool>,

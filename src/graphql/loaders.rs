@@ -1,10 +1,23 @@
 //! DataLoaders, created per request (no cache shared between principals). Every relation
 //! of the schema goes through one, so a request's statement count depends on its depth,
 //! never on the number of rows in a page.
-use std::{collections::HashMap, hash::Hash, marker::PhantomData, sync::Arc};
+use std::{
+    collections::HashMap,
+    hash::Hash,
+    marker::PhantomData,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
-use async_graphql::{Context, dataloader::{DataLoader, Loader}};
+use async_graphql::{
+    Context,
+    dataloader::{DataLoader, HashMapCache, Loader},
+};
 use entity::{agency, agency_group, assignment, deliverable, period, section, task};
+use futures_util::future::BoxFuture;
 use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::service::{ServiceError, catalog, domain::AssignmentRole};
@@ -13,10 +26,53 @@ pub struct CatalogLoader {
     db: DatabaseConnection,
 }
 
-pub type Loaders = DataLoader<CatalogLoader>;
+pub type Loaders = DataLoader<CatalogLoader, HashMapCache>;
 
-pub fn new_loaders(db: DatabaseConnection) -> Loaders {
-    DataLoader::new(CatalogLoader { db }, tokio::spawn)
+/// How long a loader gathers keys before it queries.
+const BATCH_WINDOW: Duration = Duration::from_millis(2);
+
+/// Tells loaders when a request's future is in the middle of being polled.
+///
+/// Resolving one level of a wide query registers its keys during one poll of the request
+/// future, which can outlast any fixed batching window. A loader therefore waits for its
+/// window and then for the poll to finish, so that a level is always one batch and the
+/// statement count of a request depends on its depth alone.
+#[derive(Clone, Default)]
+pub struct PollGate(Arc<AtomicUsize>);
+
+impl PollGate {
+    /// Runs `future`, marking each of its polls.
+    pub async fn run<F: Future>(&self, future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        std::future::poll_fn(|cx| {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            let poll = future.as_mut().poll(cx);
+            self.0.fetch_sub(1, Ordering::SeqCst);
+            poll
+        })
+        .await
+    }
+
+    async fn idle(&self) {
+        while self.0.load(Ordering::SeqCst) > 0 {
+            tokio::time::sleep(Duration::from_micros(50)).await;
+        }
+    }
+}
+
+/// Loaders for one request; its future must run inside `gate.run`.
+pub fn new_loaders(db: DatabaseConnection, gate: &PollGate) -> Loaders {
+    let gate = gate.clone();
+    let spawner = move |load: BoxFuture<'static, ()>| {
+        let gate = gate.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(BATCH_WINDOW).await;
+            gate.idle().await;
+            load.await
+        })
+    };
+    DataLoader::with_cache(CatalogLoader { db }, spawner, HashMapCache::default())
+        .delay(Duration::ZERO)
 }
 
 pub fn loaders<'a>(ctx: &'a Context<'_>) -> &'a Loaders {
@@ -80,7 +136,15 @@ macro_rules! row_id {
         })+
     };
 }
-row_id!(agency, agency_group, assignment, deliverable, period, section, task);
+row_id!(
+    agency,
+    agency_group,
+    assignment,
+    deliverable,
+    period,
+    section,
+    task
+);
 impl RowId for entity::plan::Model {
     fn row_id(&self) -> i64 {
         self.id
@@ -88,7 +152,10 @@ impl RowId for entity::plan::Model {
 }
 
 /// Groups (parent, child) pairs by parent, with an empty list for parents without children.
-fn group_by_parent<K: Hash + Eq + Clone, V>(keys: &[K], pairs: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>> {
+fn group_by_parent<K: Hash + Eq + Clone, V>(
+    keys: &[K],
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> HashMap<K, Vec<V>> {
     let mut map: HashMap<K, Vec<V>> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
     for (key, value) in pairs {
         map.entry(key).or_default().push(value);
@@ -176,16 +243,24 @@ impl Loader<AgenciesOfTask> for CatalogLoader {
     type Value = Vec<agency::Model>;
     type Error = Arc<ServiceError>;
 
-    async fn load(&self, keys: &[AgenciesOfTask]) -> Result<HashMap<AgenciesOfTask, Vec<agency::Model>>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[AgenciesOfTask],
+    ) -> Result<HashMap<AgenciesOfTask, Vec<agency::Model>>, Self::Error> {
         let mut out = HashMap::new();
         for role in [AssignmentRole::Lead, AssignmentRole::Partner] {
-            let role_keys: Vec<AgenciesOfTask> = keys.iter().filter(|k| k.1 == role).copied().collect();
+            let role_keys: Vec<AgenciesOfTask> =
+                keys.iter().filter(|k| k.1 == role).copied().collect();
             if role_keys.is_empty() {
                 continue;
             }
             let ids: Vec<i64> = role_keys.iter().map(|k| k.0).collect();
             let rows = catalog::agencies_of_tasks(&self.db, &ids, role).await?;
-            out.extend(group_by_parent(&role_keys, rows.into_iter().map(|(task, a)| (AgenciesOfTask(task, role), a))));
+            out.extend(group_by_parent(
+                &role_keys,
+                rows.into_iter()
+                    .map(|(task, a)| (AgenciesOfTask(task, role), a)),
+            ));
         }
         Ok(out)
     }
@@ -199,16 +274,24 @@ impl Loader<TasksOfAgency> for CatalogLoader {
     type Value = Vec<task::Model>;
     type Error = Arc<ServiceError>;
 
-    async fn load(&self, keys: &[TasksOfAgency]) -> Result<HashMap<TasksOfAgency, Vec<task::Model>>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[TasksOfAgency],
+    ) -> Result<HashMap<TasksOfAgency, Vec<task::Model>>, Self::Error> {
         let mut out = HashMap::new();
         for role in [AssignmentRole::Lead, AssignmentRole::Partner] {
-            let role_keys: Vec<TasksOfAgency> = keys.iter().filter(|k| k.1 == role).copied().collect();
+            let role_keys: Vec<TasksOfAgency> =
+                keys.iter().filter(|k| k.1 == role).copied().collect();
             if role_keys.is_empty() {
                 continue;
             }
             let ids: Vec<i64> = role_keys.iter().map(|k| k.0).collect();
             let rows = catalog::tasks_of_agencies(&self.db, &ids, role).await?;
-            out.extend(group_by_parent(&role_keys, rows.into_iter().map(|(agency, t)| (TasksOfAgency(agency, role), t))));
+            out.extend(group_by_parent(
+                &role_keys,
+                rows.into_iter()
+                    .map(|(agency, t)| (TasksOfAgency(agency, role), t)),
+            ));
         }
         Ok(out)
     }

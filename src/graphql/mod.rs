@@ -5,6 +5,7 @@ pub mod inputs;
 pub mod loaders;
 pub mod query;
 pub mod relay;
+pub mod scalars;
 pub mod state;
 pub mod types;
 

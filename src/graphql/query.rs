@@ -19,9 +19,17 @@ pub struct Query;
 #[Object]
 impl Query {
     /// All plans, oldest first.
-    async fn plans(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Conn<Plan>> {
+    async fn plans(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Plan>> {
         let page = PageRequest::new(first, after).gql()?;
-        Ok(connection(catalog::list_plans(db(ctx), &page).await.gql()?, Plan))
+        Ok(connection(
+            catalog::list_plans(db(ctx), &page).await.gql()?,
+            Plan,
+        ))
     }
 
     /// A plan by its code, e.g. "768/QĐ-UBND".
@@ -43,7 +51,14 @@ impl Query {
         #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> Result<Conn<Task>> {
-        task_connection(ctx, filter.map(Into::into).unwrap_or_default(), order_by, first, after).await
+        task_connection(
+            ctx,
+            filter.map(Into::into).unwrap_or_default(),
+            order_by,
+            first,
+            after,
+        )
+        .await
     }
 
     /// Agencies, filtered and paged.
@@ -57,24 +72,38 @@ impl Query {
     ) -> Result<Conn<Agency>> {
         let page = PageRequest::new(first, after).gql()?;
         let filter = filter.map(Into::into).unwrap_or_default();
-        let agencies = catalog::list_agencies(db(ctx), &filter, order_by.unwrap_or_default(), &page)
-            .await
-            .gql()?;
+        let agencies =
+            catalog::list_agencies(db(ctx), &filter, order_by.unwrap_or_default(), &page)
+                .await
+                .gql()?;
         Ok(connection(agencies, Agency))
     }
 
     /// An agency by its code, e.g. "ubnd-tay-son".
     async fn agency(&self, ctx: &Context<'_>, code: String) -> Result<Option<Agency>> {
-        Ok(catalog::agency_by_code(db(ctx), &code).await.gql()?.map(Agency))
+        Ok(catalog::agency_by_code(db(ctx), &code)
+            .await
+            .gql()?
+            .map(Agency))
     }
 
     /// All agency groups with their members.
     async fn agency_groups(&self, ctx: &Context<'_>) -> Result<Vec<AgencyGroup>> {
-        Ok(catalog::agency_groups(db(ctx)).await.gql()?.into_iter().map(AgencyGroup).collect())
+        Ok(catalog::agency_groups(db(ctx))
+            .await
+            .gql()?
+            .into_iter()
+            .map(AgencyGroup)
+            .collect())
     }
 
     /// Periods, optionally of one kind, in calendar order.
     async fn periods(&self, ctx: &Context<'_>, kind: Option<PeriodKind>) -> Result<Vec<Period>> {
-        Ok(catalog::periods(db(ctx), kind).await.gql()?.into_iter().map(Period).collect())
+        Ok(catalog::periods(db(ctx), kind)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Period)
+            .collect())
     }
 }

@@ -38,7 +38,9 @@ pub fn connection<T, N: OutputType>(page: Page<T>, node: impl Fn(T) -> N) -> Con
     let mut conn = Connection::with_additional_fields(
         page.has_previous_page,
         page.has_next_page,
-        ConnectionFields { total_count: page.total_count },
+        ConnectionFields {
+            total_count: page.total_count,
+        },
     );
     conn.edges.extend(
         page.items

@@ -1,29 +1,32 @@
 //! Object types of the plan: thin wrappers over entity rows whose relations go through
 //! the per-request loaders.
 use async_graphql::{Context, ID, Interface, Object, Result, dataloader::Loader};
-use chrono::NaiveDate;
 use entity::{agency, agency_group, assignment, deliverable, period, plan, section, task};
 
 use super::{
     error::IntoGql,
+    inputs::TaskFilterInput,
     loaders::{
         AgenciesOfTask, AssignmentsOfTask, ById, CatalogLoader, DeliverablesOfTask, GroupsOfAgency,
         MembersOfGroup, SectionsOfPlan, TasksOfAgency, TasksOfSection, TimeframeOfTask, loaders,
     },
     relay::{Conn, connection, global_id},
-    inputs::TaskFilterInput,
 };
+use crate::graphql::{scalars::Date, state::db};
 use crate::service::{
     ServiceError,
     catalog::{self, TaskOrder},
     domain::{AgencyKind, AssignmentRole, PeriodKind, TaskSchedule, parse_stored},
     pagination::PageRequest,
 };
-use crate::graphql::state::db;
 
 /// Anything with a global id.
 #[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID", desc = "Opaque global id, accepted by `node(id:)`."))]
+#[graphql(field(
+    name = "id",
+    ty = "ID",
+    desc = "Opaque global id, accepted by `node(id:)`."
+))]
 pub enum Node {
     Plan(Plan),
     Section(Section),
@@ -74,8 +77,8 @@ impl Plan {
     async fn title(&self) -> &str {
         &self.0.title
     }
-    async fn issued_on(&self) -> NaiveDate {
-        self.0.issued_on
+    async fn issued_on(&self) -> Date {
+        Date(self.0.issued_on)
     }
     /// First year of the plan's horizon.
     async fn start_year(&self) -> i32 {
@@ -87,14 +90,22 @@ impl Plan {
     }
     /// The body that issued the plan.
     async fn issuer(&self, ctx: &Context<'_>) -> Result<Agency> {
-        required::<agency::Entity>(ctx, self.0.issuer_id).await.map(Agency)
+        required::<agency::Entity>(ctx, self.0.issuer_id)
+            .await
+            .map(Agency)
     }
     /// The agency that consolidates reports for this plan.
     async fn coordinator(&self, ctx: &Context<'_>) -> Result<Agency> {
-        required::<agency::Entity>(ctx, self.0.coordinator_id).await.map(Agency)
+        required::<agency::Entity>(ctx, self.0.coordinator_id)
+            .await
+            .map(Agency)
     }
     async fn sections(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
-        Ok(children(ctx, SectionsOfPlan(self.0.id)).await?.into_iter().map(Section).collect())
+        Ok(children(ctx, SectionsOfPlan(self.0.id))
+            .await?
+            .into_iter()
+            .map(Section)
+            .collect())
     }
     /// The plan's tasks, filtered, ordered and paged.
     async fn tasks(
@@ -144,10 +155,16 @@ impl Section {
         self.0.position
     }
     async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
-        required::<plan::Entity>(ctx, self.0.plan_id).await.map(Plan)
+        required::<plan::Entity>(ctx, self.0.plan_id)
+            .await
+            .map(Plan)
     }
     async fn tasks(&self, ctx: &Context<'_>) -> Result<Vec<Task>> {
-        Ok(children(ctx, TasksOfSection(self.0.id)).await?.into_iter().map(Task).collect())
+        Ok(children(ctx, TasksOfSection(self.0.id))
+            .await?
+            .into_iter()
+            .map(Task)
+            .collect())
     }
 }
 
@@ -182,30 +199,58 @@ impl Task {
         self.0.position
     }
     async fn section(&self, ctx: &Context<'_>) -> Result<Section> {
-        required::<section::Entity>(ctx, self.0.section_id).await.map(Section)
+        required::<section::Entity>(ctx, self.0.section_id)
+            .await
+            .map(Section)
     }
     async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
-        required::<plan::Entity>(ctx, self.0.plan_id).await.map(Plan)
+        required::<plan::Entity>(ctx, self.0.plan_id)
+            .await
+            .map(Plan)
     }
     /// Assignees as the plan words them: one agency or a collective group each.
     async fn assignments(&self, ctx: &Context<'_>) -> Result<Vec<Assignment>> {
-        Ok(children(ctx, AssignmentsOfTask(self.0.id)).await?.into_iter().map(Assignment).collect())
+        Ok(children(ctx, AssignmentsOfTask(self.0.id))
+            .await?
+            .into_iter()
+            .map(Assignment)
+            .collect())
     }
     /// Lead agencies (cơ quan chủ trì), groups expanded to their members.
     async fn lead_agencies(&self, ctx: &Context<'_>) -> Result<Vec<Agency>> {
-        Ok(children(ctx, AgenciesOfTask(self.0.id, AssignmentRole::Lead)).await?.into_iter().map(Agency).collect())
+        Ok(
+            children(ctx, AgenciesOfTask(self.0.id, AssignmentRole::Lead))
+                .await?
+                .into_iter()
+                .map(Agency)
+                .collect(),
+        )
     }
     /// Cooperating agencies (cơ quan phối hợp), groups expanded to their members.
     async fn partner_agencies(&self, ctx: &Context<'_>) -> Result<Vec<Agency>> {
-        Ok(children(ctx, AgenciesOfTask(self.0.id, AssignmentRole::Partner)).await?.into_iter().map(Agency).collect())
+        Ok(
+            children(ctx, AgenciesOfTask(self.0.id, AssignmentRole::Partner))
+                .await?
+                .into_iter()
+                .map(Agency)
+                .collect(),
+        )
     }
     /// Products (sản phẩm) the task must deliver.
     async fn deliverables(&self, ctx: &Context<'_>) -> Result<Vec<Deliverable>> {
-        Ok(children(ctx, DeliverablesOfTask(self.0.id)).await?.into_iter().map(Deliverable).collect())
+        Ok(children(ctx, DeliverablesOfTask(self.0.id))
+            .await?
+            .into_iter()
+            .map(Deliverable)
+            .collect())
     }
     /// The phase periods the task runs over (the plan's horizon for ANNUAL tasks).
     async fn timeframe(&self, ctx: &Context<'_>) -> Result<Vec<Period>> {
-        Ok(children(ctx, TimeframeOfTask(self.0.id)).await?.into_iter().map(Period).collect())
+        Ok(children(ctx, TimeframeOfTask(self.0.id))
+            .await?
+            .into_iter()
+            .map(Period)
+            .collect())
     }
 }
 
@@ -224,14 +269,18 @@ impl Assignment {
     /// Set when the assignee is one agency.
     async fn agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
         match self.0.agency_id {
-            Some(id) => required::<agency::Entity>(ctx, id).await.map(|a| Some(Agency(a))),
+            Some(id) => required::<agency::Entity>(ctx, id)
+                .await
+                .map(|a| Some(Agency(a))),
             None => Ok(None),
         }
     }
     /// Set when the assignee is a collective wording such as "UBND các huyện, thị xã, thành phố".
     async fn group(&self, ctx: &Context<'_>) -> Result<Option<AgencyGroup>> {
         match self.0.group_id {
-            Some(id) => required::<agency_group::Entity>(ctx, id).await.map(|g| Some(AgencyGroup(g))),
+            Some(id) => required::<agency_group::Entity>(ctx, id)
+                .await
+                .map(|g| Some(AgencyGroup(g))),
             None => Ok(None),
         }
     }
@@ -256,7 +305,9 @@ impl Deliverable {
         self.0.inferred
     }
     async fn task(&self, ctx: &Context<'_>) -> Result<Task> {
-        required::<task::Entity>(ctx, self.0.task_id).await.map(Task)
+        required::<task::Entity>(ctx, self.0.task_id)
+            .await
+            .map(Task)
     }
 }
 
@@ -287,31 +338,49 @@ impl Agency {
         self.0.is_tenant
     }
     /// First day the agency exists (null: before any plan it appears in).
-    async fn valid_from(&self) -> Option<NaiveDate> {
-        self.0.valid_from
+    async fn valid_from(&self) -> Option<Date> {
+        self.0.valid_from.map(Date)
     }
     /// Last day the agency exists (null: still exists).
-    async fn valid_to(&self) -> Option<NaiveDate> {
-        self.0.valid_to
+    async fn valid_to(&self) -> Option<Date> {
+        self.0.valid_to.map(Date)
     }
     /// The agency that took over this one's work.
     async fn successor(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
         match self.0.successor_id {
-            Some(id) => required::<agency::Entity>(ctx, id).await.map(|a| Some(Agency(a))),
+            Some(id) => required::<agency::Entity>(ctx, id)
+                .await
+                .map(|a| Some(Agency(a))),
             None => Ok(None),
         }
     }
     /// Tasks this agency leads, directly or as a member of a group.
     async fn led_tasks(&self, ctx: &Context<'_>) -> Result<Vec<Task>> {
-        Ok(children(ctx, TasksOfAgency(self.0.id, AssignmentRole::Lead)).await?.into_iter().map(Task).collect())
+        Ok(
+            children(ctx, TasksOfAgency(self.0.id, AssignmentRole::Lead))
+                .await?
+                .into_iter()
+                .map(Task)
+                .collect(),
+        )
     }
     /// Tasks this agency cooperates on, directly or as a member of a group.
     async fn partner_tasks(&self, ctx: &Context<'_>) -> Result<Vec<Task>> {
-        Ok(children(ctx, TasksOfAgency(self.0.id, AssignmentRole::Partner)).await?.into_iter().map(Task).collect())
+        Ok(
+            children(ctx, TasksOfAgency(self.0.id, AssignmentRole::Partner))
+                .await?
+                .into_iter()
+                .map(Task)
+                .collect(),
+        )
     }
     /// Groups this agency belongs to.
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<AgencyGroup>> {
-        Ok(children(ctx, GroupsOfAgency(self.0.id)).await?.into_iter().map(AgencyGroup).collect())
+        Ok(children(ctx, GroupsOfAgency(self.0.id))
+            .await?
+            .into_iter()
+            .map(AgencyGroup)
+            .collect())
     }
 }
 
@@ -334,7 +403,11 @@ impl AgencyGroup {
         self.0.note.as_deref()
     }
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Agency>> {
-        Ok(children(ctx, MembersOfGroup(self.0.id)).await?.into_iter().map(Agency).collect())
+        Ok(children(ctx, MembersOfGroup(self.0.id))
+            .await?
+            .into_iter()
+            .map(Agency)
+            .collect())
     }
 }
 
@@ -352,11 +425,11 @@ impl Period {
     async fn kind(&self) -> Result<PeriodKind> {
         parse_stored(&self.0.kind).gql()
     }
-    async fn starts_on(&self) -> NaiveDate {
-        self.0.starts_on
+    async fn starts_on(&self) -> Date {
+        Date(self.0.starts_on)
     }
-    async fn ends_on(&self) -> NaiveDate {
-        self.0.ends_on
+    async fn ends_on(&self) -> Date {
+        Date(self.0.ends_on)
     }
     async fn label(&self) -> &str {
         &self.0.label
@@ -370,21 +443,41 @@ pub async fn node(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
     };
     let l = loaders(ctx);
     Ok(match type_name.as_str() {
-        "Plan" => l.load_one(ById::<plan::Entity>::new(row)).await.gql()?.map(|m| Node::Plan(Plan(m))),
-        "Section" => l.load_one(ById::<section::Entity>::new(row)).await.gql()?.map(|m| Node::Section(Section(m))),
-        "Task" => l.load_one(ById::<task::Entity>::new(row)).await.gql()?.map(|m| Node::Task(Task(m))),
+        "Plan" => l
+            .load_one(ById::<plan::Entity>::new(row))
+            .await
+            .gql()?
+            .map(|m| Node::Plan(Plan(m))),
+        "Section" => l
+            .load_one(ById::<section::Entity>::new(row))
+            .await
+            .gql()?
+            .map(|m| Node::Section(Section(m))),
+        "Task" => l
+            .load_one(ById::<task::Entity>::new(row))
+            .await
+            .gql()?
+            .map(|m| Node::Task(Task(m))),
         "Deliverable" => l
             .load_one(ById::<deliverable::Entity>::new(row))
             .await
             .gql()?
             .map(|m| Node::Deliverable(Deliverable(m))),
-        "Agency" => l.load_one(ById::<agency::Entity>::new(row)).await.gql()?.map(|m| Node::Agency(Agency(m))),
+        "Agency" => l
+            .load_one(ById::<agency::Entity>::new(row))
+            .await
+            .gql()?
+            .map(|m| Node::Agency(Agency(m))),
         "AgencyGroup" => l
             .load_one(ById::<agency_group::Entity>::new(row))
             .await
             .gql()?
             .map(|m| Node::AgencyGroup(AgencyGroup(m))),
-        "Period" => l.load_one(ById::<period::Entity>::new(row)).await.gql()?.map(|m| Node::Period(Period(m))),
+        "Period" => l
+            .load_one(ById::<period::Entity>::new(row))
+            .await
+            .gql()?
+            .map(|m| Node::Period(Period(m))),
         _ => None,
     })
 }

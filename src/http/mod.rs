@@ -16,7 +16,10 @@ use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::Tra
 
 use crate::{
     config::ServerConfig,
-    graphql::{AppSchema, build_schema, loaders::new_loaders},
+    graphql::{
+        AppSchema, build_schema,
+        loaders::{PollGate, new_loaders},
+    },
     service::ServiceError,
 };
 
@@ -64,19 +67,25 @@ async fn graphql(State(app): State<AppState>, request: GraphQLBatchRequest) -> G
             app.config.limits.max_batch
         ))
         .extend();
-        return async_graphql::Response::from_errors(vec![error.into_server_error(Default::default())]).into();
+        return async_graphql::Response::from_errors(vec![
+            error.into_server_error(Default::default()),
+        ])
+        .into();
     }
     // Loaders are per request: nothing cached crosses from one principal to another.
+    let gate = PollGate::default();
     let batch = match batch {
-        BatchRequest::Single(request) => BatchRequest::Single(request.data(new_loaders(app.db.clone()))),
+        BatchRequest::Single(request) => {
+            BatchRequest::Single(request.data(new_loaders(app.db.clone(), &gate)))
+        }
         BatchRequest::Batch(requests) => BatchRequest::Batch(
             requests
                 .into_iter()
-                .map(|request| request.data(new_loaders(app.db.clone())))
+                .map(|request| request.data(new_loaders(app.db.clone(), &gate)))
                 .collect(),
         ),
     };
-    app.schema.execute_batch(batch).await.into()
+    gate.run(app.schema.execute_batch(batch)).await.into()
 }
 
 async fn healthz(State(app): State<AppState>) -> impl IntoResponse {
@@ -84,7 +93,10 @@ async fn healthz(State(app): State<AppState>) -> impl IntoResponse {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok" }))),
         Err(err) => {
             tracing::error!(error = %err, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable" })))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable" })),
+            )
         }
     }
 }

@@ -34,33 +34,52 @@ where
         .await?)
 }
 
-pub async fn plan_by_code<C: ConnectionTrait>(db: &C, code: &str) -> ServiceResult<Option<plan::Model>> {
+pub async fn plan_by_code<C: ConnectionTrait>(
+    db: &C,
+    code: &str,
+) -> ServiceResult<Option<plan::Model>> {
     Ok(plan::Entity::find()
         .filter(plan::Column::Code.eq(text::normalize(code)))
         .one(db)
         .await?)
 }
 
-pub async fn agency_by_code<C: ConnectionTrait>(db: &C, code: &str) -> ServiceResult<Option<agency::Model>> {
+pub async fn agency_by_code<C: ConnectionTrait>(
+    db: &C,
+    code: &str,
+) -> ServiceResult<Option<agency::Model>> {
     Ok(agency::Entity::find()
         .filter(agency::Column::Code.eq(code.trim()))
         .one(db)
         .await?)
 }
 
-pub async fn period_by_code<C: ConnectionTrait>(db: &C, code: &str) -> ServiceResult<Option<period::Model>> {
+pub async fn period_by_code<C: ConnectionTrait>(
+    db: &C,
+    code: &str,
+) -> ServiceResult<Option<period::Model>> {
     Ok(period::Entity::find()
         .filter(period::Column::Code.eq(code.trim()))
         .one(db)
         .await?)
 }
 
-pub async fn list_plans<C: ConnectionTrait>(db: &C, page: &PageRequest) -> ServiceResult<Page<plan::Model>> {
-    let keys = [SortKey::new(plan::Column::Id, Order::Asc, |p: &plan::Model| KeyValue::Int(p.id))];
+pub async fn list_plans<C: ConnectionTrait>(
+    db: &C,
+    page: &PageRequest,
+) -> ServiceResult<Page<plan::Model>> {
+    let keys = [SortKey::new(
+        plan::Column::Id,
+        Order::Asc,
+        |p: &plan::Model| KeyValue::Int(p.id),
+    )];
     paginate(db, plan::Entity::find(), &keys, page).await
 }
 
-pub async fn sections_of_plans<C: ConnectionTrait>(db: &C, plan_ids: &[i64]) -> ServiceResult<Vec<section::Model>> {
+pub async fn sections_of_plans<C: ConnectionTrait>(
+    db: &C,
+    plan_ids: &[i64],
+) -> ServiceResult<Vec<section::Model>> {
     Ok(section::Entity::find()
         .filter(section::Column::PlanId.is_in(plan_ids.iter().copied()))
         .order_by_asc(section::Column::Position)
@@ -68,7 +87,10 @@ pub async fn sections_of_plans<C: ConnectionTrait>(db: &C, plan_ids: &[i64]) -> 
         .await?)
 }
 
-pub async fn tasks_of_sections<C: ConnectionTrait>(db: &C, section_ids: &[i64]) -> ServiceResult<Vec<task::Model>> {
+pub async fn tasks_of_sections<C: ConnectionTrait>(
+    db: &C,
+    section_ids: &[i64],
+) -> ServiceResult<Vec<task::Model>> {
     Ok(task::Entity::find()
         .filter(task::Column::SectionId.is_in(section_ids.iter().copied()))
         .order_by_asc(task::Column::Position)
@@ -76,7 +98,10 @@ pub async fn tasks_of_sections<C: ConnectionTrait>(db: &C, section_ids: &[i64]) 
         .await?)
 }
 
-pub async fn assignments_of_tasks<C: ConnectionTrait>(db: &C, task_ids: &[i64]) -> ServiceResult<Vec<assignment::Model>> {
+pub async fn assignments_of_tasks<C: ConnectionTrait>(
+    db: &C,
+    task_ids: &[i64],
+) -> ServiceResult<Vec<assignment::Model>> {
     Ok(assignment::Entity::find()
         .filter(assignment::Column::TaskId.is_in(task_ids.iter().copied()))
         .order_by_asc(assignment::Column::Position)
@@ -84,7 +109,10 @@ pub async fn assignments_of_tasks<C: ConnectionTrait>(db: &C, task_ids: &[i64]) 
         .await?)
 }
 
-pub async fn deliverables_of_tasks<C: ConnectionTrait>(db: &C, task_ids: &[i64]) -> ServiceResult<Vec<deliverable::Model>> {
+pub async fn deliverables_of_tasks<C: ConnectionTrait>(
+    db: &C,
+    task_ids: &[i64],
+) -> ServiceResult<Vec<deliverable::Model>> {
     Ok(deliverable::Entity::find()
         .filter(deliverable::Column::TaskId.is_in(task_ids.iter().copied()))
         .order_by_asc(deliverable::Column::Position)
@@ -93,14 +121,22 @@ pub async fn deliverables_of_tasks<C: ConnectionTrait>(db: &C, task_ids: &[i64])
 }
 
 /// The phase periods each task's timeframe covers, as (task id, period).
-pub async fn timeframes_of_tasks<C: ConnectionTrait>(db: &C, task_ids: &[i64]) -> ServiceResult<Vec<(i64, period::Model)>> {
+pub async fn timeframes_of_tasks<C: ConnectionTrait>(
+    db: &C,
+    task_ids: &[i64],
+) -> ServiceResult<Vec<(i64, period::Model)>> {
     let links = task_period::Entity::find()
         .filter(task_period::Column::TaskId.is_in(task_ids.iter().copied()))
         .all(db)
         .await?;
-    let period_ids: Vec<i64> = links.iter().map(|l| l.period_id).collect::<HashSet<_>>().into_iter().collect();
+    let period_ids: Vec<i64> = links
+        .iter()
+        .map(|l| l.period_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     let mut periods: Vec<period::Model> = find_by_ids::<period::Entity, _>(db, &period_ids).await?;
-    periods.sort_by(|a, b| (a.starts_on, a.ends_on).cmp(&(b.starts_on, b.ends_on)));
+    periods.sort_by_key(|p| (p.starts_on, p.ends_on));
     let mut out = Vec::new();
     for period in periods {
         for link in links.iter().filter(|l| l.period_id == period.id) {
@@ -111,13 +147,21 @@ pub async fn timeframes_of_tasks<C: ConnectionTrait>(db: &C, task_ids: &[i64]) -
 }
 
 /// Members of each group, as (group id, agency), in agency id order.
-pub async fn members_of_groups<C: ConnectionTrait>(db: &C, group_ids: &[i64]) -> ServiceResult<Vec<(i64, agency::Model)>> {
+pub async fn members_of_groups<C: ConnectionTrait>(
+    db: &C,
+    group_ids: &[i64],
+) -> ServiceResult<Vec<(i64, agency::Model)>> {
     let links = agency_group_member::Entity::find()
         .filter(agency_group_member::Column::GroupId.is_in(group_ids.iter().copied()))
         .order_by_asc(agency_group_member::Column::AgencyId)
         .all(db)
         .await?;
-    let agency_ids: Vec<i64> = links.iter().map(|l| l.agency_id).collect::<HashSet<_>>().into_iter().collect();
+    let agency_ids: Vec<i64> = links
+        .iter()
+        .map(|l| l.agency_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     let agencies: HashMap<i64, agency::Model> = find_by_ids::<agency::Entity, _>(db, &agency_ids)
         .await?
         .into_iter()
@@ -130,12 +174,20 @@ pub async fn members_of_groups<C: ConnectionTrait>(db: &C, group_ids: &[i64]) ->
 }
 
 /// Groups each agency belongs to, as (agency id, group).
-pub async fn groups_of_agencies<C: ConnectionTrait>(db: &C, agency_ids: &[i64]) -> ServiceResult<Vec<(i64, agency_group::Model)>> {
+pub async fn groups_of_agencies<C: ConnectionTrait>(
+    db: &C,
+    agency_ids: &[i64],
+) -> ServiceResult<Vec<(i64, agency_group::Model)>> {
     let links = agency_group_member::Entity::find()
         .filter(agency_group_member::Column::AgencyId.is_in(agency_ids.iter().copied()))
         .all(db)
         .await?;
-    let group_ids: Vec<i64> = links.iter().map(|l| l.group_id).collect::<HashSet<_>>().into_iter().collect();
+    let group_ids: Vec<i64> = links
+        .iter()
+        .map(|l| l.group_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     let mut groups = find_by_ids::<agency_group::Entity, _>(db, &group_ids).await?;
     groups.sort_by_key(|g| g.id);
     let mut out = Vec::new();
@@ -159,7 +211,12 @@ pub async fn agencies_of_tasks<C: ConnectionTrait>(
         .into_iter()
         .filter(|a| a.role == role.as_str())
         .collect();
-    let group_ids: Vec<i64> = assignments.iter().filter_map(|a| a.group_id).collect::<HashSet<_>>().into_iter().collect();
+    let group_ids: Vec<i64> = assignments
+        .iter()
+        .filter_map(|a| a.group_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     let links = agency_group_member::Entity::find()
         .filter(agency_group_member::Column::GroupId.is_in(group_ids.iter().copied()))
         .order_by_asc(agency_group_member::Column::AgencyId)
@@ -182,7 +239,11 @@ pub async fn agencies_of_tasks<C: ConnectionTrait>(
     for a in &assignments {
         let members: Vec<i64> = match (a.agency_id, a.group_id) {
             (Some(agency_id), _) => vec![agency_id],
-            (None, Some(group_id)) => links.iter().filter(|l| l.group_id == group_id).map(|l| l.agency_id).collect(),
+            (None, Some(group_id)) => links
+                .iter()
+                .filter(|l| l.group_id == group_id)
+                .map(|l| l.agency_id)
+                .collect(),
             (None, None) => Vec::new(),
         };
         for agency_id in members {
@@ -217,18 +278,34 @@ pub async fn tasks_of_agencies<C: ConnectionTrait>(
         )
         .all(db)
         .await?;
-    let task_ids: Vec<i64> = assignments.iter().map(|a| a.task_id).collect::<HashSet<_>>().into_iter().collect();
+    let task_ids: Vec<i64> = assignments
+        .iter()
+        .map(|a| a.task_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     let mut tasks = find_by_ids::<task::Entity, _>(db, &task_ids).await?;
     tasks.sort_by_key(|t| (t.plan_id, t.position));
     let mut out = Vec::new();
     for &agency_id in agency_ids {
-        let groups: HashSet<i64> = links.iter().filter(|l| l.agency_id == agency_id).map(|l| l.group_id).collect();
+        let groups: HashSet<i64> = links
+            .iter()
+            .filter(|l| l.agency_id == agency_id)
+            .map(|l| l.group_id)
+            .collect();
         let assigned: HashSet<i64> = assignments
             .iter()
-            .filter(|a| a.agency_id == Some(agency_id) || a.group_id.is_some_and(|g| groups.contains(&g)))
+            .filter(|a| {
+                a.agency_id == Some(agency_id) || a.group_id.is_some_and(|g| groups.contains(&g))
+            })
             .map(|a| a.task_id)
             .collect();
-        out.extend(tasks.iter().filter(|t| assigned.contains(&t.id)).map(|t| (agency_id, t.clone())));
+        out.extend(
+            tasks
+                .iter()
+                .filter(|t| assigned.contains(&t.id))
+                .map(|t| (agency_id, t.clone())),
+        );
     }
     Ok(out)
 }
@@ -259,7 +336,10 @@ pub enum TaskOrder {
 }
 
 /// Task ids assigned to the agency `code` (directly or through a group), in `role` or any.
-fn tasks_assigned_to(code: &str, role: Option<AssignmentRole>) -> sea_orm::sea_query::SelectStatement {
+fn tasks_assigned_to(
+    code: &str,
+    role: Option<AssignmentRole>,
+) -> sea_orm::sea_query::SelectStatement {
     let agency_id = Query::select()
         .column(agency::Column::Id)
         .from(agency::Entity)
@@ -330,28 +410,51 @@ pub async fn list_tasks<C: ConnectionTrait>(
         select = select.filter(task::Column::Schedule.eq(schedule.as_str()));
     }
     if let Some(search) = &filter.search {
-        for term in text::search_terms(search) {
-            select = select.filter(Expr::cust_with_values(
-                "search_text LIKE ? ESCAPE '\\'",
-                [format!("%{term}%")],
-            ));
-        }
+        select = select.filter(text::matches_all(task::Column::SearchText, search));
     }
     let mut keys: Vec<SortKey<task::Entity>> = Vec::new();
-    for o in if order.is_empty() { &[TaskOrder::PositionAsc][..] } else { order } {
+    for o in if order.is_empty() {
+        &[TaskOrder::PositionAsc][..]
+    } else {
+        order
+    } {
         match o {
             TaskOrder::PositionAsc | TaskOrder::PositionDesc => {
-                let dir = if *o == TaskOrder::PositionAsc { Order::Asc } else { Order::Desc };
-                keys.push(SortKey::new(task::Column::PlanId, dir.clone(), |t: &task::Model| KeyValue::Int(t.plan_id)));
-                keys.push(SortKey::new(task::Column::Position, dir, |t: &task::Model| KeyValue::Int(t.position.into())));
+                let dir = if *o == TaskOrder::PositionAsc {
+                    Order::Asc
+                } else {
+                    Order::Desc
+                };
+                keys.push(SortKey::new(
+                    task::Column::PlanId,
+                    dir.clone(),
+                    |t: &task::Model| KeyValue::Int(t.plan_id),
+                ));
+                keys.push(SortKey::new(
+                    task::Column::Position,
+                    dir,
+                    |t: &task::Model| KeyValue::Int(t.position.into()),
+                ));
             }
             TaskOrder::ContentAsc | TaskOrder::ContentDesc => {
-                let dir = if *o == TaskOrder::ContentAsc { Order::Asc } else { Order::Desc };
-                keys.push(SortKey::new(task::Column::SearchText, dir, |t: &task::Model| KeyValue::Text(t.search_text.clone())));
+                let dir = if *o == TaskOrder::ContentAsc {
+                    Order::Asc
+                } else {
+                    Order::Desc
+                };
+                keys.push(SortKey::new(
+                    task::Column::SearchText,
+                    dir,
+                    |t: &task::Model| KeyValue::Text(t.search_text.clone()),
+                ));
             }
         }
     }
-    keys.push(SortKey::new(task::Column::Id, Order::Asc, |t: &task::Model| KeyValue::Int(t.id)));
+    keys.push(SortKey::new(
+        task::Column::Id,
+        Order::Asc,
+        |t: &task::Model| KeyValue::Int(t.id),
+    ));
     paginate(db, select, &keys, page).await
 }
 
@@ -406,23 +509,34 @@ pub async fn list_agencies<C: ConnectionTrait>(
         );
     }
     if let Some(search) = &filter.search {
-        for term in text::search_terms(search) {
-            select = select.filter(Expr::cust_with_values(
-                "search_text LIKE ? ESCAPE '\\'",
-                [format!("%{term}%")],
-            ));
-        }
+        select = select.filter(text::matches_all(agency::Column::SearchText, search));
     }
     let keys = match order {
         AgencyOrder::CodeAsc | AgencyOrder::CodeDesc => {
-            let dir = if order == AgencyOrder::CodeAsc { Order::Asc } else { Order::Desc };
-            vec![SortKey::new(agency::Column::Code, dir, |a: &agency::Model| KeyValue::Text(a.code.clone()))]
+            let dir = if order == AgencyOrder::CodeAsc {
+                Order::Asc
+            } else {
+                Order::Desc
+            };
+            vec![SortKey::new(
+                agency::Column::Code,
+                dir,
+                |a: &agency::Model| KeyValue::Text(a.code.clone()),
+            )]
         }
         AgencyOrder::NameAsc | AgencyOrder::NameDesc => {
-            let dir = if order == AgencyOrder::NameAsc { Order::Asc } else { Order::Desc };
+            let dir = if order == AgencyOrder::NameAsc {
+                Order::Asc
+            } else {
+                Order::Desc
+            };
             vec![
-                SortKey::new(agency::Column::SearchText, dir, |a: &agency::Model| KeyValue::Text(a.search_text.clone())),
-                SortKey::new(agency::Column::Id, Order::Asc, |a: &agency::Model| KeyValue::Int(a.id)),
+                SortKey::new(agency::Column::SearchText, dir, |a: &agency::Model| {
+                    KeyValue::Text(a.search_text.clone())
+                }),
+                SortKey::new(agency::Column::Id, Order::Asc, |a: &agency::Model| {
+                    KeyValue::Int(a.id)
+                }),
             ]
         }
     };
@@ -436,7 +550,10 @@ pub async fn agency_groups<C: ConnectionTrait>(db: &C) -> ServiceResult<Vec<agen
         .await?)
 }
 
-pub async fn periods<C: ConnectionTrait>(db: &C, kind: Option<PeriodKind>) -> ServiceResult<Vec<period::Model>> {
+pub async fn periods<C: ConnectionTrait>(
+    db: &C,
+    kind: Option<PeriodKind>,
+) -> ServiceResult<Vec<period::Model>> {
     let mut select = period::Entity::find();
     if let Some(kind) = kind {
         select = select.filter(period::Column::Kind.eq(kind.as_str()));

@@ -85,7 +85,9 @@ stored_enum!(
 );
 
 /// Reads a stored enum, treating an unknown value as an internal error.
-pub fn parse_stored<T: std::str::FromStr<Err = ServiceError>>(text: &str) -> Result<T, ServiceError> {
+pub fn parse_stored<T: std::str::FromStr<Err = ServiceError>>(
+    text: &str,
+) -> Result<T, ServiceError> {
     text.parse()
 }
 

@@ -61,7 +61,9 @@ impl PageRequest {
     pub fn new(first: Option<i32>, after: Option<String>) -> ServiceResult<Self> {
         let first = match first {
             None => DEFAULT_PAGE_SIZE,
-            Some(n) if n < 0 => return Err(ServiceError::bad_input("`first` must not be negative")),
+            Some(n) if n < 0 => {
+                return Err(ServiceError::bad_input("`first` must not be negative"));
+            }
             Some(n) if n as u64 > MAX_PAGE_SIZE => {
                 return Err(ServiceError::bad_input(format!(
                     "`first` must be at most {MAX_PAGE_SIZE}"
@@ -92,7 +94,11 @@ pub struct SortKey<E: EntityTrait> {
 
 impl<E: EntityTrait> SortKey<E> {
     pub fn new(column: E::Column, order: Order, value: fn(&E::Model) -> KeyValue) -> Self {
-        Self { column, order, value }
+        Self {
+            column,
+            order,
+            value,
+        }
     }
 }
 

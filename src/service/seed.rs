@@ -128,13 +128,34 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("valid calendar date")
 }
 
-/// The years, half-years and the given phases of a horizon, as (code, kind, start, end, label).
-fn horizon_periods(file: &PlanFile) -> ServiceResult<Vec<(String, PeriodKind, NaiveDate, NaiveDate, String)>> {
+/// A period to create: (code, kind, start, end, label).
+type PeriodRow = (String, PeriodKind, NaiveDate, NaiveDate, String);
+
+/// The years, half-years and the given phases of a horizon.
+fn horizon_periods(file: &PlanFile) -> ServiceResult<Vec<PeriodRow>> {
     let mut out = Vec::new();
     for year in file.plan.start_year..=file.plan.end_year {
-        out.push((year.to_string(), PeriodKind::Year, date(year, 1, 1), date(year, 12, 31), format!("Năm {year}")));
-        out.push((format!("{year}S1"), PeriodKind::HalfYear, date(year, 1, 1), date(year, 6, 30), format!("6 tháng đầu năm {year}")));
-        out.push((format!("{year}S2"), PeriodKind::HalfYear, date(year, 7, 1), date(year, 12, 31), format!("6 tháng cuối năm {year}")));
+        out.push((
+            year.to_string(),
+            PeriodKind::Year,
+            date(year, 1, 1),
+            date(year, 12, 31),
+            format!("Năm {year}"),
+        ));
+        out.push((
+            format!("{year}S1"),
+            PeriodKind::HalfYear,
+            date(year, 1, 1),
+            date(year, 6, 30),
+            format!("6 tháng đầu năm {year}"),
+        ));
+        out.push((
+            format!("{year}S2"),
+            PeriodKind::HalfYear,
+            date(year, 7, 1),
+            date(year, 12, 31),
+            format!("6 tháng cuối năm {year}"),
+        ));
     }
     for phase in &file.phases {
         let (from, to) = phase
@@ -143,7 +164,13 @@ fn horizon_periods(file: &PlanFile) -> ServiceResult<Vec<(String, PeriodKind, Na
             .and_then(|(a, b)| Some((a.parse::<i32>().ok()?, b.parse::<i32>().ok()?)))
             .filter(|(a, b)| a <= b)
             .ok_or_else(|| bad(format!("phase code `{}` is not YYYY-YYYY", phase.code)))?;
-        out.push((phase.code.clone(), PeriodKind::Phase, date(from, 1, 1), date(to, 12, 31), text::normalize(&phase.label)));
+        out.push((
+            phase.code.clone(),
+            PeriodKind::Phase,
+            date(from, 1, 1),
+            date(to, 12, 31),
+            text::normalize(&phase.label),
+        ));
     }
     Ok(out)
 }
@@ -171,10 +198,12 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
         if agencies.contains_key(&row.code) {
             continue;
         }
-        let kind: AgencyKind = row
-            .kind
-            .parse()
-            .map_err(|_| bad(format!("agency `{}` has unknown kind `{}`", row.code, row.kind)))?;
+        let kind: AgencyKind = row.kind.parse().map_err(|_| {
+            bad(format!(
+                "agency `{}` has unknown kind `{}`",
+                row.code, row.kind
+            ))
+        })?;
         let name = text::normalize(&row.name);
         let short_name = text::normalize(&row.short_name);
         let model = agency::Entity::insert(agency::ActiveModel {
@@ -211,14 +240,16 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
     let new_periods: Vec<period::ActiveModel> = horizon_periods(file)?
         .into_iter()
         .filter(|(code, ..)| !periods.contains_key(code))
-        .map(|(code, kind, starts_on, ends_on, label)| period::ActiveModel {
-            code: Set(code),
-            kind: Set(kind.as_str().to_owned()),
-            starts_on: Set(starts_on),
-            ends_on: Set(ends_on),
-            label: Set(label),
-            ..Default::default()
-        })
+        .map(
+            |(code, kind, starts_on, ends_on, label)| period::ActiveModel {
+                code: Set(code),
+                kind: Set(kind.as_str().to_owned()),
+                starts_on: Set(starts_on),
+                ends_on: Set(ends_on),
+                label: Set(label),
+                ..Default::default()
+            },
+        )
         .collect();
     report.periods_added = new_periods.len();
     if !new_periods.is_empty() {
@@ -231,7 +262,10 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
             .collect();
     }
 
-    if super::catalog::plan_by_code(db, &file.plan.code).await?.is_some() {
+    if super::catalog::plan_by_code(db, &file.plan.code)
+        .await?
+        .is_some()
+    {
         return Ok(report);
     }
 
@@ -281,9 +315,13 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
             member_ids.push(agency_id(code)?);
         }
         if let Some(kind) = &row.members_of_kind {
-            let mut of_kind: Vec<&agency::Model> = agencies.values().filter(|a| &a.kind == kind).collect();
+            let mut of_kind: Vec<&agency::Model> =
+                agencies.values().filter(|a| &a.kind == kind).collect();
             if of_kind.is_empty() {
-                return Err(bad(format!("group `{}`: no agency of kind `{kind}`", row.code)));
+                return Err(bad(format!(
+                    "group `{}`: no agency of kind `{kind}`",
+                    row.code
+                )));
             }
             of_kind.sort_by_key(|a| a.id);
             member_ids.extend(of_kind.into_iter().map(|a| a.id));
@@ -313,10 +351,12 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
         .await?;
         for row in &section_row.tasks {
             position += 1;
-            let schedule: TaskSchedule = row
-                .schedule
-                .parse()
-                .map_err(|_| bad(format!("task {position}: unknown schedule `{}`", row.schedule)))?;
+            let schedule: TaskSchedule = row.schedule.parse().map_err(|_| {
+                bad(format!(
+                    "task {position}: unknown schedule `{}`",
+                    row.schedule
+                ))
+            })?;
             let content = text::normalize(&row.content);
             let task = task::Entity::insert(task::ActiveModel {
                 plan_id: Set(plan.id),
@@ -347,7 +387,10 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
                 let period_id = *periods
                     .get(code)
                     .ok_or_else(|| bad(format!("task {position}: unknown phase `{code}`")))?;
-                links.push(task_period::ActiveModel { task_id: Set(task.id), period_id: Set(period_id) });
+                links.push(task_period::ActiveModel {
+                    task_id: Set(task.id),
+                    period_id: Set(period_id),
+                });
             }
             task_period::Entity::insert_many(links).exec(db).await?;
 
@@ -367,13 +410,20 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
             .await?;
 
             let mut assignments = Vec::new();
-            for (role, rows) in [(AssignmentRole::Lead, &row.lead), (AssignmentRole::Partner, &row.partner)] {
+            for (role, rows) in [
+                (AssignmentRole::Lead, &row.lead),
+                (AssignmentRole::Partner, &row.partner),
+            ] {
                 for assignee in rows {
                     let (agency_ref, group_ref) = match (&assignee.agency, &assignee.group) {
                         (Some(code), None) => (Some(agency_id(code)?), None),
                         (None, Some(code)) => (
                             None,
-                            Some(*groups.get(code).ok_or_else(|| bad(format!("unknown group `{code}`")))?),
+                            Some(
+                                *groups
+                                    .get(code)
+                                    .ok_or_else(|| bad(format!("unknown group `{code}`")))?,
+                            ),
                         ),
                         _ => {
                             return Err(bad(format!(
@@ -396,7 +446,9 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
             if assignments.is_empty() {
                 return Err(bad(format!("task {position}: no lead agency")));
             }
-            assignment::Entity::insert_many(assignments).exec(db).await?;
+            assignment::Entity::insert_many(assignments)
+                .exec(db)
+                .await?;
         }
     }
     Ok(report)
@@ -409,7 +461,11 @@ mod tests {
     #[test]
     fn built_in_plan_parses_with_twenty_tasks() {
         let file = parse(PLAN_768).unwrap();
-        let counts: Vec<(String, usize)> = file.sections.iter().map(|s| (s.numeral.clone(), s.tasks.len())).collect();
+        let counts: Vec<(String, usize)> = file
+            .sections
+            .iter()
+            .map(|s| (s.numeral.clone(), s.tasks.len()))
+            .collect();
         assert_eq!(
             counts,
             [("I", 4), ("II", 2), ("III", 9), ("IV", 1), ("V", 4)].map(|(n, c)| (n.to_owned(), c))
@@ -423,7 +479,11 @@ mod tests {
         for task in file.sections.iter().flat_map(|s| &s.tasks) {
             for assignee in task.lead.iter().chain(&task.partner) {
                 assert!(!assignee.wording.contains("Xa hội"), "{}", assignee.wording);
-                assert!(!assignee.wording.contains("huyện, nghèo"), "{}", assignee.wording);
+                assert!(
+                    !assignee.wording.contains("huyện, nghèo"),
+                    "{}",
+                    assignee.wording
+                );
             }
         }
     }

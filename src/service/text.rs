@@ -1,5 +1,9 @@
 //! Text rules: stored text is NFC; search compares a folded form that ignores case and
 //! Vietnamese diacritics ("giam ngheo" finds "giảm nghèo").
+use sea_orm::{
+    ColumnTrait, Condition,
+    sea_query::{ExprTrait, LikeExpr},
+};
 use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
 /// NFC-normalise and trim.
@@ -29,6 +33,19 @@ pub fn search_terms(query: &str) -> Vec<String> {
                 .replace('_', "\\_")
         })
         .collect()
+}
+
+/// A condition that every word of `query` appears in the folded `column`.
+pub fn matches_all<C: ColumnTrait>(column: C, query: &str) -> Condition {
+    search_terms(query)
+        .into_iter()
+        .fold(Condition::all(), |all, term| {
+            all.add(
+                column
+                    .into_expr()
+                    .like(LikeExpr::new(format!("%{term}%")).escape('\\')),
+            )
+        })
 }
 
 #[cfg(test)]

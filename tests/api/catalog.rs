@@ -1,0 +1,471 @@
+//! The built-in plan, read through the API, checked against the decision's appendix.
+use plantrack::service::seed;
+use serde_json::{Value, json};
+
+use crate::{on_both_databases, support::TestApp};
+
+const DISTRICTS: [&str; 11] = [
+    "ubnd-quy-nhon",
+    "ubnd-an-nhon",
+    "ubnd-hoai-nhon",
+    "ubnd-an-lao",
+    "ubnd-hoai-an",
+    "ubnd-phu-my",
+    "ubnd-phu-cat",
+    "ubnd-tay-son",
+    "ubnd-vinh-thanh",
+    "ubnd-van-canh",
+    "ubnd-tuy-phuoc",
+];
+
+/// Every task of the plan in order, with what the tests look at.
+async fn all_tasks(app: &TestApp) -> Vec<Value> {
+    let reply = app
+        .graphql(
+            r#"{ tasks(first: 100) { totalCount edges { node {
+                id number content schedule timeframeWording inferredNote
+                section { numeral }
+                assignments { role wording agency { code } group { code } }
+                leadAgencies { code } partnerAgencies { code }
+                deliverables { description inferred }
+                timeframe { code kind }
+            } } } }"#,
+            json!({}),
+        )
+        .await;
+    reply.data()["tasks"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect()
+}
+
+fn codes(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn task<'a>(tasks: &'a [Value], numeral: &str, number: Option<i64>) -> &'a Value {
+    tasks
+        .iter()
+        .find(|t| t["section"]["numeral"] == numeral && t["number"].as_i64() == number)
+        .unwrap_or_else(|| panic!("task {numeral}.{number:?}"))
+}
+
+async fn plan_has_five_sections_and_twenty_tasks(app: TestApp) {
+    let reply = app
+        .graphql(
+            r#"{ plan(code: "768/QĐ-UBND") { code issuedOn startYear endYear
+                 issuer { code } coordinator { code name }
+                 sections { numeral title tasks { number } } } }"#,
+            json!({}),
+        )
+        .await;
+    let plan = &reply.data()["plan"];
+    assert_eq!(plan["issuedOn"], "2022-03-11");
+    assert_eq!(
+        (plan["startYear"].as_i64(), plan["endYear"].as_i64()),
+        (Some(2021), Some(2030))
+    );
+    assert_eq!(plan["issuer"]["code"], "ubnd-tinh");
+    assert_eq!(plan["coordinator"]["code"], "so-ldtbxh");
+    assert_eq!(
+        plan["coordinator"]["name"],
+        "Sở Lao động - Thương binh và Xã hội"
+    );
+    let counts: Vec<(String, usize)> = plan["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["numeral"].as_str().unwrap().to_owned(),
+                s["tasks"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [("I", 4), ("II", 2), ("III", 9), ("IV", 1), ("V", 4)].map(|(n, c)| (n.to_owned(), c))
+    );
+    assert_eq!(
+        plan["sections"][3]["tasks"][0]["number"],
+        Value::Null,
+        "section IV's task has no number"
+    );
+    assert_eq!(
+        plan["sections"][0]["title"],
+        "Tuyên truyền, nâng cao nhận thức, ý thức, trách nhiệm đối với công tác giảm nghèo"
+    );
+}
+
+async fn every_assignment_resolves_and_groups_expand(app: TestApp) {
+    let tasks = all_tasks(&app).await;
+    assert_eq!(tasks.len(), 20);
+    for t in &tasks {
+        assert!(
+            !t["leadAgencies"].as_array().unwrap().is_empty() || t["section"]["numeral"] == "III",
+            "{t}"
+        );
+        for a in t["assignments"].as_array().unwrap() {
+            assert!(
+                a["agency"].is_null() != a["group"].is_null(),
+                "exactly one assignee: {a}"
+            );
+            assert!(
+                !a["wording"].as_str().unwrap().contains("Xa hội"),
+                "spelling fixed: {a}"
+            );
+        }
+    }
+    // I.1: led by all 11 district-level units through the collective wording.
+    let i1 = task(&tasks, "I", Some(1));
+    assert_eq!(codes(&i1["leadAgencies"]), DISTRICTS);
+    assert_eq!(
+        i1["assignments"][0]["wording"],
+        "UBND các huyện, thị xã, thành phố"
+    );
+    assert_eq!(i1["assignments"][0]["group"]["code"], "ubnd-cac-huyen");
+    assert_eq!(codes(&i1["partnerAgencies"]), ["so-ldtbxh"]);
+    // II.2: all departments and all districts lead.
+    let ii2 = codes(&task(&tasks, "II", Some(2))["leadAgencies"]);
+    assert_eq!(ii2.len(), 12 + 11);
+    assert!(ii2.contains(&"ban-dan-toc".to_owned()) && ii2.contains(&"ubnd-van-canh".to_owned()));
+    // III.5: three named leads.
+    assert_eq!(
+        codes(&task(&tasks, "III", Some(5))["leadAgencies"]),
+        ["bchqs-tinh", "so-ldtbxh", "cong-an-tinh"]
+    );
+    // III.8: the eight departments of "Các Sở: …".
+    assert_eq!(
+        codes(&task(&tasks, "III", Some(8))["leadAgencies"]).len(),
+        8
+    );
+    // IV: partners are groups the plan leaves unnamed, so they expand to nobody yet.
+    let iv = task(&tasks, "IV", None);
+    assert_eq!(codes(&iv["leadAgencies"]), ["so-ldtbxh"]);
+    assert!(iv["partnerAgencies"].as_array().unwrap().is_empty());
+    let wordings: Vec<&str> = iv["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["wording"].as_str().unwrap())
+        .collect();
+    assert!(wordings.contains(&"UBND các huyện nghèo"));
+    assert!(wordings.contains(&"UBND các huyện có xã đặc biệt khó khăn"));
+
+    // Every agency the appendix and Article 3 name resolves by code.
+    for code in [
+        "so-ldtbxh",
+        "so-khdt",
+        "so-tai-chinh",
+        "so-nnptnt",
+        "so-tu-phap",
+        "so-y-te",
+        "so-gddt",
+        "so-xay-dung",
+        "so-noi-vu",
+        "so-tttt",
+        "so-tnmt",
+        "ban-dan-toc",
+        "bchqs-tinh",
+        "cong-an-tinh",
+        "ubnd-tinh",
+        "van-phong-ubnd-tinh",
+        "mttq-tinh",
+        "bo-ldtbxh",
+        "bo-noi-vu",
+    ]
+    .into_iter()
+    .chain(DISTRICTS)
+    {
+        let reply = app
+            .graphql(
+                "query($c: String!) { agency(code: $c) { code } }",
+                json!({ "c": code }),
+            )
+            .await;
+        assert_eq!(reply.data()["agency"]["code"], code);
+    }
+    let reply = app
+        .graphql(
+            r#"{ agency(code: "bo-noi-vu") { isTenant kind } districts: agencies(filter: { kind: DISTRICT }) { totalCount } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        reply.data()["agency"],
+        json!({ "isTenant": false, "kind": "MINISTRY" })
+    );
+    assert_eq!(reply.data()["districts"]["totalCount"], 11);
+}
+
+async fn deliverables_and_timeframes_follow_the_plan(app: TestApp) {
+    let tasks = all_tasks(&app).await;
+    let i1 = task(&tasks, "I", Some(1));
+    assert_eq!(i1["schedule"], "ANNUAL");
+    assert_eq!(i1["timeframeWording"], "Hằng năm");
+    let descriptions: Vec<&str> = i1["deliverables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["description"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        descriptions,
+        ["Tài liệu tuyên truyền", "Hội nghị triển khai"]
+    );
+    let phases = |t: &Value| -> Vec<String> { codes(&t["timeframe"]) };
+    assert_eq!(
+        phases(task(&tasks, "III", Some(3))),
+        ["2021-2025", "2026-2030"]
+    );
+    assert_eq!(
+        phases(task(&tasks, "II", Some(2))),
+        ["2021-2025", "2021-2030"]
+    );
+    assert_eq!(task(&tasks, "III", Some(1))["schedule"], "PHASED");
+    // V.3 lost its deliverable and period in the source; both are marked inferred.
+    let v3 = task(&tasks, "V", Some(3));
+    assert_eq!(v3["deliverables"][0]["inferred"], true);
+    assert!(v3["inferredNote"].as_str().unwrap().contains("inferred"));
+    assert_eq!(
+        task(&tasks, "V", Some(4))["deliverables"][0]["inferred"],
+        false
+    );
+}
+
+async fn tasks_page_through_with_cursors(app: TestApp) {
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let reply = app
+            .graphql(
+                "query($after: String) { tasks(first: 7, after: $after) { totalCount
+                   pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { position } } } }",
+                json!({ "after": after }),
+            )
+            .await;
+        let conn = &reply.data()["tasks"];
+        assert_eq!(conn["totalCount"], 20);
+        let edges = conn["edges"].as_array().unwrap();
+        seen.extend(
+            edges
+                .iter()
+                .map(|e| e["node"]["position"].as_i64().unwrap()),
+        );
+        assert_eq!(conn["pageInfo"]["hasPreviousPage"], after.is_some());
+        if conn["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        assert_eq!(edges.len(), 7);
+        after = Some(conn["pageInfo"]["endCursor"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(seen, (1..=20).collect::<Vec<_>>());
+
+    let reply = app
+        .graphql("{ tasks(first: 101) { totalCount } }", json!({}))
+        .await;
+    assert_eq!(reply.error_code(), Some("BAD_USER_INPUT"));
+    let reply = app
+        .graphql(
+            r#"{ tasks(after: "bm90IGEgY3Vyc29y") { totalCount } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(reply.error_code(), Some("BAD_USER_INPUT"));
+    let reply = app
+        .graphql("{ tasks { edges { node { id } } } }", json!({}))
+        .await;
+    assert_eq!(
+        reply.data()["tasks"]["edges"].as_array().unwrap().len(),
+        20,
+        "default page is 20"
+    );
+
+    // Descending content order is really ordered, and pages continue it.
+    let reply = app
+        .graphql("{ tasks(first: 10, orderBy: [CONTENT_DESC]) { pageInfo { endCursor } edges { node { content } } } }", json!({}))
+        .await;
+    let first_page: Vec<String> = reply.data()["tasks"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| plantrack::service::text::fold(e["node"]["content"].as_str().unwrap()))
+        .collect();
+    let mut sorted = first_page.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(first_page, sorted);
+    let cursor = reply.data()["tasks"]["pageInfo"]["endCursor"].clone();
+    let reply = app
+        .graphql(
+            "query($a: String) { tasks(first: 10, after: $a, orderBy: [CONTENT_DESC]) { edges { node { content } } } }",
+            json!({ "a": cursor }),
+        )
+        .await;
+    let next = plantrack::service::text::fold(
+        reply.data()["tasks"]["edges"][0]["node"]["content"]
+            .as_str()
+            .unwrap(),
+    );
+    assert!(next < *first_page.last().unwrap());
+}
+
+async fn task_filters_narrow_the_list(app: TestApp) {
+    let count = |filter: Value| {
+        let app = &app;
+        async move {
+            let reply = app
+                .graphql(
+                    "query($f: TaskFilter) { tasks(filter: $f) { totalCount } }",
+                    json!({ "f": filter }),
+                )
+                .await;
+            reply.data()["tasks"]["totalCount"].as_i64().unwrap()
+        }
+    };
+    assert_eq!(count(json!({ "section": "III" })).await, 9);
+    assert_eq!(count(json!({ "schedule": "ANNUAL" })).await, 4);
+    assert_eq!(count(json!({ "planCode": "768/QĐ-UBND" })).await, 20);
+    assert_eq!(count(json!({ "planCode": "no-such-plan" })).await, 0);
+    // Sở TT&TT leads I.3, I.4, III.8 and V.4 by name, II.2 and III.4 as one of "các sở, ngành".
+    assert_eq!(count(json!({ "leadAgency": "so-tttt" })).await, 6);
+    // A district leads through its group: I.1, I.2, II.1, II.2, III.4, III.9.
+    assert_eq!(count(json!({ "leadAgency": "ubnd-tay-son" })).await, 6);
+    let partner = count(json!({ "partnerAgency": "ubnd-tay-son" })).await;
+    assert_eq!(
+        count(json!({ "agency": "ubnd-tay-son" })).await,
+        6 + partner
+    );
+    // Search ignores case and diacritics.
+    let plain = count(json!({ "search": "giam ngheo" })).await;
+    assert!(plain > 0);
+    assert_eq!(count(json!({ "search": "giảm nghèo" })).await, plain);
+    assert_eq!(count(json!({ "search": "GIẢM NGHÈO" })).await, plain);
+    assert_eq!(
+        count(json!({ "search": "DAN TOC" })).await,
+        1,
+        "III.8: đồng bào dân tộc thiểu số"
+    );
+    assert_eq!(count(json!({ "search": "100%" })).await, 0);
+    assert_eq!(
+        count(json!({ "section": "III", "search": "dan toc" })).await,
+        1
+    );
+}
+
+async fn nodes_agencies_groups_and_periods(app: TestApp) {
+    let reply = app
+        .graphql(
+            r#"{ tasks(first: 1) { edges { node { id content } } }
+                 agency(code: "so-tttt") { id ledTasks { number } partnerTasks { number } groups { code } } }"#,
+            json!({}),
+        )
+        .await;
+    let task_id = reply.data()["tasks"]["edges"][0]["node"]["id"].clone();
+    let agency = &reply.data()["agency"];
+    let led: Vec<i64> = agency["ledTasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_i64().unwrap())
+        .collect();
+    assert_eq!(led, [3, 4, 2, 4, 8, 4], "I.3, I.4, II.2, III.4, III.8, V.4");
+    assert_eq!(codes(&agency["groups"]), ["cac-so-nganh"]);
+    let reply = app
+        .graphql(
+            "query($t: ID!, $a: ID!) { t: node(id: $t) { id ... on Task { number } } a: node(id: $a) { ... on Agency { code } }
+               missing: node(id: \"VGFzazo5OTk5\") { id } garbage: node(id: \"!!\") { id } }",
+            json!({ "t": task_id, "a": agency["id"] }),
+        )
+        .await;
+    let data = reply.data();
+    assert_eq!(data["t"]["id"], task_id);
+    assert_eq!(data["t"]["number"], 1);
+    assert_eq!(data["a"]["code"], "so-tttt");
+    assert_eq!(data["missing"], Value::Null);
+    assert_eq!(data["garbage"], Value::Null);
+
+    let reply = app
+        .graphql(
+            r#"{ agencyGroups { code members { code } }
+                 phases: periods(kind: PHASE) { code startsOn endsOn }
+                 years: periods(kind: YEAR) { code }
+                 halves: periods(kind: HALF_YEAR) { code }
+                 search: agencies(filter: { search: "quy nhon" }) { edges { node { code } } }
+                 tenants: agencies(filter: { isTenant: false }, orderBy: CODE_ASC) { edges { node { code } } } }"#,
+            json!({}),
+        )
+        .await;
+    let data = reply.data();
+    let groups = data["agencyGroups"].as_array().unwrap();
+    let districts = groups
+        .iter()
+        .find(|g| g["code"] == "ubnd-cac-huyen")
+        .unwrap();
+    assert_eq!(codes(&districts["members"]), DISTRICTS);
+    let departments = groups.iter().find(|g| g["code"] == "cac-so-nganh").unwrap();
+    assert_eq!(departments["members"].as_array().unwrap().len(), 12);
+    assert_eq!(
+        data["phases"],
+        json!([
+            { "code": "2021-2030", "startsOn": "2021-01-01", "endsOn": "2030-12-31" },
+            { "code": "2021-2025", "startsOn": "2021-01-01", "endsOn": "2025-12-31" },
+            { "code": "2026-2030", "startsOn": "2026-01-01", "endsOn": "2030-12-31" },
+        ])
+    );
+    assert_eq!(data["years"].as_array().unwrap().len(), 10);
+    assert_eq!(data["halves"][0]["code"], "2021S1");
+    assert_eq!(data["search"]["edges"][0]["node"]["code"], "ubnd-quy-nhon");
+    let non_tenants: Vec<&str> = data["tenants"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        non_tenants,
+        ["bo-ldtbxh", "bo-noi-vu", "mttq-tinh", "ubnd-tinh"]
+    );
+}
+
+async fn loading_the_plan_twice_changes_nothing(app: TestApp) {
+    let before = app.graphql("{ tasks { totalCount } agencies { totalCount } periods { code } agencyGroups { code } }", json!({})).await;
+    let report = seed::load(&app.db, seed::PLAN_768).await.unwrap();
+    assert_eq!(report, seed::SeedReport::default());
+    let after = app.graphql("{ tasks { totalCount } agencies { totalCount } periods { code } agencyGroups { code } }", json!({})).await;
+    assert_eq!(before.data(), after.data());
+}
+
+/// The statements one request runs depend on its depth, not on the rows in a page.
+async fn statement_count_does_not_grow_with_page_size(app: TestApp) {
+    let query = "query($n: Int) { tasks(first: $n) { edges { node { leadAgencies { ledTasks { deliverables { description } } } } } } }";
+    let mut counts = Vec::new();
+    for n in [5, 20] {
+        let before = app.statement_count();
+        let reply = app.graphql(query, json!({ "n": n })).await;
+        assert_eq!(reply.data()["tasks"]["edges"].as_array().unwrap().len(), n);
+        counts.push(app.statement_count() - before);
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "statements for first: 5 and first: 20 ({})",
+        app.backend
+    );
+    assert!(counts[0] <= 12, "{counts:?}");
+}
+
+on_both_databases!(
+    plan_has_five_sections_and_twenty_tasks,
+    every_assignment_resolves_and_groups_expand,
+    deliverables_and_timeframes_follow_the_plan,
+    tasks_page_through_with_cursors,
+    task_filters_narrow_the_list,
+    nodes_agencies_groups_and_periods,
+    loading_the_plan_twice_changes_nothing,
+    statement_count_does_not_grow_with_page_size,
+);
