@@ -3,6 +3,8 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::service::domain::Role;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "plantrack",
@@ -47,12 +49,42 @@ pub enum Command {
     Migrate,
     /// Load the built-in plan (768/QĐ-UBND); loading twice changes nothing.
     Seed,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Write the GraphQL SDL the server serves.
     ExportSchema {
         /// Where to write it; `-` for standard output.
         #[arg(long, default_value = "schema.graphql")]
         out: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password is read from PLANTRACK_PASSWORD or, failing that, from
+    /// the first line of standard input: never from the command line.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// Code of the user's agency, e.g. `ubnd-tay-son`.
+        #[arg(long)]
+        agency: String,
+        /// VIEWER, EDITOR, COORDINATOR, ANALYST or ADMIN.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    text.to_ascii_uppercase().parse().map_err(|_| {
+        format!(
+            "unknown role `{text}`; one of {}",
+            Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+        )
+    })
 }
 
 #[derive(Debug, Clone, Args)]

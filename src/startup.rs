@@ -5,11 +5,14 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::{
-    config::{Cli, Command},
+    config::{Cli, Command, UserCommand},
     db, graphql,
     http::{App, router},
-    service::seed,
+    service::{auth, seed},
 };
+
+/// The agency the first admin account belongs to: the built-in plan's issuer.
+const FIRST_ADMIN_AGENCY: &str = "ubnd-tinh";
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
@@ -36,6 +39,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("{report:?}");
             Ok(())
         }
+        Command::User(UserCommand::Add { username, agency, role, display_name }) => {
+            let password = match std::env::var("PLANTRACK_PASSWORD") {
+                Ok(password) => password,
+                Err(_) => {
+                    eprintln!("password for {username} (one line on standard input):");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let db = db::connect(&cli.database_url, cli.db_max_connections).await?;
+            db::migrate(&db).await?;
+            seed::load(&db, seed::PLAN_768).await?;
+            let new = auth::NewUser { username, display_name, agency_code: agency, role, password };
+            let user = auth::create_user(&db, None, new).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!("added {} ({}) of agency id {}", user.username, user.role, user.agency_id);
+            Ok(())
+        }
         Command::Serve => {
             let db = db::connect(&cli.database_url, cli.db_max_connections)
                 .await
@@ -44,6 +65,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let report = seed::load(&db, seed::PLAN_768).await?;
             if report.plan_loaded {
                 tracing::info!("loaded the built-in plan 768/QĐ-UBND");
+            }
+            if let Some(password) = auth::ensure_first_admin(&db, FIRST_ADMIN_AGENCY).await? {
+                println!("created the first user: admin / {password}  (shown once; sign in and change it)");
             }
             let app = App::new(db, cli.server.clone());
             let listener = TcpListener::bind(cli.server.bind)

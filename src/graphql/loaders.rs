@@ -16,11 +16,19 @@ use async_graphql::{
     Context,
     dataloader::{DataLoader, HashMapCache, Loader},
 };
-use entity::{agency, agency_group, assignment, deliverable, period, section, task};
+use entity::{
+    agency, agency_group, assignment, audit_log, deliverable, period, section, submission,
+    reporting_window, submission_deliverable, task, user,
+};
 use futures_util::future::BoxFuture;
 use sea_orm::{DatabaseConnection, EntityTrait};
 
-use crate::service::{ServiceError, catalog, domain::AssignmentRole};
+use crate::service::{
+    ServiceError, catalog,
+    domain::AssignmentRole,
+    submissions::{self, Parent},
+    tenancy::SubmissionScope,
+};
 
 pub struct CatalogLoader {
     db: DatabaseConnection,
@@ -62,6 +70,11 @@ impl PollGate {
 
 /// Loaders for one request; its future must run inside `gate.run`.
 pub fn new_loaders(db: DatabaseConnection, gate: &PollGate) -> Loaders {
+    gated(CatalogLoader { db }, gate)
+}
+
+/// A loader whose batches wait for the window and for the request's poll to finish.
+fn gated<T: Send + Sync + 'static>(loader: T, gate: &PollGate) -> DataLoader<T, HashMapCache> {
     let gate = gate.clone();
     let spawner = move |load: BoxFuture<'static, ()>| {
         let gate = gate.clone();
@@ -71,8 +84,7 @@ pub fn new_loaders(db: DatabaseConnection, gate: &PollGate) -> Loaders {
             load.await
         })
     };
-    DataLoader::with_cache(CatalogLoader { db }, spawner, HashMapCache::default())
-        .delay(Duration::ZERO)
+    DataLoader::with_cache(loader, spawner, HashMapCache::default()).delay(Duration::ZERO)
 }
 
 pub fn loaders<'a>(ctx: &'a Context<'_>) -> &'a Loaders {
@@ -143,7 +155,9 @@ row_id!(
     deliverable,
     period,
     section,
-    task
+    task,
+    reporting_window,
+    user
 );
 impl RowId for entity::plan::Model {
     fn row_id(&self) -> i64 {
@@ -296,3 +310,94 @@ impl Loader<TasksOfAgency> for CatalogLoader {
         Ok(out)
     }
 }
+
+/// Loads tenant rows (submissions and what hangs from them) under one request's scope.
+/// Created per request, for signed-in callers only.
+pub struct TenantLoader {
+    db: DatabaseConnection,
+    scope: SubmissionScope,
+}
+
+pub type TenantLoaders = DataLoader<TenantLoader, HashMapCache>;
+
+pub fn new_tenant_loaders(db: DatabaseConnection, scope: SubmissionScope, gate: &PollGate) -> TenantLoaders {
+    gated(TenantLoader { db, scope }, gate)
+}
+
+pub fn tenant_loaders<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a TenantLoaders> {
+    ctx.data_opt::<TenantLoaders>()
+        .ok_or_else(|| async_graphql::ErrorExtensions::extend(&ServiceError::Unauthenticated))
+}
+
+/// A visible submission by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SubmissionById(pub i64);
+
+impl Loader<SubmissionById> for TenantLoader {
+    type Value = submission::Model;
+    type Error = Arc<ServiceError>;
+
+    async fn load(&self, keys: &[SubmissionById]) -> Result<HashMap<SubmissionById, submission::Model>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        Ok(submissions::by_ids(&self.db, &self.scope, &ids)
+            .await?
+            .into_iter()
+            .map(|s| (SubmissionById(s.id), s))
+            .collect())
+    }
+}
+
+/// Visible submissions of a task or an agency, optionally for one period.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SubmissionsOf(pub Parent, pub Option<String>);
+
+impl Loader<SubmissionsOf> for TenantLoader {
+    type Value = Vec<submission::Model>;
+    type Error = Arc<ServiceError>;
+
+    async fn load(&self, keys: &[SubmissionsOf]) -> Result<HashMap<SubmissionsOf, Vec<submission::Model>>, Self::Error> {
+        let mut out = HashMap::new();
+        let periods: std::collections::HashSet<Option<String>> = keys.iter().map(|k| k.1.clone()).collect();
+        for period in periods {
+            let period_keys: Vec<SubmissionsOf> = keys.iter().filter(|k| k.1 == period).cloned().collect();
+            let parents: Vec<Parent> = period_keys.iter().map(|k| k.0).collect();
+            let rows = submissions::of_parents(&self.db, &self.scope, &parents, period.as_deref()).await?;
+            out.extend(group_by_parent(
+                &period_keys,
+                rows.into_iter().map(|(parent, row)| (SubmissionsOf(parent, period.clone()), row)),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// Deliverable evidence of a visible submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EvidenceOf(pub i64);
+
+impl Loader<EvidenceOf> for TenantLoader {
+    type Value = Vec<submission_deliverable::Model>;
+    type Error = Arc<ServiceError>;
+
+    async fn load(&self, keys: &[EvidenceOf]) -> Result<HashMap<EvidenceOf, Vec<submission_deliverable::Model>>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = submissions::evidence_of(&self.db, &self.scope, &ids).await?;
+        Ok(group_by_parent(keys, rows.into_iter().map(|r| (EvidenceOf(r.submission_id), r))))
+    }
+}
+
+/// Audit history of a visible submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HistoryOf(pub i64);
+
+impl Loader<HistoryOf> for TenantLoader {
+    type Value = Vec<audit_log::Model>;
+    type Error = Arc<ServiceError>;
+
+    async fn load(&self, keys: &[HistoryOf]) -> Result<HashMap<HistoryOf, Vec<audit_log::Model>>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = submissions::history_of(&self.db, &self.scope, &ids).await?;
+        Ok(group_by_parent(keys, rows.into_iter().map(|r| (HistoryOf(r.entity_id), r))))
+    }
+}
+

@@ -3,22 +3,26 @@
 pub mod error;
 pub mod inputs;
 pub mod loaders;
+pub mod mutation;
 pub mod query;
 pub mod relay;
 pub mod scalars;
+pub mod session;
 pub mod state;
+pub mod tenant_types;
 pub mod types;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::config::Limits;
 
-pub type AppSchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
 
 /// The schema, with its limits; `db` is `None` only for printing the SDL.
 pub fn build_schema(db: Option<DatabaseConnection>, limits: &Limits) -> AppSchema {
-    let mut builder = Schema::build(query::Query, EmptyMutation, EmptySubscription)
+    let mut builder = Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+        .extension(session::RequireSignIn)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
     if !limits.introspection {

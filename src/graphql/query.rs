@@ -1,17 +1,23 @@
 //! The query root.
 use async_graphql::{Context, ID, Object, Result};
 
+use entity::{agency, user};
+
 use super::{
     error::IntoGql,
-    inputs::{AgencyFilterInput, TaskFilterInput},
+    inputs::{AgencyFilterInput, SubmissionFilterInput, TaskFilterInput},
+    session::signed_in,
+    tenant_types::{ReportingWindow, Submission, User, Viewer},
     relay::{Conn, connection},
     state::db,
-    types::{Agency, AgencyGroup, Node, Period, Plan, Task, node, task_connection},
+    types::{Agency, AgencyGroup, Node, Period, Plan, Task, node, required, task_connection},
 };
 use crate::service::{
     catalog::{self, AgencyOrder, TaskOrder},
     domain::PeriodKind,
     pagination::PageRequest,
+    submissions::{self, SubmissionOrder},
+    windows,
 };
 
 pub struct Query;
@@ -95,6 +101,38 @@ impl Query {
             .into_iter()
             .map(AgencyGroup)
             .collect())
+    }
+
+    /// Who is signed in.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Viewer> {
+        let (principal, _) = signed_in(ctx).gql()?;
+        let user = required::<user::Entity>(ctx, principal.user_id).await?;
+        let agency = required::<agency::Entity>(ctx, principal.agency_id).await?;
+        Ok(Viewer { user: User(user), agency: Agency(agency), role: principal.role })
+    }
+
+    /// Reports the caller may see: their own agency's, and for coordinators, analysts and
+    /// admins the submitted ones in their reach. Drafts never leave their agency.
+    async fn submissions(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<SubmissionFilterInput>,
+        order_by: Option<SubmissionOrder>,
+        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Submission>> {
+        let (_, scope) = signed_in(ctx).gql()?;
+        let page = PageRequest::new(first, after).gql()?;
+        let filter = filter.map(SubmissionFilterInput::into_filter).transpose().gql()?.unwrap_or_default();
+        let rows = submissions::list(db(ctx), scope, &filter, order_by.unwrap_or_default(), &page)
+            .await
+            .gql()?;
+        Ok(connection(rows, Submission))
+    }
+
+    /// Reporting windows of a plan, earliest first.
+    async fn reporting_windows(&self, ctx: &Context<'_>, plan_code: String) -> Result<Vec<ReportingWindow>> {
+        Ok(windows::list(db(ctx), &plan_code).await.gql()?.into_iter().map(ReportingWindow).collect())
     }
 
     /// Periods, optionally of one kind, in calendar order.

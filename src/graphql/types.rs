@@ -8,7 +8,8 @@ use super::{
     inputs::TaskFilterInput,
     loaders::{
         AgenciesOfTask, AssignmentsOfTask, ById, CatalogLoader, DeliverablesOfTask, GroupsOfAgency,
-        MembersOfGroup, SectionsOfPlan, TasksOfAgency, TasksOfSection, TimeframeOfTask, loaders,
+        MembersOfGroup, SectionsOfPlan, SubmissionById, SubmissionsOf, TasksOfAgency, TasksOfSection,
+        TimeframeOfTask, loaders, tenant_loaders,
     },
     relay::{Conn, connection, global_id},
 };
@@ -18,6 +19,7 @@ use crate::service::{
     catalog::{self, TaskOrder},
     domain::{AgencyKind, AssignmentRole, PeriodKind, TaskSchedule, parse_stored},
     pagination::PageRequest,
+    submissions::Parent,
 };
 
 /// Anything with a global id.
@@ -35,10 +37,11 @@ pub enum Node {
     Agency(Agency),
     AgencyGroup(AgencyGroup),
     Period(Period),
+    Submission(super::tenant_types::Submission),
 }
 
 /// Loads a row that must exist (a foreign key points at it).
-async fn required<E>(ctx: &Context<'_>, id: i64) -> Result<E::Model>
+pub async fn required<E>(ctx: &Context<'_>, id: i64) -> Result<E::Model>
 where
     E: sea_orm::EntityTrait + Send + Sync,
     E::Model: Clone + Send + Sync + super::loaders::RowId,
@@ -60,6 +63,11 @@ where
     CatalogLoader: Loader<K, Value = Vec<V>, Error = std::sync::Arc<ServiceError>>,
 {
     Ok(loaders(ctx).load_one(key).await.gql()?.unwrap_or_default())
+}
+
+async fn visible_submissions(ctx: &Context<'_>, key: SubmissionsOf) -> Result<Vec<super::tenant_types::Submission>> {
+    let rows = tenant_loaders(ctx)?.load_one(key).await.gql()?.unwrap_or_default();
+    Ok(rows.into_iter().map(super::tenant_types::Submission).collect())
 }
 
 /// A provincial plan, such as Decision 768/QĐ-UBND.
@@ -244,6 +252,10 @@ impl Task {
             .map(Deliverable)
             .collect())
     }
+    /// Reports on this task that the caller may see, optionally for one period.
+    async fn submissions(&self, ctx: &Context<'_>, period_code: Option<String>) -> Result<Vec<super::tenant_types::Submission>> {
+        visible_submissions(ctx, SubmissionsOf(Parent::Task(self.0.id), period_code)).await
+    }
     /// The phase periods the task runs over (the plan's horizon for ANNUAL tasks).
     async fn timeframe(&self, ctx: &Context<'_>) -> Result<Vec<Period>> {
         Ok(children(ctx, TimeframeOfTask(self.0.id))
@@ -374,6 +386,10 @@ impl Agency {
                 .collect(),
         )
     }
+    /// This agency's reports that the caller may see, optionally for one period.
+    async fn submissions(&self, ctx: &Context<'_>, period_code: Option<String>) -> Result<Vec<super::tenant_types::Submission>> {
+        visible_submissions(ctx, SubmissionsOf(Parent::Agency(self.0.id), period_code)).await
+    }
     /// Groups this agency belongs to.
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<AgencyGroup>> {
         Ok(children(ctx, GroupsOfAgency(self.0.id))
@@ -478,6 +494,12 @@ pub async fn node(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
             .await
             .gql()?
             .map(|m| Node::Period(Period(m))),
+        // Another tenant's submission is absent, exactly like a missing one.
+        "Submission" => tenant_loaders(ctx)?
+            .load_one(SubmissionById(row))
+            .await
+            .gql()?
+            .map(|m| Node::Submission(super::tenant_types::Submission(m))),
         _ => None,
     })
 }

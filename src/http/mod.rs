@@ -6,7 +6,7 @@ use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
 use axum::{
     Json, Router,
     extract::State,
-    http::StatusCode,
+    http::{HeaderMap, StatusCode, header::AUTHORIZATION},
     response::{Html, IntoResponse},
     routing::get,
 };
@@ -18,9 +18,10 @@ use crate::{
     config::ServerConfig,
     graphql::{
         AppSchema, build_schema,
-        loaders::{PollGate, new_loaders},
+        loaders::{PollGate, new_loaders, new_tenant_loaders},
+        session::Session,
     },
-    service::ServiceError,
+    service::{ServiceError, auth, tenancy::SubmissionScope},
 };
 
 /// Everything a request handler needs.
@@ -57,7 +58,7 @@ async fn graphiql() -> Html<String> {
     Html(GraphiQLSource::build().endpoint("/graphql").finish())
 }
 
-async fn graphql(State(app): State<AppState>, request: GraphQLBatchRequest) -> GraphQLResponse {
+async fn graphql(State(app): State<AppState>, headers: HeaderMap, request: GraphQLBatchRequest) -> GraphQLResponse {
     let batch = request.into_inner();
     if let BatchRequest::Batch(requests) = &batch
         && requests.len() > app.config.limits.max_batch
@@ -65,27 +66,55 @@ async fn graphql(State(app): State<AppState>, request: GraphQLBatchRequest) -> G
         let error = ServiceError::bad_input(format!(
             "a batch may hold at most {} operations",
             app.config.limits.max_batch
-        ))
-        .extend();
-        return async_graphql::Response::from_errors(vec![
-            error.into_server_error(Default::default()),
-        ])
-        .into();
+        ));
+        return error_response(error);
     }
+    let session = match authenticate(&app, &headers).await {
+        Ok(session) => session,
+        Err(error) => return error_response(error),
+    };
     // Loaders are per request: nothing cached crosses from one principal to another.
     let gate = PollGate::default();
-    let batch = match batch {
-        BatchRequest::Single(request) => {
-            BatchRequest::Single(request.data(new_loaders(app.db.clone(), &gate)))
+    let prepare = |request: async_graphql::Request| {
+        let mut request = request.data(new_loaders(app.db.clone(), &gate)).data(session.clone());
+        if let Session::SignedIn { scope, .. } = &session {
+            request = request.data(new_tenant_loaders(app.db.clone(), scope.clone(), &gate));
         }
-        BatchRequest::Batch(requests) => BatchRequest::Batch(
-            requests
-                .into_iter()
-                .map(|request| request.data(new_loaders(app.db.clone(), &gate)))
-                .collect(),
-        ),
+        request
+    };
+    let batch = match batch {
+        BatchRequest::Single(request) => BatchRequest::Single(prepare(request)),
+        BatchRequest::Batch(requests) => BatchRequest::Batch(requests.into_iter().map(prepare).collect()),
     };
     gate.run(app.schema.execute_batch(batch)).await.into()
+}
+
+fn error_response(error: ServiceError) -> GraphQLResponse {
+    async_graphql::Response::from_errors(vec![error.extend().into_server_error(Default::default())]).into()
+}
+
+/// The caller named by `Authorization: Bearer <token>`.
+pub async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Session, ServiceError> {
+    let Some(value) = headers.get(AUTHORIZATION) else {
+        return Ok(Session::Anonymous);
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        return Ok(Session::Refused);
+    };
+    match auth::authenticate(&app.db, token).await {
+        Ok(principal) => {
+            let scope = SubmissionScope::of(&app.db, &principal).await?;
+            Ok(Session::SignedIn { principal, scope, token: token.to_owned() })
+        }
+        Err(ServiceError::Unauthenticated) => Ok(Session::Refused),
+        Err(other) => Err(other),
+    }
 }
 
 async fn healthz(State(app): State<AppState>) -> impl IntoResponse {

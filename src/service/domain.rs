@@ -84,6 +84,54 @@ stored_enum!(
     }
 );
 
+stored_enum!(
+    /// What a signed-in user may do. VIEWER and EDITOR act for their own agency only.
+    Role {
+        /// Reads its agency's submissions.
+        Viewer => "VIEWER",
+        /// Reads and writes its agency's submissions.
+        Editor => "EDITOR",
+        /// Staff of a plan's coordinating agency: reviews submitted reports and manages
+        /// reporting windows of the plans their agency coordinates.
+        Coordinator => "COORDINATOR",
+        /// Reads every submitted (non-draft) report and aggregate.
+        Analyst => "ANALYST",
+        /// Manages users; reads every submitted report.
+        Admin => "ADMIN",
+    }
+);
+
+stored_enum!(
+    /// Where a submission is in its review workflow.
+    SubmissionStatus {
+        /// Being written; seen only by its own agency.
+        Draft => "DRAFT",
+        /// Sent to the coordinator.
+        Submitted => "SUBMITTED",
+        /// Sent back by the coordinator with a comment; editable again.
+        Returned => "RETURNED",
+        /// Accepted by the coordinator.
+        Accepted => "ACCEPTED",
+    }
+);
+
+stored_enum!(
+    /// How far a task (or a deliverable) has come.
+    Progress {
+        NotStarted => "NOT_STARTED",
+        InProgress => "IN_PROGRESS",
+        Completed => "COMPLETED",
+    }
+);
+
+stored_enum!(
+    /// A coordinator's decision on a submitted report.
+    ReviewDecision {
+        Accept => "ACCEPT",
+        Return => "RETURN",
+    }
+);
+
 /// Reads a stored enum, treating an unknown value as an internal error.
 pub fn parse_stored<T: std::str::FromStr<Err = ServiceError>>(
     text: &str,

@@ -1,10 +1,16 @@
 //! The domain layer: rules (tenancy scope, workflow, validation, audit) and the only code
 //! that writes. The GraphQL and HTTP layers call in here; nothing here knows about them.
+pub mod audit;
+pub mod auth;
 pub mod catalog;
 pub mod domain;
 pub mod error;
 pub mod pagination;
 pub mod seed;
+pub mod submissions;
+pub mod tenancy;
 pub mod text;
+pub mod windows;
+pub mod workflow;
 
 pub use error::{ServiceError, ServiceResult};

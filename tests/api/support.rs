@@ -17,7 +17,11 @@ use axum::{
     http::{Request, StatusCode},
 };
 use http_body_util::BodyExt;
-use plantrack::{config::ServerConfig, db, http, service::seed};
+use plantrack::{
+    config::ServerConfig,
+    db, http,
+    service::{auth, domain::Role, seed},
+};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
@@ -28,7 +32,21 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub backend: &'static str,
     statements: Arc<AtomicUsize>,
+    /// Token of the default caller (the analyst), signed in on first use.
+    default_token: OnceCell<String>,
     _dir: Option<tempfile::TempDir>,
+}
+
+/// A caller: anonymous, or signed in with a token.
+pub struct Client<'a> {
+    pub app: &'a TestApp,
+    pub token: Option<String>,
+}
+
+impl Client<'_> {
+    pub async fn graphql(&self, query: &str, variables: Value) -> Reply {
+        self.app.send("/graphql", &json!({ "query": query, "variables": variables }), self.token.as_deref()).await
+    }
 }
 
 /// A response: its status and its JSON body.
@@ -111,6 +129,7 @@ impl TestApp {
             db: conn,
             backend,
             statements,
+            default_token: OnceCell::new(),
             _dir: dir,
         }
     }
@@ -138,36 +157,87 @@ impl TestApp {
         (status, body)
     }
 
+    /// Signs in as a test user.
+    pub async fn login(&self, username: &str) -> String {
+        let reply = self
+            .anonymous()
+            .graphql(
+                "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
+                json!({ "u": username, "p": PASSWORD }),
+            )
+            .await;
+        reply.data()["login"]["token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn client(&self, username: &str) -> Client<'_> {
+        Client { app: self, token: Some(self.login(username).await) }
+    }
+
+    pub fn anonymous(&self) -> Client<'_> {
+        Client { app: self, token: None }
+    }
+
+    /// A GraphQL request as the default caller (the analyst).
+    pub async fn graphql(&self, query: &str, variables: Value) -> Reply {
+        let token = self.default_token.get_or_init(|| self.login("analyst")).await;
+        self.send("/graphql", &json!({ "query": query, "variables": variables }), Some(token)).await
+    }
+
     pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
+        let token = self.default_token.get_or_init(|| self.login("analyst")).await;
+        self.send(path, body, Some(token)).await
+    }
+
+    pub async fn send(&self, path: &str, body: &Value, token: Option<&str>) -> Reply {
         let body = body.to_string();
-        let request = Request::post(path)
+        let mut request = Request::post(path)
             .header("content-type", "application/json")
-            .header("content-length", body.len())
-            .body(Body::from(body))
-            .expect("request");
+            .header("content-length", body.len());
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = request.body(Body::from(body)).expect("request");
         let (status, bytes) = self.request(request).await;
         let body = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| json!({ "raw": String::from_utf8_lossy(&bytes) }));
         Reply { status, body }
     }
 
-    pub async fn graphql(&self, query: &str, variables: Value) -> Reply {
-        self.post_json(
-            "/graphql",
-            &json!({ "query": query, "variables": variables }),
-        )
-        .await
-    }
 }
 
 fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
 }
 
-/// Migrates and loads the built-in plan.
+/// The password of every test user.
+pub const PASSWORD: &str = "test-password-1";
+
+/// Test users: (username, agency, role).
+pub const USERS: &[(&str, &str, Role)] = &[
+    ("admin", "ubnd-tinh", Role::Admin),
+    ("analyst", "ubnd-tinh", Role::Analyst),
+    ("coordinator", "so-ldtbxh", Role::Coordinator),
+    ("tayson", "ubnd-tay-son", Role::Editor),
+    ("tayson-viewer", "ubnd-tay-son", Role::Viewer),
+    ("anlao", "ubnd-an-lao", Role::Editor),
+    ("tttt", "so-tttt", Role::Editor),
+    ("nnptnt", "so-nnptnt", Role::Editor),
+];
+
+/// Migrates, loads the built-in plan and adds the test users.
 async fn prepare(conn: &DatabaseConnection) {
     db::migrate(conn).await.expect("migrate");
     seed::load(conn, seed::PLAN_768).await.expect("seed");
+    for (username, agency, role) in USERS {
+        let new = auth::NewUser {
+            username: (*username).into(),
+            display_name: None,
+            agency_code: (*agency).into(),
+            role: *role,
+            password: PASSWORD.into(),
+        };
+        auth::create_user(conn, None, new).await.expect("test user");
+    }
 }
 
 /// Says something on the test binary's stderr even when output is captured.

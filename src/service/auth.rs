@@ -1,0 +1,312 @@
+//! Identity: users, password hashes, bearer tokens and the principal they stand for.
+use argon2::{
+    Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
+    password_hash::SaltString,
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Duration, Utc};
+use entity::{agency, api_token, user};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+
+use super::{
+    ServiceError, ServiceResult,
+    audit::{self, Change},
+    catalog,
+    domain::{Role, parse_stored},
+};
+
+/// Who is asking: a signed-in user, acting for one agency, in one role.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: i64,
+    pub username: String,
+    pub agency_id: i64,
+    pub role: Role,
+}
+
+impl Principal {
+    pub fn require_role(&self, roles: &[Role]) -> ServiceResult<()> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ServiceError::forbidden(format!(
+                "this needs one of the roles {}",
+                roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+            )))
+        }
+    }
+}
+
+/// How long a sign-in lasts.
+pub const TOKEN_LIFETIME: Duration = Duration::hours(12);
+
+const MIN_PASSWORD_CHARS: usize = 8;
+
+pub fn hash_password(password: &str) -> ServiceResult<String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ServiceError::bad_input(format!(
+            "a password needs at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
+        .map_err(|e| ServiceError::Internal(format!("salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| ServiceError::Internal(format!("hashing: {e}")))
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+/// A random password for generated accounts.
+pub fn random_password() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 15]>())
+}
+
+fn token_hash(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A fresh sign-in: the token (shown once, stored only as a hash) and its user.
+pub struct SignIn {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: user::Model,
+}
+
+/// Checks a username and password and issues a token. Wrong username and wrong password
+/// answer alike, so that usernames cannot be probed.
+pub async fn login(db: &DatabaseConnection, username: &str, password: &str) -> ServiceResult<SignIn> {
+    let user = user::Entity::find()
+        .filter(user::Column::Username.eq(username.trim()))
+        .one(db)
+        .await?;
+    let user = match user {
+        Some(user) if !user.disabled && verify_password(password, &user.password_hash) => user,
+        _ => return Err(ServiceError::Unauthenticated),
+    };
+    let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let now = Utc::now();
+    let expires_at = now + TOKEN_LIFETIME;
+    api_token::Entity::insert(api_token::ActiveModel {
+        user_id: Set(user.id),
+        token_hash: Set(token_hash(&token)),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        revoked_at: Set(None),
+        ..Default::default()
+    })
+    .exec(db)
+    .await?;
+    Ok(SignIn { token, expires_at, user })
+}
+
+/// The principal a bearer token stands for; expired, revoked, unknown tokens and disabled
+/// users are refused alike.
+pub async fn authenticate<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<Principal> {
+    let found = api_token::Entity::find()
+        .filter(api_token::Column::TokenHash.eq(token_hash(token)))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .filter(api_token::Column::ExpiresAt.gt(Utc::now()))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::Unauthenticated)?;
+    let user = user::Entity::find_by_id(found.user_id)
+        .one(db)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or(ServiceError::Unauthenticated)?;
+    Ok(Principal {
+        user_id: user.id,
+        agency_id: user.agency_id,
+        role: parse_stored(&user.role)?,
+        username: user.username,
+    })
+}
+
+/// Revokes the token the request came with.
+pub async fn logout<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<()> {
+    let found = api_token::Entity::find()
+        .filter(api_token::Column::TokenHash.eq(token_hash(token)))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::Unauthenticated)?;
+    let mut active = found.into_active_model();
+    active.revoked_at = Set(Some(Utc::now()));
+    active.update(db).await?;
+    Ok(())
+}
+
+pub struct NewUser {
+    pub username: String,
+    pub display_name: Option<String>,
+    pub agency_code: String,
+    pub role: Role,
+    pub password: String,
+}
+
+fn valid_username(username: &str) -> ServiceResult<String> {
+    let username = username.trim();
+    let ok = (3..=64).contains(&username.len())
+        && username.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if ok {
+        Ok(username.to_owned())
+    } else {
+        Err(ServiceError::bad_input(
+            "a username is 3 to 64 characters of letters, digits, '.', '_' or '-'",
+        ))
+    }
+}
+
+/// Creates a user. `actor` is None for the command line and first start.
+pub async fn create_user(db: &DatabaseConnection, actor: Option<&Principal>, new: NewUser) -> ServiceResult<user::Model> {
+    if let Some(actor) = actor {
+        actor.require_role(&[Role::Admin])?;
+    }
+    let username = valid_username(&new.username)?;
+    let agency: agency::Model = catalog::agency_by_code(db, &new.agency_code)
+        .await?
+        .ok_or_else(|| ServiceError::bad_input(format!("no agency has the code `{}`", new.agency_code)))?;
+    if matches!(new.role, Role::Viewer | Role::Editor | Role::Coordinator) && !agency.is_tenant {
+        return Err(ServiceError::bad_input(format!(
+            "`{}` is not a tenant agency, so it has no {} staff",
+            agency.code,
+            new.role.as_str()
+        )));
+    }
+    let password_hash = hash_password(&new.password)?;
+    let txn = db.begin().await?;
+    if user::Entity::find().filter(user::Column::Username.eq(&username)).count(&txn).await? > 0 {
+        return Err(ServiceError::bad_input(format!("the username `{username}` is taken")));
+    }
+    let created = user::Entity::insert(user::ActiveModel {
+        agency_id: Set(agency.id),
+        display_name: Set(new.display_name.unwrap_or_else(|| username.clone())),
+        username: Set(username),
+        role: Set(new.role.as_str().to_owned()),
+        password_hash: Set(password_hash),
+        disabled: Set(false),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec_with_returning(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        Change { entity: "user", entity_id: created.id, agency_id: None, action: "create", before: None, after: Some(user_view(&created)) },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// What the audit log keeps of a user: never the password hash.
+fn user_view(user: &user::Model) -> serde_json::Value {
+    serde_json::json!({
+        "username": user.username,
+        "agencyId": user.agency_id,
+        "role": user.role,
+        "disabled": user.disabled,
+    })
+}
+
+/// Sets a new password (admin only); the user's tokens stay valid.
+pub async fn reset_password(db: &DatabaseConnection, actor: &Principal, username: &str, password: &str) -> ServiceResult<user::Model> {
+    actor.require_role(&[Role::Admin])?;
+    let hash = hash_password(password)?;
+    update_user(db, actor, username, "reset_password", |u| u.password_hash = Set(hash)).await
+}
+
+/// Disables a user (admin only): sign-in and every token stop working.
+pub async fn set_disabled(db: &DatabaseConnection, actor: &Principal, username: &str, disabled: bool) -> ServiceResult<user::Model> {
+    actor.require_role(&[Role::Admin])?;
+    if disabled && username.trim() == actor.username {
+        return Err(ServiceError::bad_input("an admin cannot disable their own account"));
+    }
+    let action = if disabled { "disable" } else { "enable" };
+    update_user(db, actor, username, action, |u| u.disabled = Set(disabled)).await
+}
+
+async fn update_user(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    username: &str,
+    action: &str,
+    change: impl FnOnce(&mut user::ActiveModel),
+) -> ServiceResult<user::Model> {
+    let txn = db.begin().await?;
+    let before = user::Entity::find()
+        .filter(user::Column::Username.eq(username.trim()))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("user"))?;
+    let mut active = before.clone().into_active_model();
+    change(&mut active);
+    let after = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        Change {
+            entity: "user",
+            entity_id: after.id,
+            agency_id: None,
+            action,
+            before: Some(user_view(&before)),
+            after: Some(user_view(&after)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// On the first start of a database without users: an `admin` with a random password,
+/// returned so that it can be shown once.
+pub async fn ensure_first_admin(db: &DatabaseConnection, agency_code: &str) -> ServiceResult<Option<String>> {
+    if user::Entity::find().count(db).await? > 0 {
+        return Ok(None);
+    }
+    let password = random_password();
+    create_user(
+        db,
+        None,
+        NewUser {
+            username: "admin".into(),
+            display_name: Some("Administrator".into()),
+            agency_code: agency_code.into(),
+            role: Role::Admin,
+            password: password.clone(),
+        },
+    )
+    .await?;
+    Ok(Some(password))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_themselves() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong horse!", &hash));
+        assert!(hash_password("short").is_err());
+    }
+
+    #[test]
+    fn usernames_are_plain() {
+        assert_eq!(valid_username(" tay-son.editor ").unwrap(), "tay-son.editor");
+        assert!(valid_username("a b").is_err());
+        assert!(valid_username("x").is_err());
+    }
+}

@@ -1,0 +1,538 @@
+//! Submissions: a tenant's report on one task for one reporting period, and its review.
+//! Every read goes through the tenancy scope; every write checks the version the client
+//! last read, the workflow and the reporting window, and appends an audit row in the
+//! same transaction.
+use std::collections::HashSet;
+
+use chrono::Utc;
+use entity::{submission, submission_deliverable, task};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, Order, QueryFilter, QueryOrder, SqlErr,
+    sea_query::{Expr, ExprTrait, Query},
+};
+use serde_json::{Value, json};
+
+use super::{
+    ServiceError, ServiceResult,
+    audit::{self, Change},
+    auth::Principal,
+    catalog,
+    domain::{Progress, ReviewDecision, Role, SubmissionStatus, parse_stored},
+    pagination::{KeyValue, Page, PageRequest, SortKey, paginate},
+    tenancy::{self, Intent, SubmissionScope},
+    text, windows,
+    workflow::{Action, next_status},
+};
+
+/// Longest accepted text of one field.
+const MAX_TEXT_CHARS: usize = 20_000;
+
+/// Evidence for one deliverable of the task.
+#[derive(Clone, Debug)]
+pub struct Evidence {
+    pub deliverable_id: i64,
+    pub status: Progress,
+    pub document_ref: Option<String>,
+    pub url: Option<String>,
+}
+
+/// A create-or-update of the caller's own draft. Fields left `None` keep their value.
+#[derive(Clone, Debug, Default)]
+pub struct SaveSubmission {
+    pub task_id: i64,
+    pub period_code: String,
+    pub progress: Option<Progress>,
+    pub summary: Option<String>,
+    pub results: Option<String>,
+    pub difficulties: Option<String>,
+    pub proposals: Option<String>,
+    /// Replaces all evidence when given.
+    pub deliverables: Option<Vec<Evidence>>,
+    /// The version last read; omitted only when creating.
+    pub expected_version: Option<i32>,
+}
+
+fn checked_text(field: &str, value: Option<String>) -> ServiceResult<Option<String>> {
+    value
+        .map(|v| {
+            let v = text::normalize(&v);
+            if v.chars().count() > MAX_TEXT_CHARS {
+                Err(ServiceError::bad_input(format!("`{field}` is longer than {MAX_TEXT_CHARS} characters")))
+            } else {
+                Ok(v)
+            }
+        })
+        .transpose()
+}
+
+/// What the audit log and events keep of a submission.
+pub fn snapshot(s: &submission::Model) -> Value {
+    json!({
+        "status": s.status,
+        "progress": s.progress,
+        "summary": s.summary,
+        "results": s.results,
+        "difficulties": s.difficulties,
+        "proposals": s.proposals,
+        "version": s.version,
+        "onTime": s.on_time,
+        "reviewComment": s.review_comment,
+    })
+}
+
+fn conflict(expected: Option<i32>, current: i32) -> ServiceError {
+    ServiceError::Conflict { expected: expected.unwrap_or(0), current }
+}
+
+/// Maps a lost race on the unique (agency, task, period) key to CONFLICT.
+fn unique_to_conflict(err: DbErr) -> ServiceError {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => ServiceError::Conflict { expected: 0, current: 1 },
+        _ => ServiceError::Database(err),
+    }
+}
+
+async fn validated_evidence<C: ConnectionTrait>(db: &C, task_id: i64, evidence: Vec<Evidence>) -> ServiceResult<Vec<Evidence>> {
+    let allowed: HashSet<i64> = catalog::deliverables_of_tasks(db, &[task_id]).await?.iter().map(|d| d.id).collect();
+    let mut seen = HashSet::new();
+    evidence
+        .into_iter()
+        .map(|mut e| {
+            if !allowed.contains(&e.deliverable_id) {
+                return Err(ServiceError::bad_input("a deliverable of the evidence is not a deliverable of this task"));
+            }
+            if !seen.insert(e.deliverable_id) {
+                return Err(ServiceError::bad_input("a deliverable appears twice in the evidence"));
+            }
+            e.document_ref = checked_text("documentRef", e.document_ref)?.filter(|d| !d.is_empty());
+            e.url = checked_text("url", e.url)?.filter(|u| !u.is_empty());
+            if let Some(url) = &e.url
+                && !(url.starts_with("https://") || url.starts_with("http://"))
+            {
+                return Err(ServiceError::bad_input("an evidence url must start with http:// or https://"));
+            }
+            Ok(e)
+        })
+        .collect()
+}
+
+async fn replace_evidence(txn: &DatabaseTransaction, s: &submission::Model, evidence: Vec<Evidence>) -> ServiceResult<()> {
+    submission_deliverable::Entity::delete_many()
+        .filter(submission_deliverable::Column::SubmissionId.eq(s.id))
+        .exec(txn)
+        .await?;
+    if evidence.is_empty() {
+        return Ok(());
+    }
+    submission_deliverable::Entity::insert_many(evidence.into_iter().map(|e| submission_deliverable::ActiveModel {
+        submission_id: Set(s.id),
+        agency_id: Set(s.agency_id),
+        deliverable_id: Set(e.deliverable_id),
+        status: Set(e.status.as_str().to_owned()),
+        document_ref: Set(e.document_ref),
+        url: Set(e.url),
+        ..Default::default()
+    }))
+    .exec(txn)
+    .await?;
+    Ok(())
+}
+
+/// Creates or updates the caller's own draft (or returned) submission.
+pub async fn save(db: &DatabaseConnection, actor: &Principal, scope: &SubmissionScope, input: SaveSubmission) -> ServiceResult<submission::Model> {
+    actor.require_role(&[Role::Editor, Role::Coordinator])?;
+    let summary = checked_text("summary", input.summary)?;
+    let results = checked_text("results", input.results)?;
+    let difficulties = checked_text("difficulties", input.difficulties)?;
+    let proposals = checked_text("proposals", input.proposals)?;
+
+    let txn = tenancy::begin(db, scope, Intent::Write).await?;
+    let task = catalog::find_by_ids::<task::Entity, _>(&txn, &[input.task_id])
+        .await?
+        .pop()
+        .ok_or_else(|| ServiceError::not_found("task"))?;
+    let period = windows::reporting_period(&txn, &input.period_code).await?;
+    if catalog::assigned_role(&txn, actor.agency_id, task.id).await?.is_none() {
+        return Err(ServiceError::forbidden("the task does not assign your agency, as lead or partner"));
+    }
+    let evidence = match input.deliverables {
+        Some(evidence) => Some(validated_evidence(&txn, task.id, evidence).await?),
+        None => None,
+    };
+    let existing = submission::Entity::find()
+        .filter(scope.condition())
+        .filter(submission::Column::AgencyId.eq(actor.agency_id))
+        .filter(submission::Column::TaskId.eq(task.id))
+        .filter(submission::Column::PeriodId.eq(period.id))
+        .one(&txn)
+        .await?;
+    let now = Utc::now();
+    let saved = match existing {
+        None => {
+            if input.expected_version.is_some() {
+                return Err(conflict(input.expected_version, 0));
+            }
+            windows::require_open(&txn, task.plan_id, &period).await?;
+            let created = submission::Entity::insert(submission::ActiveModel {
+                agency_id: Set(actor.agency_id),
+                plan_id: Set(task.plan_id),
+                task_id: Set(task.id),
+                period_id: Set(period.id),
+                status: Set(SubmissionStatus::Draft.as_str().to_owned()),
+                progress: Set(input.progress.unwrap_or(Progress::NotStarted).as_str().to_owned()),
+                summary: Set(summary.unwrap_or_default()),
+                results: Set(results.unwrap_or_default()),
+                difficulties: Set(difficulties.unwrap_or_default()),
+                proposals: Set(proposals.unwrap_or_default()),
+                version: Set(1),
+                on_time: Set(None),
+                review_comment: Set(None),
+                created_at: Set(now),
+                created_by: Set(Some(actor.user_id)),
+                updated_at: Set(now),
+                updated_by: Set(Some(actor.user_id)),
+                submitted_at: Set(None),
+                submitted_by: Set(None),
+                reviewed_at: Set(None),
+                reviewed_by: Set(None),
+                ..Default::default()
+            })
+            .exec_with_returning(&txn)
+            .await
+            .map_err(unique_to_conflict)?;
+            if let Some(evidence) = evidence {
+                replace_evidence(&txn, &created, evidence).await?;
+            }
+            audit::record(&txn, Some(actor), Change {
+                entity: "submission",
+                entity_id: created.id,
+                agency_id: Some(created.agency_id),
+                action: "create",
+                before: None,
+                after: Some(snapshot(&created)),
+            })
+            .await?;
+            created
+        }
+        Some(before) => {
+            if input.expected_version != Some(before.version) {
+                return Err(conflict(input.expected_version, before.version));
+            }
+            next_status(parse_stored(&before.status)?, Action::Edit)?;
+            windows::require_open(&txn, task.plan_id, &period).await?;
+            let mut update = submission::Entity::update_many()
+                .col_expr(submission::Column::Version, Expr::col(submission::Column::Version).add(1))
+                .col_expr(submission::Column::UpdatedAt, Expr::value(now))
+                .col_expr(submission::Column::UpdatedBy, Expr::value(actor.user_id));
+            for (column, value) in [
+                (submission::Column::Summary, summary),
+                (submission::Column::Results, results),
+                (submission::Column::Difficulties, difficulties),
+                (submission::Column::Proposals, proposals),
+                (submission::Column::Progress, input.progress.map(|p| p.as_str().to_owned())),
+            ] {
+                if let Some(value) = value {
+                    update = update.col_expr(column, Expr::value(value));
+                }
+            }
+            let after = compare_and_set(&txn, &before, update).await?;
+            if let Some(evidence) = evidence {
+                replace_evidence(&txn, &after, evidence).await?;
+            }
+            audit::record(&txn, Some(actor), Change {
+                entity: "submission",
+                entity_id: after.id,
+                agency_id: Some(after.agency_id),
+                action: "update",
+                before: Some(snapshot(&before)),
+                after: Some(snapshot(&after)),
+            })
+            .await?;
+            after
+        }
+    };
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// Applies `update` only if the row still has the version `before` was read at; a
+/// concurrent writer that got there first makes this CONFLICT and nothing is written.
+async fn compare_and_set(
+    txn: &DatabaseTransaction,
+    before: &submission::Model,
+    update: sea_orm::UpdateMany<submission::Entity>,
+) -> ServiceResult<submission::Model> {
+    let result = update
+        .filter(submission::Column::Id.eq(before.id))
+        .filter(submission::Column::Version.eq(before.version))
+        .exec(txn)
+        .await?;
+    let after = submission::Entity::find_by_id(before.id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("submission"))?;
+    if result.rows_affected == 0 {
+        return Err(conflict(Some(before.version), after.version));
+    }
+    Ok(after)
+}
+
+/// A submission the scope can see, or NOT_FOUND (the same for another tenant's row as
+/// for a missing one).
+async fn visible<C: ConnectionTrait>(db: &C, scope: &SubmissionScope, id: i64) -> ServiceResult<submission::Model> {
+    submission::Entity::find_by_id(id)
+        .filter(scope.condition())
+        .one(db)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("submission"))
+}
+
+/// Sends the caller's own draft or returned submission to the coordinator.
+pub async fn submit(db: &DatabaseConnection, actor: &Principal, scope: &SubmissionScope, id: i64, expected_version: i32) -> ServiceResult<submission::Model> {
+    let txn = tenancy::begin(db, scope, Intent::Write).await?;
+    let before = visible(&txn, scope, id).await?;
+    if before.agency_id != actor.agency_id {
+        return Err(ServiceError::forbidden("only the reporting agency submits its report"));
+    }
+    actor.require_role(&[Role::Editor, Role::Coordinator])?;
+    if before.version != expected_version {
+        return Err(conflict(Some(expected_version), before.version));
+    }
+    let status = next_status(parse_stored(&before.status)?, Action::Submit)?;
+    let period = catalog::find_by_ids::<entity::period::Entity, _>(&txn, &[before.period_id])
+        .await?
+        .pop()
+        .ok_or_else(|| ServiceError::Internal("submission without period".into()))?;
+    let window = windows::require_open(&txn, before.plan_id, &period).await?;
+    let now = Utc::now();
+    let update = submission::Entity::update_many()
+        .col_expr(submission::Column::Version, Expr::col(submission::Column::Version).add(1))
+        .col_expr(submission::Column::Status, Expr::value(status.as_str()))
+        .col_expr(submission::Column::OnTime, Expr::value(now <= window.due_at))
+        .col_expr(submission::Column::SubmittedAt, Expr::value(now))
+        .col_expr(submission::Column::SubmittedBy, Expr::value(actor.user_id))
+        .col_expr(submission::Column::UpdatedAt, Expr::value(now))
+        .col_expr(submission::Column::UpdatedBy, Expr::value(actor.user_id));
+    let after = compare_and_set(&txn, &before, update).await?;
+    audit::record(&txn, Some(actor), Change {
+        entity: "submission",
+        entity_id: after.id,
+        agency_id: Some(after.agency_id),
+        action: "submit",
+        before: Some(snapshot(&before)),
+        after: Some(snapshot(&after)),
+    })
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// The coordinator accepts a submitted report, or returns it with a comment.
+pub async fn review(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    scope: &SubmissionScope,
+    id: i64,
+    expected_version: i32,
+    decision: ReviewDecision,
+    comment: Option<String>,
+) -> ServiceResult<submission::Model> {
+    let comment = checked_text("comment", comment)?.filter(|c| !c.is_empty());
+    let txn = tenancy::begin(db, scope, Intent::Write).await?;
+    let before = visible(&txn, scope, id).await?;
+    if !scope.coordinates(before.plan_id) {
+        return Err(ServiceError::forbidden("only the plan's coordinator reviews its submissions"));
+    }
+    if before.version != expected_version {
+        return Err(conflict(Some(expected_version), before.version));
+    }
+    let action = match decision {
+        ReviewDecision::Accept => Action::Accept,
+        ReviewDecision::Return => Action::Return,
+    };
+    let status = next_status(parse_stored(&before.status)?, action)?;
+    if decision == ReviewDecision::Return && comment.is_none() {
+        return Err(ServiceError::bad_input("returning a submission needs a comment saying what to change"));
+    }
+    let now = Utc::now();
+    let update = submission::Entity::update_many()
+        .col_expr(submission::Column::Version, Expr::col(submission::Column::Version).add(1))
+        .col_expr(submission::Column::Status, Expr::value(status.as_str()))
+        .col_expr(submission::Column::ReviewComment, Expr::value(comment))
+        .col_expr(submission::Column::ReviewedAt, Expr::value(now))
+        .col_expr(submission::Column::ReviewedBy, Expr::value(actor.user_id));
+    let after = compare_and_set(&txn, &before, update).await?;
+    audit::record(&txn, Some(actor), Change {
+        entity: "submission",
+        entity_id: after.id,
+        agency_id: Some(after.agency_id),
+        action: action.as_str(),
+        before: Some(snapshot(&before)),
+        after: Some(snapshot(&after)),
+    })
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Narrows a submission list; codes that match nothing give an empty list.
+#[derive(Clone, Debug, Default)]
+pub struct SubmissionFilter {
+    pub plan_code: Option<String>,
+    pub agency: Option<String>,
+    pub task_id: Option<i64>,
+    pub section: Option<String>,
+    pub period_code: Option<String>,
+    pub status: Option<SubmissionStatus>,
+    pub progress: Option<Progress>,
+}
+
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum SubmissionOrder {
+    /// Most recently created first.
+    #[default]
+    NewestFirst,
+    OldestFirst,
+}
+
+fn subquery_ids(column: impl sea_orm::sea_query::IntoColumnRef, table: impl sea_orm::sea_query::IntoTableRef, filter: sea_orm::sea_query::SimpleExpr) -> sea_orm::sea_query::SelectStatement {
+    Query::select().column(column).from(table).and_where(filter).to_owned()
+}
+
+/// The submissions the scope can see, filtered and paged.
+pub async fn list(db: &DatabaseConnection, scope: &SubmissionScope, filter: &SubmissionFilter, order: SubmissionOrder, page: &PageRequest) -> ServiceResult<Page<submission::Model>> {
+    let mut select = submission::Entity::find().filter(scope.condition());
+    if let Some(code) = &filter.plan_code {
+        select = select.filter(submission::Column::PlanId.in_subquery(subquery_ids(
+            entity::plan::Column::Id,
+            entity::plan::Entity,
+            entity::plan::Column::Code.eq(text::normalize(code)),
+        )));
+    }
+    if let Some(code) = &filter.agency {
+        select = select.filter(submission::Column::AgencyId.in_subquery(subquery_ids(
+            entity::agency::Column::Id,
+            entity::agency::Entity,
+            entity::agency::Column::Code.eq(code.trim()),
+        )));
+    }
+    if let Some(task_id) = filter.task_id {
+        select = select.filter(submission::Column::TaskId.eq(task_id));
+    }
+    if let Some(numeral) = &filter.section {
+        select = select.filter(submission::Column::TaskId.in_subquery(subquery_ids(
+            task::Column::Id,
+            task::Entity,
+            task::Column::SectionId.in_subquery(subquery_ids(
+                entity::section::Column::Id,
+                entity::section::Entity,
+                entity::section::Column::Numeral.eq(numeral.trim().to_uppercase()),
+            )),
+        )));
+    }
+    if let Some(code) = &filter.period_code {
+        select = select.filter(submission::Column::PeriodId.in_subquery(subquery_ids(
+            entity::period::Column::Id,
+            entity::period::Entity,
+            entity::period::Column::Code.eq(code.trim()),
+        )));
+    }
+    if let Some(status) = filter.status {
+        select = select.filter(submission::Column::Status.eq(status.as_str()));
+    }
+    if let Some(progress) = filter.progress {
+        select = select.filter(submission::Column::Progress.eq(progress.as_str()));
+    }
+    let direction = match order {
+        SubmissionOrder::NewestFirst => Order::Desc,
+        SubmissionOrder::OldestFirst => Order::Asc,
+    };
+    let keys = [SortKey::new(submission::Column::Id, direction, |s: &submission::Model| KeyValue::Int(s.id))];
+    let txn = tenancy::begin(db, scope, Intent::Read).await?;
+    let page = paginate(&txn, select, &keys, page).await?;
+    txn.commit().await?;
+    Ok(page)
+}
+
+/// Visible submissions by id (for `node` and loaders).
+pub async fn by_ids(db: &DatabaseConnection, scope: &SubmissionScope, ids: &[i64]) -> ServiceResult<Vec<submission::Model>> {
+    let txn = tenancy::begin(db, scope, Intent::Read).await?;
+    let rows = submission::Entity::find()
+        .filter(scope.condition())
+        .filter(submission::Column::Id.is_in(ids.iter().copied()))
+        .all(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(rows)
+}
+
+/// Which parent a batch of visible submissions hangs from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Parent {
+    Task(i64),
+    Agency(i64),
+}
+
+/// Visible submissions of some tasks or agencies, optionally for one period, oldest first.
+pub async fn of_parents(
+    db: &DatabaseConnection,
+    scope: &SubmissionScope,
+    parents: &[Parent],
+    period_code: Option<&str>,
+) -> ServiceResult<Vec<(Parent, submission::Model)>> {
+    let tasks: Vec<i64> = parents.iter().filter_map(|p| if let Parent::Task(id) = p { Some(*id) } else { None }).collect();
+    let agencies: Vec<i64> = parents.iter().filter_map(|p| if let Parent::Agency(id) = p { Some(*id) } else { None }).collect();
+    let mut select = submission::Entity::find().filter(scope.condition()).filter(
+        sea_orm::Condition::any()
+            .add(submission::Column::TaskId.is_in(tasks.iter().copied()))
+            .add(submission::Column::AgencyId.is_in(agencies.iter().copied())),
+    );
+    if let Some(code) = period_code {
+        select = select.filter(submission::Column::PeriodId.in_subquery(subquery_ids(
+            entity::period::Column::Id,
+            entity::period::Entity,
+            entity::period::Column::Code.eq(code.trim()),
+        )));
+    }
+    let txn = tenancy::begin(db, scope, Intent::Read).await?;
+    let rows = select.order_by_asc(submission::Column::Id).all(&txn).await?;
+    txn.commit().await?;
+    let mut out = Vec::new();
+    for row in rows {
+        if tasks.contains(&row.task_id) {
+            out.push((Parent::Task(row.task_id), row.clone()));
+        }
+        if agencies.contains(&row.agency_id) {
+            out.push((Parent::Agency(row.agency_id), row));
+        }
+    }
+    Ok(out)
+}
+
+/// Evidence rows of visible submissions.
+pub async fn evidence_of(db: &DatabaseConnection, scope: &SubmissionScope, submission_ids: &[i64]) -> ServiceResult<Vec<submission_deliverable::Model>> {
+    let txn = tenancy::begin(db, scope, Intent::Read).await?;
+    let visible_ids = Query::select()
+        .column(submission::Column::Id)
+        .from(submission::Entity)
+        .cond_where(scope.condition())
+        .to_owned();
+    let rows = submission_deliverable::Entity::find()
+        .filter(submission_deliverable::Column::SubmissionId.is_in(submission_ids.iter().copied()))
+        .filter(submission_deliverable::Column::SubmissionId.in_subquery(visible_ids))
+        .order_by_asc(submission_deliverable::Column::Id)
+        .all(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(rows)
+}
+
+/// Audit history of visible submissions.
+pub async fn history_of(db: &DatabaseConnection, scope: &SubmissionScope, submission_ids: &[i64]) -> ServiceResult<Vec<entity::audit_log::Model>> {
+    let visible: Vec<i64> = by_ids(db, scope, submission_ids).await?.into_iter().map(|s| s.id).collect();
+    let txn = tenancy::begin(db, scope, Intent::Read).await?;
+    let rows = audit::of_entities(&txn, "submission", &visible).await?;
+    txn.commit().await?;
+    Ok(rows)
+}

@@ -1,0 +1,112 @@
+//! The tenancy rule, in one place: which submissions a principal may see.
+//!
+//! `SubmissionScope::condition` is the rule; every read of a tenant table filters by it,
+//! and every such read or write runs in a transaction from `begin`, which on PostgreSQL
+//! also hands the rule's inputs to the row-level security policies (the second wall, in
+//! the migration `m20260102_000001_row_level_security`).
+use entity::{plan, submission};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    EntityTrait, QueryFilter, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+};
+
+use super::{
+    ServiceResult,
+    auth::Principal,
+    domain::{Role, SubmissionStatus},
+};
+
+/// The role the service acts as inside tenant transactions on PostgreSQL. It owns no
+/// table, so the row-level security policies apply to it.
+pub const APP_ROLE: &str = "plantrack_app";
+
+/// What a principal may see of the submissions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubmissionScope {
+    pub agency_id: i64,
+    pub role: Role,
+    /// Plans whose coordinating agency is the principal's (for coordinators).
+    pub coordinated_plans: Vec<i64>,
+}
+
+impl SubmissionScope {
+    /// Builds the scope of a principal. Scope rules are per plan (its coordinator), never
+    /// "all plans".
+    pub async fn of<C: ConnectionTrait>(db: &C, principal: &Principal) -> ServiceResult<Self> {
+        let coordinated_plans = if principal.role == Role::Coordinator {
+            plan::Entity::find()
+                .filter(plan::Column::CoordinatorId.eq(principal.agency_id))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|p| p.id)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Self { agency_id: principal.agency_id, role: principal.role, coordinated_plans })
+    }
+
+    /// THE rule, as a filter on `submission`:
+    /// - everyone sees their own agency's submissions, drafts included;
+    /// - a coordinator also sees the non-draft submissions of the plans their agency
+    ///   coordinates;
+    /// - analysts and admins also see every non-draft submission;
+    /// - drafts never leave their agency.
+    pub fn condition(&self) -> Condition {
+        let own = submission::Column::AgencyId.eq(self.agency_id);
+        let not_draft = submission::Column::Status.ne(SubmissionStatus::Draft.as_str());
+        match self.role {
+            Role::Viewer | Role::Editor => Condition::all().add(own),
+            Role::Coordinator => Condition::any().add(own).add(
+                Condition::all()
+                    .add(not_draft)
+                    .add(submission::Column::PlanId.is_in(self.coordinated_plans.iter().copied())),
+            ),
+            Role::Analyst | Role::Admin => Condition::any().add(own).add(not_draft),
+        }
+    }
+
+    /// Whether the coordinator role of this scope covers a plan.
+    pub fn coordinates(&self, plan_id: i64) -> bool {
+        self.role == Role::Coordinator && self.coordinated_plans.contains(&plan_id)
+    }
+}
+
+/// Whether a tenant transaction will write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Intent {
+    Read,
+    Write,
+}
+
+/// A transaction for reading or writing tenant tables under `scope`. On PostgreSQL it
+/// acts as the non-owner application role with the scope in per-transaction settings,
+/// so that the database enforces the rule again.
+pub async fn begin(db: &DatabaseConnection, scope: &SubmissionScope, intent: Intent) -> ServiceResult<DatabaseTransaction> {
+    // On SQLite a writer takes the write lock up front: a read-then-write transaction
+    // could otherwise fail to upgrade when another writer committed in between.
+    let sqlite_transaction_mode = match intent {
+        Intent::Write => Some(SqliteTransactionMode::Immediate),
+        Intent::Read => None,
+    };
+    let txn = db
+        .begin_with_options(TransactionOptions { sqlite_transaction_mode, ..Default::default() })
+        .await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        let plans = scope.coordinated_plans.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT set_config('app.agency_id', $1, true), set_config('app.role', $2, true), \
+             set_config('app.plan_ids', $3, true)",
+            [
+                sea_orm::Value::from(scope.agency_id.to_string()),
+                sea_orm::Value::from(scope.role.as_str()),
+                sea_orm::Value::from(plans),
+            ],
+        ))
+        .await?;
+        txn.execute_unprepared(&format!("SET LOCAL ROLE {APP_ROLE}")).await?;
+    }
+    Ok(txn)
+}

@@ -1,0 +1,201 @@
+//! Reporting windows: the coordinator opens a reporting period for a plan; writes happen
+//! only while it is open.
+use chrono::{DateTime, Utc};
+use entity::{period, plan, reporting_window};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
+};
+use serde_json::json;
+
+use super::{
+    ServiceError, ServiceResult,
+    audit::{self, Change},
+    auth::Principal,
+    catalog,
+    domain::{PeriodKind, Role, parse_stored},
+};
+
+/// Whether writes are accepted now.
+pub fn is_open(window: &reporting_window::Model, now: DateTime<Utc>) -> bool {
+    window.opens_at <= now && now < window.closes_at
+}
+
+/// The window of a plan and period, if one was opened.
+pub async fn find<C: ConnectionTrait>(db: &C, plan_id: i64, period_id: i64) -> ServiceResult<Option<reporting_window::Model>> {
+    Ok(reporting_window::Entity::find()
+        .filter(reporting_window::Column::PlanId.eq(plan_id))
+        .filter(reporting_window::Column::PeriodId.eq(period_id))
+        .one(db)
+        .await?)
+}
+
+/// Fails with WINDOW_CLOSED unless the plan's window for the period is open now.
+pub async fn require_open<C: ConnectionTrait>(db: &C, plan_id: i64, period: &period::Model) -> ServiceResult<reporting_window::Model> {
+    let window = find(db, plan_id, period.id).await?.ok_or_else(|| {
+        ServiceError::WindowClosed(format!("no reporting window is open for period {}", period.code))
+    })?;
+    if is_open(&window, Utc::now()) {
+        Ok(window)
+    } else {
+        Err(ServiceError::WindowClosed(format!(
+            "the reporting window for period {} is not open (open from {} until {})",
+            period.code,
+            window.opens_at.to_rfc3339(),
+            window.closes_at.to_rfc3339()
+        )))
+    }
+}
+
+pub async fn list<C: ConnectionTrait>(db: &C, plan_code: &str) -> ServiceResult<Vec<reporting_window::Model>> {
+    let plan = catalog::plan_by_code(db, plan_code).await?.ok_or_else(|| ServiceError::not_found("plan"))?;
+    Ok(reporting_window::Entity::find()
+        .filter(reporting_window::Column::PlanId.eq(plan.id))
+        .order_by_asc(reporting_window::Column::OpensAt)
+        .order_by_asc(reporting_window::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The plan, and a check that `actor` coordinates it.
+async fn coordinated_plan<C: ConnectionTrait>(db: &C, actor: &Principal, plan_code: &str) -> ServiceResult<plan::Model> {
+    actor.require_role(&[Role::Coordinator])?;
+    let plan = catalog::plan_by_code(db, plan_code).await?.ok_or_else(|| ServiceError::not_found("plan"))?;
+    if plan.coordinator_id != actor.agency_id {
+        return Err(ServiceError::forbidden("only the plan's coordinating agency manages its reporting windows"));
+    }
+    Ok(plan)
+}
+
+/// A reporting period, which must be a year or a half-year.
+pub async fn reporting_period<C: ConnectionTrait>(db: &C, code: &str) -> ServiceResult<period::Model> {
+    let period = catalog::period_by_code(db, code)
+        .await?
+        .ok_or_else(|| ServiceError::bad_input(format!("no period has the code `{code}` (use e.g. 2024, 2024S1)")))?;
+    match parse_stored::<PeriodKind>(&period.kind)? {
+        PeriodKind::Year | PeriodKind::HalfYear => Ok(period),
+        PeriodKind::Phase => Err(ServiceError::bad_input(format!(
+            "`{code}` is a phase; reports are made for a year or a half-year"
+        ))),
+    }
+}
+
+fn view(window: &reporting_window::Model) -> serde_json::Value {
+    json!({
+        "opensAt": window.opens_at,
+        "dueAt": window.due_at,
+        "closesAt": window.closes_at,
+        "reopened": window.reopened,
+    })
+}
+
+pub struct OpenWindow {
+    pub plan_code: String,
+    pub period_code: String,
+    pub opens_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+}
+
+pub async fn open(db: &DatabaseConnection, actor: &Principal, input: OpenWindow) -> ServiceResult<reporting_window::Model> {
+    if !(input.opens_at <= input.due_at && input.due_at <= input.closes_at) {
+        return Err(ServiceError::bad_input("a window needs opensAt ≤ dueAt ≤ closesAt"));
+    }
+    let txn = db.begin().await?;
+    let plan = coordinated_plan(&txn, actor, &input.plan_code).await?;
+    let period = reporting_period(&txn, &input.period_code).await?;
+    if find(&txn, plan.id, period.id).await?.is_some() {
+        return Err(ServiceError::bad_input(format!(
+            "a window for period {} exists already; close or reopen it instead",
+            period.code
+        )));
+    }
+    let now = Utc::now();
+    let window = reporting_window::Entity::insert(reporting_window::ActiveModel {
+        plan_id: Set(plan.id),
+        period_id: Set(period.id),
+        opens_at: Set(input.opens_at),
+        due_at: Set(input.due_at),
+        closes_at: Set(input.closes_at),
+        reopened: Set(false),
+        created_by: Set(Some(actor.user_id)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec_with_returning(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        Change {
+            entity: "reporting_window",
+            entity_id: window.id,
+            agency_id: Some(actor.agency_id),
+            action: "open",
+            before: None,
+            after: Some(view(&window)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(window)
+}
+
+/// Closes a window now, or reopens it until `closes_at`.
+pub async fn set_closing(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    plan_code: &str,
+    period_code: &str,
+    reopen_until: Option<DateTime<Utc>>,
+) -> ServiceResult<reporting_window::Model> {
+    let now = Utc::now();
+    if reopen_until.is_some_and(|until| until <= now) {
+        return Err(ServiceError::bad_input("a reopened window must close in the future"));
+    }
+    let txn = db.begin().await?;
+    let plan = coordinated_plan(&txn, actor, plan_code).await?;
+    let period = reporting_period(&txn, period_code).await?;
+    let before = find(&txn, plan.id, period.id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("reporting window"))?;
+    let mut active = before.clone().into_active_model();
+    match reopen_until {
+        Some(until) => {
+            active.closes_at = Set(until);
+            active.reopened = Set(true);
+            if before.opens_at > now {
+                active.opens_at = Set(now);
+            }
+        }
+        None => {
+            if before.closes_at > now {
+                active.closes_at = Set(now);
+            }
+            if before.due_at > now {
+                active.due_at = Set(now);
+            }
+            if before.opens_at > now {
+                active.opens_at = Set(now);
+            }
+        }
+    }
+    active.updated_at = Set(now);
+    let after = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        Some(actor),
+        Change {
+            entity: "reporting_window",
+            entity_id: after.id,
+            agency_id: Some(actor.agency_id),
+            action: if reopen_until.is_some() { "reopen" } else { "close" },
+            before: Some(view(&before)),
+            after: Some(view(&after)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
