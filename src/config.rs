@@ -82,7 +82,11 @@ fn parse_role(text: &str) -> Result<Role, String> {
     text.to_ascii_uppercase().parse().map_err(|_| {
         format!(
             "unknown role `{text}`; one of {}",
-            Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+            Role::ALL
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     })
 }

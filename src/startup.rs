@@ -39,7 +39,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("{report:?}");
             Ok(())
         }
-        Command::User(UserCommand::Add { username, agency, role, display_name }) => {
+        Command::User(UserCommand::Add {
+            username,
+            agency,
+            role,
+            display_name,
+        }) => {
             let password = match std::env::var("PLANTRACK_PASSWORD") {
                 Ok(password) => password,
                 Err(_) => {
@@ -52,9 +57,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = db::connect(&cli.database_url, cli.db_max_connections).await?;
             db::migrate(&db).await?;
             seed::load(&db, seed::PLAN_768).await?;
-            let new = auth::NewUser { username, display_name, agency_code: agency, role, password };
-            let user = auth::create_user(&db, None, new).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            eprintln!("added {} ({}) of agency id {}", user.username, user.role, user.agency_id);
+            let new = auth::NewUser {
+                username,
+                display_name,
+                agency_code: agency,
+                role,
+                password,
+            };
+            let user = auth::create_user(&db, None, new)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!(
+                "added {} ({}) of agency id {}",
+                user.username, user.role, user.agency_id
+            );
             Ok(())
         }
         Command::Serve => {
@@ -67,7 +83,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::info!("loaded the built-in plan 768/QĐ-UBND");
             }
             if let Some(password) = auth::ensure_first_admin(&db, FIRST_ADMIN_AGENCY).await? {
-                println!("created the first user: admin / {password}  (shown once; sign in and change it)");
+                println!(
+                    "created the first user: admin / {password}  (shown once; sign in and change it)"
+                );
             }
             let app = App::new(db, cli.server.clone());
             let listener = TcpListener::bind(cli.server.bind)

@@ -17,7 +17,10 @@ use crate::service::{
 pub fn row_id(id: &ID, type_name: &str) -> Result<i64, ServiceError> {
     match parse_global_id(id) {
         Ok((found, row)) if found == type_name => Ok(row),
-        _ => Err(ServiceError::bad_input(format!("`{}` is not the id of a {type_name}", id.as_str()))),
+        _ => Err(ServiceError::bad_input(format!(
+            "`{}` is not the id of a {type_name}",
+            id.as_str()
+        ))),
     }
 }
 

@@ -17,8 +17,8 @@ use async_graphql::{
     dataloader::{DataLoader, HashMapCache, Loader},
 };
 use entity::{
-    agency, agency_group, assignment, audit_log, deliverable, period, section, submission,
-    reporting_window, submission_deliverable, task, user,
+    agency, agency_group, assignment, audit_log, deliverable, period, reporting_window, section,
+    submission, submission_deliverable, task, user,
 };
 use futures_util::future::BoxFuture;
 use sea_orm::{DatabaseConnection, EntityTrait};
@@ -320,7 +320,11 @@ pub struct TenantLoader {
 
 pub type TenantLoaders = DataLoader<TenantLoader, HashMapCache>;
 
-pub fn new_tenant_loaders(db: DatabaseConnection, scope: SubmissionScope, gate: &PollGate) -> TenantLoaders {
+pub fn new_tenant_loaders(
+    db: DatabaseConnection,
+    scope: SubmissionScope,
+    gate: &PollGate,
+) -> TenantLoaders {
     gated(TenantLoader { db, scope }, gate)
 }
 
@@ -337,7 +341,10 @@ impl Loader<SubmissionById> for TenantLoader {
     type Value = submission::Model;
     type Error = Arc<ServiceError>;
 
-    async fn load(&self, keys: &[SubmissionById]) -> Result<HashMap<SubmissionById, submission::Model>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[SubmissionById],
+    ) -> Result<HashMap<SubmissionById, submission::Model>, Self::Error> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
         Ok(submissions::by_ids(&self.db, &self.scope, &ids)
             .await?
@@ -355,16 +362,23 @@ impl Loader<SubmissionsOf> for TenantLoader {
     type Value = Vec<submission::Model>;
     type Error = Arc<ServiceError>;
 
-    async fn load(&self, keys: &[SubmissionsOf]) -> Result<HashMap<SubmissionsOf, Vec<submission::Model>>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[SubmissionsOf],
+    ) -> Result<HashMap<SubmissionsOf, Vec<submission::Model>>, Self::Error> {
         let mut out = HashMap::new();
-        let periods: std::collections::HashSet<Option<String>> = keys.iter().map(|k| k.1.clone()).collect();
+        let periods: std::collections::HashSet<Option<String>> =
+            keys.iter().map(|k| k.1.clone()).collect();
         for period in periods {
-            let period_keys: Vec<SubmissionsOf> = keys.iter().filter(|k| k.1 == period).cloned().collect();
+            let period_keys: Vec<SubmissionsOf> =
+                keys.iter().filter(|k| k.1 == period).cloned().collect();
             let parents: Vec<Parent> = period_keys.iter().map(|k| k.0).collect();
-            let rows = submissions::of_parents(&self.db, &self.scope, &parents, period.as_deref()).await?;
+            let rows =
+                submissions::of_parents(&self.db, &self.scope, &parents, period.as_deref()).await?;
             out.extend(group_by_parent(
                 &period_keys,
-                rows.into_iter().map(|(parent, row)| (SubmissionsOf(parent, period.clone()), row)),
+                rows.into_iter()
+                    .map(|(parent, row)| (SubmissionsOf(parent, period.clone()), row)),
             ));
         }
         Ok(out)
@@ -379,10 +393,16 @@ impl Loader<EvidenceOf> for TenantLoader {
     type Value = Vec<submission_deliverable::Model>;
     type Error = Arc<ServiceError>;
 
-    async fn load(&self, keys: &[EvidenceOf]) -> Result<HashMap<EvidenceOf, Vec<submission_deliverable::Model>>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[EvidenceOf],
+    ) -> Result<HashMap<EvidenceOf, Vec<submission_deliverable::Model>>, Self::Error> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
         let rows = submissions::evidence_of(&self.db, &self.scope, &ids).await?;
-        Ok(group_by_parent(keys, rows.into_iter().map(|r| (EvidenceOf(r.submission_id), r))))
+        Ok(group_by_parent(
+            keys,
+            rows.into_iter().map(|r| (EvidenceOf(r.submission_id), r)),
+        ))
     }
 }
 
@@ -394,10 +414,15 @@ impl Loader<HistoryOf> for TenantLoader {
     type Value = Vec<audit_log::Model>;
     type Error = Arc<ServiceError>;
 
-    async fn load(&self, keys: &[HistoryOf]) -> Result<HashMap<HistoryOf, Vec<audit_log::Model>>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[HistoryOf],
+    ) -> Result<HashMap<HistoryOf, Vec<audit_log::Model>>, Self::Error> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
         let rows = submissions::history_of(&self.db, &self.scope, &ids).await?;
-        Ok(group_by_parent(keys, rows.into_iter().map(|r| (HistoryOf(r.entity_id), r))))
+        Ok(group_by_parent(
+            keys,
+            rows.into_iter().map(|r| (HistoryOf(r.entity_id), r)),
+        ))
     }
 }
-

@@ -9,43 +9,65 @@ use super::{
     state::db,
     tenant_types::{AuthPayload, ReportingWindow, Submission, User},
 };
-use crate::service::{
-    ServiceError, auth,
-    domain::ReviewDecision,
-    submissions, windows,
-};
+use crate::service::{ServiceError, auth, domain::ReviewDecision, submissions, windows};
 
 pub struct Mutation;
 
 #[Object]
 impl Mutation {
     /// Signs in; the token goes in `Authorization: Bearer <token>` on every later request.
-    async fn login(&self, ctx: &Context<'_>, username: String, password: String) -> Result<AuthPayload> {
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+        password: String,
+    ) -> Result<AuthPayload> {
         let sign_in = auth::login(db(ctx), &username, &password).await.gql()?;
-        Ok(AuthPayload { token: sign_in.token, expires_at: sign_in.expires_at, user: User(sign_in.user) })
+        Ok(AuthPayload {
+            token: sign_in.token,
+            expires_at: sign_in.expires_at,
+            user: User(sign_in.user),
+        })
     }
 
     /// Ends this sign-in: the token stops working.
     async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
         match session(ctx) {
-            Session::SignedIn { token, .. } => auth::logout(db(ctx), token).await.gql().map(|()| true),
+            Session::SignedIn { token, .. } => {
+                auth::logout(db(ctx), token).await.gql().map(|()| true)
+            }
             _ => Err(ServiceError::Unauthenticated).gql(),
         }
     }
 
     /// Creates or updates the caller's agency's draft (or returned) report. The agency is
     /// always the caller's own.
-    async fn save_submission(&self, ctx: &Context<'_>, input: SaveSubmissionInput) -> Result<Submission> {
+    async fn save_submission(
+        &self,
+        ctx: &Context<'_>,
+        input: SaveSubmissionInput,
+    ) -> Result<Submission> {
         let (principal, scope) = signed_in(ctx).gql()?;
         let command = input.into_command().gql()?;
-        submissions::save(db(ctx), principal, scope, command).await.gql().map(Submission)
+        submissions::save(db(ctx), principal, scope, command)
+            .await
+            .gql()
+            .map(Submission)
     }
 
     /// Sends the report to the coordinator.
-    async fn submit_submission(&self, ctx: &Context<'_>, id: ID, expected_version: i32) -> Result<Submission> {
+    async fn submit_submission(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+    ) -> Result<Submission> {
         let (principal, scope) = signed_in(ctx).gql()?;
         let id = submission_id(&id)?;
-        submissions::submit(db(ctx), principal, scope, id, expected_version).await.gql().map(Submission)
+        submissions::submit(db(ctx), principal, scope, id, expected_version)
+            .await
+            .gql()
+            .map(Submission)
     }
 
     /// The coordinator accepts a submitted report, or returns it (a comment is required).
@@ -59,20 +81,40 @@ impl Mutation {
     ) -> Result<Submission> {
         let (principal, scope) = signed_in(ctx).gql()?;
         let id = submission_id(&id)?;
-        submissions::review(db(ctx), principal, scope, id, expected_version, decision, comment)
-            .await
-            .gql()
-            .map(Submission)
+        submissions::review(
+            db(ctx),
+            principal,
+            scope,
+            id,
+            expected_version,
+            decision,
+            comment,
+        )
+        .await
+        .gql()
+        .map(Submission)
     }
 
     /// Opens a reporting period of a plan (its coordinator only).
-    async fn open_reporting_window(&self, ctx: &Context<'_>, input: OpenReportingWindowInput) -> Result<ReportingWindow> {
+    async fn open_reporting_window(
+        &self,
+        ctx: &Context<'_>,
+        input: OpenReportingWindowInput,
+    ) -> Result<ReportingWindow> {
         let (principal, _) = signed_in(ctx).gql()?;
-        windows::open(db(ctx), principal, input.into()).await.gql().map(ReportingWindow)
+        windows::open(db(ctx), principal, input.into())
+            .await
+            .gql()
+            .map(ReportingWindow)
     }
 
     /// Closes a reporting window now.
-    async fn close_reporting_window(&self, ctx: &Context<'_>, plan_code: String, period_code: String) -> Result<ReportingWindow> {
+    async fn close_reporting_window(
+        &self,
+        ctx: &Context<'_>,
+        plan_code: String,
+        period_code: String,
+    ) -> Result<ReportingWindow> {
         let (principal, _) = signed_in(ctx).gql()?;
         windows::set_closing(db(ctx), principal, &plan_code, &period_code, None)
             .await
@@ -89,10 +131,16 @@ impl Mutation {
         closes_at: DateTime<Utc>,
     ) -> Result<ReportingWindow> {
         let (principal, _) = signed_in(ctx).gql()?;
-        windows::set_closing(db(ctx), principal, &plan_code, &period_code, Some(closes_at))
-            .await
-            .gql()
-            .map(ReportingWindow)
+        windows::set_closing(
+            db(ctx),
+            principal,
+            &plan_code,
+            &period_code,
+            Some(closes_at),
+        )
+        .await
+        .gql()
+        .map(ReportingWindow)
     }
 
     /// Adds a user (admin only).
@@ -105,29 +153,48 @@ impl Mutation {
             role: input.role,
             password: input.password,
         };
-        auth::create_user(db(ctx), Some(principal), new).await.gql().map(User)
+        auth::create_user(db(ctx), Some(principal), new)
+            .await
+            .gql()
+            .map(User)
     }
 
     /// Sets a user's password (admin only).
-    async fn reset_password(&self, ctx: &Context<'_>, username: String, password: String) -> Result<User> {
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+        password: String,
+    ) -> Result<User> {
         let (principal, _) = signed_in(ctx).gql()?;
-        auth::reset_password(db(ctx), principal, &username, &password).await.gql().map(User)
+        auth::reset_password(db(ctx), principal, &username, &password)
+            .await
+            .gql()
+            .map(User)
     }
 
     /// Disables a user: sign-in and all their tokens stop working (admin only).
     async fn disable_user(&self, ctx: &Context<'_>, username: String) -> Result<User> {
         let (principal, _) = signed_in(ctx).gql()?;
-        auth::set_disabled(db(ctx), principal, &username, true).await.gql().map(User)
+        auth::set_disabled(db(ctx), principal, &username, true)
+            .await
+            .gql()
+            .map(User)
     }
 
     /// Enables a disabled user again (admin only).
     async fn enable_user(&self, ctx: &Context<'_>, username: String) -> Result<User> {
         let (principal, _) = signed_in(ctx).gql()?;
-        auth::set_disabled(db(ctx), principal, &username, false).await.gql().map(User)
+        auth::set_disabled(db(ctx), principal, &username, false)
+            .await
+            .gql()
+            .map(User)
     }
 }
 
 /// A submission's row id; a malformed id is NOT_FOUND, like any id the caller cannot see.
 fn submission_id(id: &ID) -> Result<i64> {
-    row_id(id, "Submission").map_err(|_| ServiceError::not_found("submission")).gql()
+    row_id(id, "Submission")
+        .map_err(|_| ServiceError::not_found("submission"))
+        .gql()
 }

@@ -6,10 +6,10 @@ use entity::{agency, user};
 use super::{
     error::IntoGql,
     inputs::{AgencyFilterInput, SubmissionFilterInput, TaskFilterInput},
-    session::signed_in,
-    tenant_types::{ReportingWindow, Submission, User, Viewer},
     relay::{Conn, connection},
+    session::signed_in,
     state::db,
+    tenant_types::{ReportingWindow, Submission, User, Viewer},
     types::{Agency, AgencyGroup, Node, Period, Plan, Task, node, required, task_connection},
 };
 use crate::service::{
@@ -108,7 +108,11 @@ impl Query {
         let (principal, _) = signed_in(ctx).gql()?;
         let user = required::<user::Entity>(ctx, principal.user_id).await?;
         let agency = required::<agency::Entity>(ctx, principal.agency_id).await?;
-        Ok(Viewer { user: User(user), agency: Agency(agency), role: principal.role })
+        Ok(Viewer {
+            user: User(user),
+            agency: Agency(agency),
+            role: principal.role,
+        })
     }
 
     /// Reports the caller may see: their own agency's, and for coordinators, analysts and
@@ -123,7 +127,11 @@ impl Query {
     ) -> Result<Conn<Submission>> {
         let (_, scope) = signed_in(ctx).gql()?;
         let page = PageRequest::new(first, after).gql()?;
-        let filter = filter.map(SubmissionFilterInput::into_filter).transpose().gql()?.unwrap_or_default();
+        let filter = filter
+            .map(SubmissionFilterInput::into_filter)
+            .transpose()
+            .gql()?
+            .unwrap_or_default();
         let rows = submissions::list(db(ctx), scope, &filter, order_by.unwrap_or_default(), &page)
             .await
             .gql()?;
@@ -131,8 +139,17 @@ impl Query {
     }
 
     /// Reporting windows of a plan, earliest first.
-    async fn reporting_windows(&self, ctx: &Context<'_>, plan_code: String) -> Result<Vec<ReportingWindow>> {
-        Ok(windows::list(db(ctx), &plan_code).await.gql()?.into_iter().map(ReportingWindow).collect())
+    async fn reporting_windows(
+        &self,
+        ctx: &Context<'_>,
+        plan_code: String,
+    ) -> Result<Vec<ReportingWindow>> {
+        Ok(windows::list(db(ctx), &plan_code)
+            .await
+            .gql()?
+            .into_iter()
+            .map(ReportingWindow)
+            .collect())
     }
 
     /// Periods, optionally of one kind, in calendar order.

@@ -16,7 +16,11 @@ pub enum Session {
     Anonymous,
     /// A header whose token is unknown, expired, revoked, or of a disabled user.
     Refused,
-    SignedIn { principal: Principal, scope: SubmissionScope, token: String },
+    SignedIn {
+        principal: Principal,
+        scope: SubmissionScope,
+        token: String,
+    },
 }
 
 pub fn session<'a>(ctx: &'a Context<'_>) -> &'a Session {
@@ -24,9 +28,13 @@ pub fn session<'a>(ctx: &'a Context<'_>) -> &'a Session {
 }
 
 /// The signed-in principal and its submission scope, or UNAUTHENTICATED.
-pub fn signed_in<'a>(ctx: &'a Context<'_>) -> Result<(&'a Principal, &'a SubmissionScope), ServiceError> {
+pub fn signed_in<'a>(
+    ctx: &'a Context<'_>,
+) -> Result<(&'a Principal, &'a SubmissionScope), ServiceError> {
     match session(ctx) {
-        Session::SignedIn { principal, scope, .. } => Ok((principal, scope)),
+        Session::SignedIn {
+            principal, scope, ..
+        } => Ok((principal, scope)),
         _ => Err(ServiceError::Unauthenticated),
     }
 }
@@ -45,7 +53,9 @@ fn only_public(doc: &ExecutableDocument, set: &SelectionSet, depth: usize) -> bo
             .fragments
             .get(&spread.node.fragment_name.node)
             .is_some_and(|f| only_public(doc, &f.node.selection_set.node, depth + 1)),
-        Selection::InlineFragment(inline) => only_public(doc, &inline.node.selection_set.node, depth + 1),
+        Selection::InlineFragment(inline) => {
+            only_public(doc, &inline.node.selection_set.node, depth + 1)
+        }
     })
 }
 
@@ -71,11 +81,16 @@ impl Extension for RequireSignInExtension {
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
         let signed_in = matches!(ctx.data_opt::<Session>(), Some(Session::SignedIn { .. }));
-        let public = doc.operations.iter().all(|(_, op)| only_public(&doc, &op.node.selection_set.node, 0));
+        let public = doc
+            .operations
+            .iter()
+            .all(|(_, op)| only_public(&doc, &op.node.selection_set.node, 0));
         if signed_in || public {
             Ok(doc)
         } else {
-            Err(ServiceError::Unauthenticated.extend().into_server_error(Pos::default()))
+            Err(ServiceError::Unauthenticated
+                .extend()
+                .into_server_error(Pos::default()))
         }
     }
 }

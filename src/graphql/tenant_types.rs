@@ -3,7 +3,10 @@
 //! which apply the caller's scope.
 use async_graphql::{Context, ID, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{agency, audit_log, deliverable, period, plan, reporting_window, submission, submission_deliverable, task, user};
+use entity::{
+    agency, audit_log, deliverable, period, plan, reporting_window, submission,
+    submission_deliverable, task, user,
+};
 
 use super::{
     error::IntoGql,
@@ -37,7 +40,9 @@ impl User {
         self.0.disabled
     }
     async fn agency(&self, ctx: &Context<'_>) -> Result<Agency> {
-        required::<agency::Entity>(ctx, self.0.agency_id).await.map(Agency)
+        required::<agency::Entity>(ctx, self.0.agency_id)
+            .await
+            .map(Agency)
     }
 }
 
@@ -68,17 +73,25 @@ impl Submission {
     }
     /// The reporting agency (the tenant that owns this report).
     async fn agency(&self, ctx: &Context<'_>) -> Result<Agency> {
-        required::<agency::Entity>(ctx, self.0.agency_id).await.map(Agency)
+        required::<agency::Entity>(ctx, self.0.agency_id)
+            .await
+            .map(Agency)
     }
     async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
-        required::<plan::Entity>(ctx, self.0.plan_id).await.map(Plan)
+        required::<plan::Entity>(ctx, self.0.plan_id)
+            .await
+            .map(Plan)
     }
     async fn task(&self, ctx: &Context<'_>) -> Result<Task> {
-        required::<task::Entity>(ctx, self.0.task_id).await.map(Task)
+        required::<task::Entity>(ctx, self.0.task_id)
+            .await
+            .map(Task)
     }
     /// The reporting period (a year or a half-year).
     async fn period(&self, ctx: &Context<'_>) -> Result<Period> {
-        required::<period::Entity>(ctx, self.0.period_id).await.map(Period)
+        required::<period::Entity>(ctx, self.0.period_id)
+            .await
+            .map(Period)
     }
     async fn status(&self) -> Result<SubmissionStatus> {
         parse_stored(&self.0.status).gql()
@@ -126,12 +139,20 @@ impl Submission {
     }
     /// Evidence per deliverable of the task.
     async fn deliverables(&self, ctx: &Context<'_>) -> Result<Vec<SubmissionEvidence>> {
-        let rows = tenant_loaders(ctx)?.load_one(EvidenceOf(self.0.id)).await.gql()?.unwrap_or_default();
+        let rows = tenant_loaders(ctx)?
+            .load_one(EvidenceOf(self.0.id))
+            .await
+            .gql()?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(SubmissionEvidence).collect())
     }
     /// Every change to this submission, oldest first.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<AuditEntry>> {
-        let rows = tenant_loaders(ctx)?.load_one(HistoryOf(self.0.id)).await.gql()?.unwrap_or_default();
+        let rows = tenant_loaders(ctx)?
+            .load_one(HistoryOf(self.0.id))
+            .await
+            .gql()?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(AuditEntry).collect())
     }
 }
@@ -142,7 +163,9 @@ pub struct SubmissionEvidence(pub submission_deliverable::Model);
 #[Object]
 impl SubmissionEvidence {
     async fn deliverable(&self, ctx: &Context<'_>) -> Result<Deliverable> {
-        required::<deliverable::Entity>(ctx, self.0.deliverable_id).await.map(Deliverable)
+        required::<deliverable::Entity>(ctx, self.0.deliverable_id)
+            .await
+            .map(Deliverable)
     }
     async fn status(&self) -> Result<Progress> {
         parse_stored(&self.0.status).gql()
@@ -192,10 +215,14 @@ impl ReportingWindow {
         global_id("ReportingWindow", self.0.id)
     }
     async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
-        required::<plan::Entity>(ctx, self.0.plan_id).await.map(Plan)
+        required::<plan::Entity>(ctx, self.0.plan_id)
+            .await
+            .map(Plan)
     }
     async fn period(&self, ctx: &Context<'_>) -> Result<Period> {
-        required::<period::Entity>(ctx, self.0.period_id).await.map(Period)
+        required::<period::Entity>(ctx, self.0.period_id)
+            .await
+            .map(Period)
     }
     async fn opens_at(&self) -> DateTime<Utc> {
         self.0.opens_at

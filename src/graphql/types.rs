@@ -8,8 +8,8 @@ use super::{
     inputs::TaskFilterInput,
     loaders::{
         AgenciesOfTask, AssignmentsOfTask, ById, CatalogLoader, DeliverablesOfTask, GroupsOfAgency,
-        MembersOfGroup, SectionsOfPlan, SubmissionById, SubmissionsOf, TasksOfAgency, TasksOfSection,
-        TimeframeOfTask, loaders, tenant_loaders,
+        MembersOfGroup, SectionsOfPlan, SubmissionById, SubmissionsOf, TasksOfAgency,
+        TasksOfSection, TimeframeOfTask, loaders, tenant_loaders,
     },
     relay::{Conn, connection, global_id},
 };
@@ -65,9 +65,19 @@ where
     Ok(loaders(ctx).load_one(key).await.gql()?.unwrap_or_default())
 }
 
-async fn visible_submissions(ctx: &Context<'_>, key: SubmissionsOf) -> Result<Vec<super::tenant_types::Submission>> {
-    let rows = tenant_loaders(ctx)?.load_one(key).await.gql()?.unwrap_or_default();
-    Ok(rows.into_iter().map(super::tenant_types::Submission).collect())
+async fn visible_submissions(
+    ctx: &Context<'_>,
+    key: SubmissionsOf,
+) -> Result<Vec<super::tenant_types::Submission>> {
+    let rows = tenant_loaders(ctx)?
+        .load_one(key)
+        .await
+        .gql()?
+        .unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .map(super::tenant_types::Submission)
+        .collect())
 }
 
 /// A provincial plan, such as Decision 768/QĐ-UBND.
@@ -253,7 +263,11 @@ impl Task {
             .collect())
     }
     /// Reports on this task that the caller may see, optionally for one period.
-    async fn submissions(&self, ctx: &Context<'_>, period_code: Option<String>) -> Result<Vec<super::tenant_types::Submission>> {
+    async fn submissions(
+        &self,
+        ctx: &Context<'_>,
+        period_code: Option<String>,
+    ) -> Result<Vec<super::tenant_types::Submission>> {
         visible_submissions(ctx, SubmissionsOf(Parent::Task(self.0.id), period_code)).await
     }
     /// The phase periods the task runs over (the plan's horizon for ANNUAL tasks).
@@ -387,7 +401,11 @@ impl Agency {
         )
     }
     /// This agency's reports that the caller may see, optionally for one period.
-    async fn submissions(&self, ctx: &Context<'_>, period_code: Option<String>) -> Result<Vec<super::tenant_types::Submission>> {
+    async fn submissions(
+        &self,
+        ctx: &Context<'_>,
+        period_code: Option<String>,
+    ) -> Result<Vec<super::tenant_types::Submission>> {
         visible_submissions(ctx, SubmissionsOf(Parent::Agency(self.0.id), period_code)).await
     }
     /// Groups this agency belongs to.

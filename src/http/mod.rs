@@ -58,7 +58,11 @@ async fn graphiql() -> Html<String> {
     Html(GraphiQLSource::build().endpoint("/graphql").finish())
 }
 
-async fn graphql(State(app): State<AppState>, headers: HeaderMap, request: GraphQLBatchRequest) -> GraphQLResponse {
+async fn graphql(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    request: GraphQLBatchRequest,
+) -> GraphQLResponse {
     let batch = request.into_inner();
     if let BatchRequest::Batch(requests) = &batch
         && requests.len() > app.config.limits.max_batch
@@ -76,7 +80,9 @@ async fn graphql(State(app): State<AppState>, headers: HeaderMap, request: Graph
     // Loaders are per request: nothing cached crosses from one principal to another.
     let gate = PollGate::default();
     let prepare = |request: async_graphql::Request| {
-        let mut request = request.data(new_loaders(app.db.clone(), &gate)).data(session.clone());
+        let mut request = request
+            .data(new_loaders(app.db.clone(), &gate))
+            .data(session.clone());
         if let Session::SignedIn { scope, .. } = &session {
             request = request.data(new_tenant_loaders(app.db.clone(), scope.clone(), &gate));
         }
@@ -84,13 +90,16 @@ async fn graphql(State(app): State<AppState>, headers: HeaderMap, request: Graph
     };
     let batch = match batch {
         BatchRequest::Single(request) => BatchRequest::Single(prepare(request)),
-        BatchRequest::Batch(requests) => BatchRequest::Batch(requests.into_iter().map(prepare).collect()),
+        BatchRequest::Batch(requests) => {
+            BatchRequest::Batch(requests.into_iter().map(prepare).collect())
+        }
     };
     gate.run(app.schema.execute_batch(batch)).await.into()
 }
 
 fn error_response(error: ServiceError) -> GraphQLResponse {
-    async_graphql::Response::from_errors(vec![error.extend().into_server_error(Default::default())]).into()
+    async_graphql::Response::from_errors(vec![error.extend().into_server_error(Default::default())])
+        .into()
 }
 
 /// The caller named by `Authorization: Bearer <token>`.
@@ -110,7 +119,11 @@ pub async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Session, Ser
     match auth::authenticate(&app.db, token).await {
         Ok(principal) => {
             let scope = SubmissionScope::of(&app.db, &principal).await?;
-            Ok(Session::SignedIn { principal, scope, token: token.to_owned() })
+            Ok(Session::SignedIn {
+                principal,
+                scope,
+                token: token.to_owned(),
+            })
         }
         Err(ServiceError::Unauthenticated) => Ok(Session::Refused),
         Err(other) => Err(other),

@@ -1,7 +1,9 @@
 //! The audit log: every change appends one row, in the transaction of the change.
 use chrono::Utc;
 use entity::audit_log;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
 use serde_json::Value;
 
 use super::{ServiceResult, auth::Principal};
@@ -18,7 +20,11 @@ pub struct Change<'a> {
 }
 
 /// Appends the change; `actor` is None for the command line and first start.
-pub async fn record<C: ConnectionTrait>(db: &C, actor: Option<&Principal>, change: Change<'_>) -> ServiceResult<()> {
+pub async fn record<C: ConnectionTrait>(
+    db: &C,
+    actor: Option<&Principal>,
+    change: Change<'_>,
+) -> ServiceResult<()> {
     audit_log::Entity::insert(audit_log::ActiveModel {
         actor_id: Set(actor.map(|a| a.user_id)),
         agency_id: Set(change.agency_id),
@@ -36,7 +42,11 @@ pub async fn record<C: ConnectionTrait>(db: &C, actor: Option<&Principal>, chang
 }
 
 /// Audit rows of some rows of one table, oldest first.
-pub async fn of_entities<C: ConnectionTrait>(db: &C, entity: &str, ids: &[i64]) -> ServiceResult<Vec<audit_log::Model>> {
+pub async fn of_entities<C: ConnectionTrait>(
+    db: &C,
+    entity: &str,
+    ids: &[i64],
+) -> ServiceResult<Vec<audit_log::Model>> {
     Ok(audit_log::Entity::find()
         .filter(audit_log::Column::Entity.eq(entity))
         .filter(audit_log::Column::EntityId.is_in(ids.iter().copied()))

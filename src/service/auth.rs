@@ -1,8 +1,5 @@
 //! Identity: users, password hashes, bearer tokens and the principal they stand for.
-use argon2::{
-    Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
-    password_hash::SaltString,
-};
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_hash::SaltString};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use entity::{agency, api_token, user};
@@ -35,7 +32,11 @@ impl Principal {
         } else {
             Err(ServiceError::forbidden(format!(
                 "this needs one of the roles {}",
-                roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )))
         }
     }
@@ -62,7 +63,11 @@ pub fn hash_password(password: &str) -> ServiceResult<String> {
 
 fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -84,7 +89,11 @@ pub struct SignIn {
 
 /// Checks a username and password and issues a token. Wrong username and wrong password
 /// answer alike, so that usernames cannot be probed.
-pub async fn login(db: &DatabaseConnection, username: &str, password: &str) -> ServiceResult<SignIn> {
+pub async fn login(
+    db: &DatabaseConnection,
+    username: &str,
+    password: &str,
+) -> ServiceResult<SignIn> {
     let user = user::Entity::find()
         .filter(user::Column::Username.eq(username.trim()))
         .one(db)
@@ -106,7 +115,11 @@ pub async fn login(db: &DatabaseConnection, username: &str, password: &str) -> S
     })
     .exec(db)
     .await?;
-    Ok(SignIn { token, expires_at, user })
+    Ok(SignIn {
+        token,
+        expires_at,
+        user,
+    })
 }
 
 /// The principal a bearer token stands for; expired, revoked, unknown tokens and disabled
@@ -156,7 +169,9 @@ pub struct NewUser {
 fn valid_username(username: &str) -> ServiceResult<String> {
     let username = username.trim();
     let ok = (3..=64).contains(&username.len())
-        && username.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
     if ok {
         Ok(username.to_owned())
     } else {
@@ -167,14 +182,20 @@ fn valid_username(username: &str) -> ServiceResult<String> {
 }
 
 /// Creates a user. `actor` is None for the command line and first start.
-pub async fn create_user(db: &DatabaseConnection, actor: Option<&Principal>, new: NewUser) -> ServiceResult<user::Model> {
+pub async fn create_user(
+    db: &DatabaseConnection,
+    actor: Option<&Principal>,
+    new: NewUser,
+) -> ServiceResult<user::Model> {
     if let Some(actor) = actor {
         actor.require_role(&[Role::Admin])?;
     }
     let username = valid_username(&new.username)?;
     let agency: agency::Model = catalog::agency_by_code(db, &new.agency_code)
         .await?
-        .ok_or_else(|| ServiceError::bad_input(format!("no agency has the code `{}`", new.agency_code)))?;
+        .ok_or_else(|| {
+            ServiceError::bad_input(format!("no agency has the code `{}`", new.agency_code))
+        })?;
     if matches!(new.role, Role::Viewer | Role::Editor | Role::Coordinator) && !agency.is_tenant {
         return Err(ServiceError::bad_input(format!(
             "`{}` is not a tenant agency, so it has no {} staff",
@@ -184,8 +205,15 @@ pub async fn create_user(db: &DatabaseConnection, actor: Option<&Principal>, new
     }
     let password_hash = hash_password(&new.password)?;
     let txn = db.begin().await?;
-    if user::Entity::find().filter(user::Column::Username.eq(&username)).count(&txn).await? > 0 {
-        return Err(ServiceError::bad_input(format!("the username `{username}` is taken")));
+    if user::Entity::find()
+        .filter(user::Column::Username.eq(&username))
+        .count(&txn)
+        .await?
+        > 0
+    {
+        return Err(ServiceError::bad_input(format!(
+            "the username `{username}` is taken"
+        )));
     }
     let created = user::Entity::insert(user::ActiveModel {
         agency_id: Set(agency.id),
@@ -202,7 +230,14 @@ pub async fn create_user(db: &DatabaseConnection, actor: Option<&Principal>, new
     audit::record(
         &txn,
         actor,
-        Change { entity: "user", entity_id: created.id, agency_id: None, action: "create", before: None, after: Some(user_view(&created)) },
+        Change {
+            entity: "user",
+            entity_id: created.id,
+            agency_id: None,
+            action: "create",
+            before: None,
+            after: Some(user_view(&created)),
+        },
     )
     .await?;
     txn.commit().await?;
@@ -220,17 +255,32 @@ fn user_view(user: &user::Model) -> serde_json::Value {
 }
 
 /// Sets a new password (admin only); the user's tokens stay valid.
-pub async fn reset_password(db: &DatabaseConnection, actor: &Principal, username: &str, password: &str) -> ServiceResult<user::Model> {
+pub async fn reset_password(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    username: &str,
+    password: &str,
+) -> ServiceResult<user::Model> {
     actor.require_role(&[Role::Admin])?;
     let hash = hash_password(password)?;
-    update_user(db, actor, username, "reset_password", |u| u.password_hash = Set(hash)).await
+    update_user(db, actor, username, "reset_password", |u| {
+        u.password_hash = Set(hash)
+    })
+    .await
 }
 
 /// Disables a user (admin only): sign-in and every token stop working.
-pub async fn set_disabled(db: &DatabaseConnection, actor: &Principal, username: &str, disabled: bool) -> ServiceResult<user::Model> {
+pub async fn set_disabled(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    username: &str,
+    disabled: bool,
+) -> ServiceResult<user::Model> {
     actor.require_role(&[Role::Admin])?;
     if disabled && username.trim() == actor.username {
-        return Err(ServiceError::bad_input("an admin cannot disable their own account"));
+        return Err(ServiceError::bad_input(
+            "an admin cannot disable their own account",
+        ));
     }
     let action = if disabled { "disable" } else { "enable" };
     update_user(db, actor, username, action, |u| u.disabled = Set(disabled)).await
@@ -271,7 +321,10 @@ async fn update_user(
 
 /// On the first start of a database without users: an `admin` with a random password,
 /// returned so that it can be shown once.
-pub async fn ensure_first_admin(db: &DatabaseConnection, agency_code: &str) -> ServiceResult<Option<String>> {
+pub async fn ensure_first_admin(
+    db: &DatabaseConnection,
+    agency_code: &str,
+) -> ServiceResult<Option<String>> {
     if user::Entity::find().count(db).await? > 0 {
         return Ok(None);
     }
@@ -305,7 +358,10 @@ mod tests {
 
     #[test]
     fn usernames_are_plain() {
-        assert_eq!(valid_username(" tay-son.editor ").unwrap(), "tay-son.editor");
+        assert_eq!(
+            valid_username(" tay-son.editor ").unwrap(),
+            "tay-son.editor"
+        );
         assert!(valid_username("a b").is_err());
         assert!(valid_username("x").is_err());
     }

@@ -568,7 +568,11 @@ pub async fn periods<C: ConnectionTrait>(
 
 /// The role in which a task assigns an agency (directly or through a group); LEAD wins
 /// where it is both.
-pub async fn assigned_role<C: ConnectionTrait>(db: &C, agency_id: i64, task_id: i64) -> ServiceResult<Option<AssignmentRole>> {
+pub async fn assigned_role<C: ConnectionTrait>(
+    db: &C,
+    agency_id: i64,
+    task_id: i64,
+) -> ServiceResult<Option<AssignmentRole>> {
     let mut roles: Vec<AssignmentRole> = Vec::new();
     for role in [AssignmentRole::Lead, AssignmentRole::Partner] {
         let tasks = tasks_of_agencies(db, &[agency_id], role).await?;

@@ -7,8 +7,9 @@ use std::collections::HashSet;
 use chrono::Utc;
 use entity::{submission, submission_deliverable, task};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, Order, QueryFilter, QueryOrder, SqlErr,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    Order, QueryFilter, QueryOrder, SqlErr,
     sea_query::{Expr, ExprTrait, Query},
 };
 use serde_json::{Value, json};
@@ -58,7 +59,9 @@ fn checked_text(field: &str, value: Option<String>) -> ServiceResult<Option<Stri
         .map(|v| {
             let v = text::normalize(&v);
             if v.chars().count() > MAX_TEXT_CHARS {
-                Err(ServiceError::bad_input(format!("`{field}` is longer than {MAX_TEXT_CHARS} characters")))
+                Err(ServiceError::bad_input(format!(
+                    "`{field}` is longer than {MAX_TEXT_CHARS} characters"
+                )))
             } else {
                 Ok(v)
             }
@@ -82,42 +85,66 @@ pub fn snapshot(s: &submission::Model) -> Value {
 }
 
 fn conflict(expected: Option<i32>, current: i32) -> ServiceError {
-    ServiceError::Conflict { expected: expected.unwrap_or(0), current }
+    ServiceError::Conflict {
+        expected: expected.unwrap_or(0),
+        current,
+    }
 }
 
 /// Maps a lost race on the unique (agency, task, period) key to CONFLICT.
 fn unique_to_conflict(err: DbErr) -> ServiceError {
     match err.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => ServiceError::Conflict { expected: 0, current: 1 },
+        Some(SqlErr::UniqueConstraintViolation(_)) => ServiceError::Conflict {
+            expected: 0,
+            current: 1,
+        },
         _ => ServiceError::Database(err),
     }
 }
 
-async fn validated_evidence<C: ConnectionTrait>(db: &C, task_id: i64, evidence: Vec<Evidence>) -> ServiceResult<Vec<Evidence>> {
-    let allowed: HashSet<i64> = catalog::deliverables_of_tasks(db, &[task_id]).await?.iter().map(|d| d.id).collect();
+async fn validated_evidence<C: ConnectionTrait>(
+    db: &C,
+    task_id: i64,
+    evidence: Vec<Evidence>,
+) -> ServiceResult<Vec<Evidence>> {
+    let allowed: HashSet<i64> = catalog::deliverables_of_tasks(db, &[task_id])
+        .await?
+        .iter()
+        .map(|d| d.id)
+        .collect();
     let mut seen = HashSet::new();
     evidence
         .into_iter()
         .map(|mut e| {
             if !allowed.contains(&e.deliverable_id) {
-                return Err(ServiceError::bad_input("a deliverable of the evidence is not a deliverable of this task"));
+                return Err(ServiceError::bad_input(
+                    "a deliverable of the evidence is not a deliverable of this task",
+                ));
             }
             if !seen.insert(e.deliverable_id) {
-                return Err(ServiceError::bad_input("a deliverable appears twice in the evidence"));
+                return Err(ServiceError::bad_input(
+                    "a deliverable appears twice in the evidence",
+                ));
             }
             e.document_ref = checked_text("documentRef", e.document_ref)?.filter(|d| !d.is_empty());
             e.url = checked_text("url", e.url)?.filter(|u| !u.is_empty());
             if let Some(url) = &e.url
                 && !(url.starts_with("https://") || url.starts_with("http://"))
             {
-                return Err(ServiceError::bad_input("an evidence url must start with http:// or https://"));
+                return Err(ServiceError::bad_input(
+                    "an evidence url must start with http:// or https://",
+                ));
             }
             Ok(e)
         })
         .collect()
 }
 
-async fn replace_evidence(txn: &DatabaseTransaction, s: &submission::Model, evidence: Vec<Evidence>) -> ServiceResult<()> {
+async fn replace_evidence(
+    txn: &DatabaseTransaction,
+    s: &submission::Model,
+    evidence: Vec<Evidence>,
+) -> ServiceResult<()> {
     submission_deliverable::Entity::delete_many()
         .filter(submission_deliverable::Column::SubmissionId.eq(s.id))
         .exec(txn)
@@ -125,14 +152,16 @@ async fn replace_evidence(txn: &DatabaseTransaction, s: &submission::Model, evid
     if evidence.is_empty() {
         return Ok(());
     }
-    submission_deliverable::Entity::insert_many(evidence.into_iter().map(|e| submission_deliverable::ActiveModel {
-        submission_id: Set(s.id),
-        agency_id: Set(s.agency_id),
-        deliverable_id: Set(e.deliverable_id),
-        status: Set(e.status.as_str().to_owned()),
-        document_ref: Set(e.document_ref),
-        url: Set(e.url),
-        ..Default::default()
+    submission_deliverable::Entity::insert_many(evidence.into_iter().map(|e| {
+        submission_deliverable::ActiveModel {
+            submission_id: Set(s.id),
+            agency_id: Set(s.agency_id),
+            deliverable_id: Set(e.deliverable_id),
+            status: Set(e.status.as_str().to_owned()),
+            document_ref: Set(e.document_ref),
+            url: Set(e.url),
+            ..Default::default()
+        }
     }))
     .exec(txn)
     .await?;
@@ -140,7 +169,12 @@ async fn replace_evidence(txn: &DatabaseTransaction, s: &submission::Model, evid
 }
 
 /// Creates or updates the caller's own draft (or returned) submission.
-pub async fn save(db: &DatabaseConnection, actor: &Principal, scope: &SubmissionScope, input: SaveSubmission) -> ServiceResult<submission::Model> {
+pub async fn save(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    scope: &SubmissionScope,
+    input: SaveSubmission,
+) -> ServiceResult<submission::Model> {
     actor.require_role(&[Role::Editor, Role::Coordinator])?;
     let summary = checked_text("summary", input.summary)?;
     let results = checked_text("results", input.results)?;
@@ -153,8 +187,13 @@ pub async fn save(db: &DatabaseConnection, actor: &Principal, scope: &Submission
         .pop()
         .ok_or_else(|| ServiceError::not_found("task"))?;
     let period = windows::reporting_period(&txn, &input.period_code).await?;
-    if catalog::assigned_role(&txn, actor.agency_id, task.id).await?.is_none() {
-        return Err(ServiceError::forbidden("the task does not assign your agency, as lead or partner"));
+    if catalog::assigned_role(&txn, actor.agency_id, task.id)
+        .await?
+        .is_none()
+    {
+        return Err(ServiceError::forbidden(
+            "the task does not assign your agency, as lead or partner",
+        ));
     }
     let evidence = match input.deliverables {
         Some(evidence) => Some(validated_evidence(&txn, task.id, evidence).await?),
@@ -180,7 +219,11 @@ pub async fn save(db: &DatabaseConnection, actor: &Principal, scope: &Submission
                 task_id: Set(task.id),
                 period_id: Set(period.id),
                 status: Set(SubmissionStatus::Draft.as_str().to_owned()),
-                progress: Set(input.progress.unwrap_or(Progress::NotStarted).as_str().to_owned()),
+                progress: Set(input
+                    .progress
+                    .unwrap_or(Progress::NotStarted)
+                    .as_str()
+                    .to_owned()),
                 summary: Set(summary.unwrap_or_default()),
                 results: Set(results.unwrap_or_default()),
                 difficulties: Set(difficulties.unwrap_or_default()),
@@ -204,14 +247,18 @@ pub async fn save(db: &DatabaseConnection, actor: &Principal, scope: &Submission
             if let Some(evidence) = evidence {
                 replace_evidence(&txn, &created, evidence).await?;
             }
-            audit::record(&txn, Some(actor), Change {
-                entity: "submission",
-                entity_id: created.id,
-                agency_id: Some(created.agency_id),
-                action: "create",
-                before: None,
-                after: Some(snapshot(&created)),
-            })
+            audit::record(
+                &txn,
+                Some(actor),
+                Change {
+                    entity: "submission",
+                    entity_id: created.id,
+                    agency_id: Some(created.agency_id),
+                    action: "create",
+                    before: None,
+                    after: Some(snapshot(&created)),
+                },
+            )
             .await?;
             created
         }
@@ -222,7 +269,10 @@ pub async fn save(db: &DatabaseConnection, actor: &Principal, scope: &Submission
             next_status(parse_stored(&before.status)?, Action::Edit)?;
             windows::require_open(&txn, task.plan_id, &period).await?;
             let mut update = submission::Entity::update_many()
-                .col_expr(submission::Column::Version, Expr::col(submission::Column::Version).add(1))
+                .col_expr(
+                    submission::Column::Version,
+                    Expr::col(submission::Column::Version).add(1),
+                )
                 .col_expr(submission::Column::UpdatedAt, Expr::value(now))
                 .col_expr(submission::Column::UpdatedBy, Expr::value(actor.user_id));
             for (column, value) in [
@@ -230,7 +280,10 @@ pub async fn save(db: &DatabaseConnection, actor: &Principal, scope: &Submission
                 (submission::Column::Results, results),
                 (submission::Column::Difficulties, difficulties),
                 (submission::Column::Proposals, proposals),
-                (submission::Column::Progress, input.progress.map(|p| p.as_str().to_owned())),
+                (
+                    submission::Column::Progress,
+                    input.progress.map(|p| p.as_str().to_owned()),
+                ),
             ] {
                 if let Some(value) = value {
                     update = update.col_expr(column, Expr::value(value));
@@ -240,14 +293,18 @@ pub async fn save(db: &DatabaseConnection, actor: &Principal, scope: &Submission
             if let Some(evidence) = evidence {
                 replace_evidence(&txn, &after, evidence).await?;
             }
-            audit::record(&txn, Some(actor), Change {
-                entity: "submission",
-                entity_id: after.id,
-                agency_id: Some(after.agency_id),
-                action: "update",
-                before: Some(snapshot(&before)),
-                after: Some(snapshot(&after)),
-            })
+            audit::record(
+                &txn,
+                Some(actor),
+                Change {
+                    entity: "submission",
+                    entity_id: after.id,
+                    agency_id: Some(after.agency_id),
+                    action: "update",
+                    before: Some(snapshot(&before)),
+                    after: Some(snapshot(&after)),
+                },
+            )
             .await?;
             after
         }
@@ -280,7 +337,11 @@ async fn compare_and_set(
 
 /// A submission the scope can see, or NOT_FOUND (the same for another tenant's row as
 /// for a missing one).
-async fn visible<C: ConnectionTrait>(db: &C, scope: &SubmissionScope, id: i64) -> ServiceResult<submission::Model> {
+async fn visible<C: ConnectionTrait>(
+    db: &C,
+    scope: &SubmissionScope,
+    id: i64,
+) -> ServiceResult<submission::Model> {
     submission::Entity::find_by_id(id)
         .filter(scope.condition())
         .one(db)
@@ -289,11 +350,19 @@ async fn visible<C: ConnectionTrait>(db: &C, scope: &SubmissionScope, id: i64) -
 }
 
 /// Sends the caller's own draft or returned submission to the coordinator.
-pub async fn submit(db: &DatabaseConnection, actor: &Principal, scope: &SubmissionScope, id: i64, expected_version: i32) -> ServiceResult<submission::Model> {
+pub async fn submit(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    scope: &SubmissionScope,
+    id: i64,
+    expected_version: i32,
+) -> ServiceResult<submission::Model> {
     let txn = tenancy::begin(db, scope, Intent::Write).await?;
     let before = visible(&txn, scope, id).await?;
     if before.agency_id != actor.agency_id {
-        return Err(ServiceError::forbidden("only the reporting agency submits its report"));
+        return Err(ServiceError::forbidden(
+            "only the reporting agency submits its report",
+        ));
     }
     actor.require_role(&[Role::Editor, Role::Coordinator])?;
     if before.version != expected_version {
@@ -307,22 +376,32 @@ pub async fn submit(db: &DatabaseConnection, actor: &Principal, scope: &Submissi
     let window = windows::require_open(&txn, before.plan_id, &period).await?;
     let now = Utc::now();
     let update = submission::Entity::update_many()
-        .col_expr(submission::Column::Version, Expr::col(submission::Column::Version).add(1))
+        .col_expr(
+            submission::Column::Version,
+            Expr::col(submission::Column::Version).add(1),
+        )
         .col_expr(submission::Column::Status, Expr::value(status.as_str()))
-        .col_expr(submission::Column::OnTime, Expr::value(now <= window.due_at))
+        .col_expr(
+            submission::Column::OnTime,
+            Expr::value(now <= window.due_at),
+        )
         .col_expr(submission::Column::SubmittedAt, Expr::value(now))
         .col_expr(submission::Column::SubmittedBy, Expr::value(actor.user_id))
         .col_expr(submission::Column::UpdatedAt, Expr::value(now))
         .col_expr(submission::Column::UpdatedBy, Expr::value(actor.user_id));
     let after = compare_and_set(&txn, &before, update).await?;
-    audit::record(&txn, Some(actor), Change {
-        entity: "submission",
-        entity_id: after.id,
-        agency_id: Some(after.agency_id),
-        action: "submit",
-        before: Some(snapshot(&before)),
-        after: Some(snapshot(&after)),
-    })
+    audit::record(
+        &txn,
+        Some(actor),
+        Change {
+            entity: "submission",
+            entity_id: after.id,
+            agency_id: Some(after.agency_id),
+            action: "submit",
+            before: Some(snapshot(&before)),
+            after: Some(snapshot(&after)),
+        },
+    )
     .await?;
     txn.commit().await?;
     Ok(after)
@@ -342,7 +421,9 @@ pub async fn review(
     let txn = tenancy::begin(db, scope, Intent::Write).await?;
     let before = visible(&txn, scope, id).await?;
     if !scope.coordinates(before.plan_id) {
-        return Err(ServiceError::forbidden("only the plan's coordinator reviews its submissions"));
+        return Err(ServiceError::forbidden(
+            "only the plan's coordinator reviews its submissions",
+        ));
     }
     if before.version != expected_version {
         return Err(conflict(Some(expected_version), before.version));
@@ -353,24 +434,33 @@ pub async fn review(
     };
     let status = next_status(parse_stored(&before.status)?, action)?;
     if decision == ReviewDecision::Return && comment.is_none() {
-        return Err(ServiceError::bad_input("returning a submission needs a comment saying what to change"));
+        return Err(ServiceError::bad_input(
+            "returning a submission needs a comment saying what to change",
+        ));
     }
     let now = Utc::now();
     let update = submission::Entity::update_many()
-        .col_expr(submission::Column::Version, Expr::col(submission::Column::Version).add(1))
+        .col_expr(
+            submission::Column::Version,
+            Expr::col(submission::Column::Version).add(1),
+        )
         .col_expr(submission::Column::Status, Expr::value(status.as_str()))
         .col_expr(submission::Column::ReviewComment, Expr::value(comment))
         .col_expr(submission::Column::ReviewedAt, Expr::value(now))
         .col_expr(submission::Column::ReviewedBy, Expr::value(actor.user_id));
     let after = compare_and_set(&txn, &before, update).await?;
-    audit::record(&txn, Some(actor), Change {
-        entity: "submission",
-        entity_id: after.id,
-        agency_id: Some(after.agency_id),
-        action: action.as_str(),
-        before: Some(snapshot(&before)),
-        after: Some(snapshot(&after)),
-    })
+    audit::record(
+        &txn,
+        Some(actor),
+        Change {
+            entity: "submission",
+            entity_id: after.id,
+            agency_id: Some(after.agency_id),
+            action: action.as_str(),
+            before: Some(snapshot(&before)),
+            after: Some(snapshot(&after)),
+        },
+    )
     .await?;
     txn.commit().await?;
     Ok(after)
@@ -396,12 +486,26 @@ pub enum SubmissionOrder {
     OldestFirst,
 }
 
-fn subquery_ids(column: impl sea_orm::sea_query::IntoColumnRef, table: impl sea_orm::sea_query::IntoTableRef, filter: sea_orm::sea_query::SimpleExpr) -> sea_orm::sea_query::SelectStatement {
-    Query::select().column(column).from(table).and_where(filter).to_owned()
+fn subquery_ids(
+    column: impl sea_orm::sea_query::IntoColumnRef,
+    table: impl sea_orm::sea_query::IntoTableRef,
+    filter: sea_orm::sea_query::SimpleExpr,
+) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(column)
+        .from(table)
+        .and_where(filter)
+        .to_owned()
 }
 
 /// The submissions the scope can see, filtered and paged.
-pub async fn list(db: &DatabaseConnection, scope: &SubmissionScope, filter: &SubmissionFilter, order: SubmissionOrder, page: &PageRequest) -> ServiceResult<Page<submission::Model>> {
+pub async fn list(
+    db: &DatabaseConnection,
+    scope: &SubmissionScope,
+    filter: &SubmissionFilter,
+    order: SubmissionOrder,
+    page: &PageRequest,
+) -> ServiceResult<Page<submission::Model>> {
     let mut select = submission::Entity::find().filter(scope.condition());
     if let Some(code) = &filter.plan_code {
         select = select.filter(submission::Column::PlanId.in_subquery(subquery_ids(
@@ -448,7 +552,11 @@ pub async fn list(db: &DatabaseConnection, scope: &SubmissionScope, filter: &Sub
         SubmissionOrder::NewestFirst => Order::Desc,
         SubmissionOrder::OldestFirst => Order::Asc,
     };
-    let keys = [SortKey::new(submission::Column::Id, direction, |s: &submission::Model| KeyValue::Int(s.id))];
+    let keys = [SortKey::new(
+        submission::Column::Id,
+        direction,
+        |s: &submission::Model| KeyValue::Int(s.id),
+    )];
     let txn = tenancy::begin(db, scope, Intent::Read).await?;
     let page = paginate(&txn, select, &keys, page).await?;
     txn.commit().await?;
@@ -456,7 +564,11 @@ pub async fn list(db: &DatabaseConnection, scope: &SubmissionScope, filter: &Sub
 }
 
 /// Visible submissions by id (for `node` and loaders).
-pub async fn by_ids(db: &DatabaseConnection, scope: &SubmissionScope, ids: &[i64]) -> ServiceResult<Vec<submission::Model>> {
+pub async fn by_ids(
+    db: &DatabaseConnection,
+    scope: &SubmissionScope,
+    ids: &[i64],
+) -> ServiceResult<Vec<submission::Model>> {
     let txn = tenancy::begin(db, scope, Intent::Read).await?;
     let rows = submission::Entity::find()
         .filter(scope.condition())
@@ -481,8 +593,26 @@ pub async fn of_parents(
     parents: &[Parent],
     period_code: Option<&str>,
 ) -> ServiceResult<Vec<(Parent, submission::Model)>> {
-    let tasks: Vec<i64> = parents.iter().filter_map(|p| if let Parent::Task(id) = p { Some(*id) } else { None }).collect();
-    let agencies: Vec<i64> = parents.iter().filter_map(|p| if let Parent::Agency(id) = p { Some(*id) } else { None }).collect();
+    let tasks: Vec<i64> = parents
+        .iter()
+        .filter_map(|p| {
+            if let Parent::Task(id) = p {
+                Some(*id)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let agencies: Vec<i64> = parents
+        .iter()
+        .filter_map(|p| {
+            if let Parent::Agency(id) = p {
+                Some(*id)
+            } else {
+                None
+            }
+        })
+        .collect();
     let mut select = submission::Entity::find().filter(scope.condition()).filter(
         sea_orm::Condition::any()
             .add(submission::Column::TaskId.is_in(tasks.iter().copied()))
@@ -496,7 +626,10 @@ pub async fn of_parents(
         )));
     }
     let txn = tenancy::begin(db, scope, Intent::Read).await?;
-    let rows = select.order_by_asc(submission::Column::Id).all(&txn).await?;
+    let rows = select
+        .order_by_asc(submission::Column::Id)
+        .all(&txn)
+        .await?;
     txn.commit().await?;
     let mut out = Vec::new();
     for row in rows {
@@ -511,7 +644,11 @@ pub async fn of_parents(
 }
 
 /// Evidence rows of visible submissions.
-pub async fn evidence_of(db: &DatabaseConnection, scope: &SubmissionScope, submission_ids: &[i64]) -> ServiceResult<Vec<submission_deliverable::Model>> {
+pub async fn evidence_of(
+    db: &DatabaseConnection,
+    scope: &SubmissionScope,
+    submission_ids: &[i64],
+) -> ServiceResult<Vec<submission_deliverable::Model>> {
     let txn = tenancy::begin(db, scope, Intent::Read).await?;
     let visible_ids = Query::select()
         .column(submission::Column::Id)
@@ -529,8 +666,16 @@ pub async fn evidence_of(db: &DatabaseConnection, scope: &SubmissionScope, submi
 }
 
 /// Audit history of visible submissions.
-pub async fn history_of(db: &DatabaseConnection, scope: &SubmissionScope, submission_ids: &[i64]) -> ServiceResult<Vec<entity::audit_log::Model>> {
-    let visible: Vec<i64> = by_ids(db, scope, submission_ids).await?.into_iter().map(|s| s.id).collect();
+pub async fn history_of(
+    db: &DatabaseConnection,
+    scope: &SubmissionScope,
+    submission_ids: &[i64],
+) -> ServiceResult<Vec<entity::audit_log::Model>> {
+    let visible: Vec<i64> = by_ids(db, scope, submission_ids)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     let txn = tenancy::begin(db, scope, Intent::Read).await?;
     let rows = audit::of_entities(&txn, "submission", &visible).await?;
     txn.commit().await?;

@@ -7,7 +7,8 @@
 use entity::{plan, submission};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
-    EntityTrait, QueryFilter, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    EntityTrait, QueryFilter, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
 };
 
 use super::{
@@ -44,7 +45,11 @@ impl SubmissionScope {
         } else {
             Vec::new()
         };
-        Ok(Self { agency_id: principal.agency_id, role: principal.role, coordinated_plans })
+        Ok(Self {
+            agency_id: principal.agency_id,
+            role: principal.role,
+            coordinated_plans,
+        })
     }
 
     /// THE rule, as a filter on `submission`:
@@ -83,7 +88,11 @@ pub enum Intent {
 /// A transaction for reading or writing tenant tables under `scope`. On PostgreSQL it
 /// acts as the non-owner application role with the scope in per-transaction settings,
 /// so that the database enforces the rule again.
-pub async fn begin(db: &DatabaseConnection, scope: &SubmissionScope, intent: Intent) -> ServiceResult<DatabaseTransaction> {
+pub async fn begin(
+    db: &DatabaseConnection,
+    scope: &SubmissionScope,
+    intent: Intent,
+) -> ServiceResult<DatabaseTransaction> {
     // On SQLite a writer takes the write lock up front: a read-then-write transaction
     // could otherwise fail to upgrade when another writer committed in between.
     let sqlite_transaction_mode = match intent {
@@ -91,10 +100,18 @@ pub async fn begin(db: &DatabaseConnection, scope: &SubmissionScope, intent: Int
         Intent::Read => None,
     };
     let txn = db
-        .begin_with_options(TransactionOptions { sqlite_transaction_mode, ..Default::default() })
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode,
+            ..Default::default()
+        })
         .await?;
     if db.get_database_backend() == DbBackend::Postgres {
-        let plans = scope.coordinated_plans.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let plans = scope
+            .coordinated_plans
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT set_config('app.agency_id', $1, true), set_config('app.role', $2, true), \
@@ -106,7 +123,8 @@ pub async fn begin(db: &DatabaseConnection, scope: &SubmissionScope, intent: Int
             ],
         ))
         .await?;
-        txn.execute_unprepared(&format!("SET LOCAL ROLE {APP_ROLE}")).await?;
+        txn.execute_unprepared(&format!("SET LOCAL ROLE {APP_ROLE}"))
+            .await?;
     }
     Ok(txn)
 }

@@ -22,7 +22,11 @@ pub fn is_open(window: &reporting_window::Model, now: DateTime<Utc>) -> bool {
 }
 
 /// The window of a plan and period, if one was opened.
-pub async fn find<C: ConnectionTrait>(db: &C, plan_id: i64, period_id: i64) -> ServiceResult<Option<reporting_window::Model>> {
+pub async fn find<C: ConnectionTrait>(
+    db: &C,
+    plan_id: i64,
+    period_id: i64,
+) -> ServiceResult<Option<reporting_window::Model>> {
     Ok(reporting_window::Entity::find()
         .filter(reporting_window::Column::PlanId.eq(plan_id))
         .filter(reporting_window::Column::PeriodId.eq(period_id))
@@ -31,9 +35,16 @@ pub async fn find<C: ConnectionTrait>(db: &C, plan_id: i64, period_id: i64) -> S
 }
 
 /// Fails with WINDOW_CLOSED unless the plan's window for the period is open now.
-pub async fn require_open<C: ConnectionTrait>(db: &C, plan_id: i64, period: &period::Model) -> ServiceResult<reporting_window::Model> {
+pub async fn require_open<C: ConnectionTrait>(
+    db: &C,
+    plan_id: i64,
+    period: &period::Model,
+) -> ServiceResult<reporting_window::Model> {
     let window = find(db, plan_id, period.id).await?.ok_or_else(|| {
-        ServiceError::WindowClosed(format!("no reporting window is open for period {}", period.code))
+        ServiceError::WindowClosed(format!(
+            "no reporting window is open for period {}",
+            period.code
+        ))
     })?;
     if is_open(&window, Utc::now()) {
         Ok(window)
@@ -47,8 +58,13 @@ pub async fn require_open<C: ConnectionTrait>(db: &C, plan_id: i64, period: &per
     }
 }
 
-pub async fn list<C: ConnectionTrait>(db: &C, plan_code: &str) -> ServiceResult<Vec<reporting_window::Model>> {
-    let plan = catalog::plan_by_code(db, plan_code).await?.ok_or_else(|| ServiceError::not_found("plan"))?;
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    plan_code: &str,
+) -> ServiceResult<Vec<reporting_window::Model>> {
+    let plan = catalog::plan_by_code(db, plan_code)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("plan"))?;
     Ok(reporting_window::Entity::find()
         .filter(reporting_window::Column::PlanId.eq(plan.id))
         .order_by_asc(reporting_window::Column::OpensAt)
@@ -58,20 +74,33 @@ pub async fn list<C: ConnectionTrait>(db: &C, plan_code: &str) -> ServiceResult<
 }
 
 /// The plan, and a check that `actor` coordinates it.
-async fn coordinated_plan<C: ConnectionTrait>(db: &C, actor: &Principal, plan_code: &str) -> ServiceResult<plan::Model> {
+async fn coordinated_plan<C: ConnectionTrait>(
+    db: &C,
+    actor: &Principal,
+    plan_code: &str,
+) -> ServiceResult<plan::Model> {
     actor.require_role(&[Role::Coordinator])?;
-    let plan = catalog::plan_by_code(db, plan_code).await?.ok_or_else(|| ServiceError::not_found("plan"))?;
+    let plan = catalog::plan_by_code(db, plan_code)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("plan"))?;
     if plan.coordinator_id != actor.agency_id {
-        return Err(ServiceError::forbidden("only the plan's coordinating agency manages its reporting windows"));
+        return Err(ServiceError::forbidden(
+            "only the plan's coordinating agency manages its reporting windows",
+        ));
     }
     Ok(plan)
 }
 
 /// A reporting period, which must be a year or a half-year.
-pub async fn reporting_period<C: ConnectionTrait>(db: &C, code: &str) -> ServiceResult<period::Model> {
-    let period = catalog::period_by_code(db, code)
-        .await?
-        .ok_or_else(|| ServiceError::bad_input(format!("no period has the code `{code}` (use e.g. 2024, 2024S1)")))?;
+pub async fn reporting_period<C: ConnectionTrait>(
+    db: &C,
+    code: &str,
+) -> ServiceResult<period::Model> {
+    let period = catalog::period_by_code(db, code).await?.ok_or_else(|| {
+        ServiceError::bad_input(format!(
+            "no period has the code `{code}` (use e.g. 2024, 2024S1)"
+        ))
+    })?;
     match parse_stored::<PeriodKind>(&period.kind)? {
         PeriodKind::Year | PeriodKind::HalfYear => Ok(period),
         PeriodKind::Phase => Err(ServiceError::bad_input(format!(
@@ -97,9 +126,15 @@ pub struct OpenWindow {
     pub closes_at: DateTime<Utc>,
 }
 
-pub async fn open(db: &DatabaseConnection, actor: &Principal, input: OpenWindow) -> ServiceResult<reporting_window::Model> {
+pub async fn open(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    input: OpenWindow,
+) -> ServiceResult<reporting_window::Model> {
     if !(input.opens_at <= input.due_at && input.due_at <= input.closes_at) {
-        return Err(ServiceError::bad_input("a window needs opensAt ≤ dueAt ≤ closesAt"));
+        return Err(ServiceError::bad_input(
+            "a window needs opensAt ≤ dueAt ≤ closesAt",
+        ));
     }
     let txn = db.begin().await?;
     let plan = coordinated_plan(&txn, actor, &input.plan_code).await?;
@@ -152,7 +187,9 @@ pub async fn set_closing(
 ) -> ServiceResult<reporting_window::Model> {
     let now = Utc::now();
     if reopen_until.is_some_and(|until| until <= now) {
-        return Err(ServiceError::bad_input("a reopened window must close in the future"));
+        return Err(ServiceError::bad_input(
+            "a reopened window must close in the future",
+        ));
     }
     let txn = db.begin().await?;
     let plan = coordinated_plan(&txn, actor, plan_code).await?;
@@ -190,7 +227,11 @@ pub async fn set_closing(
             entity: "reporting_window",
             entity_id: after.id,
             agency_id: Some(actor.agency_id),
-            action: if reopen_until.is_some() { "reopen" } else { "close" },
+            action: if reopen_until.is_some() {
+                "reopen"
+            } else {
+                "close"
+            },
             before: Some(view(&before)),
             after: Some(view(&after)),
         },

@@ -24,7 +24,10 @@ impl Action {
 }
 
 /// The status after `action`, or INVALID_TRANSITION.
-pub fn next_status(from: SubmissionStatus, action: Action) -> Result<SubmissionStatus, ServiceError> {
+pub fn next_status(
+    from: SubmissionStatus,
+    action: Action,
+) -> Result<SubmissionStatus, ServiceError> {
     use SubmissionStatus::*;
     match (from, action) {
         (Draft | Returned, Action::Edit) => Ok(from),
@@ -55,7 +58,10 @@ mod tests {
         ];
         for from in SubmissionStatus::ALL {
             for action in [Action::Edit, Action::Submit, Action::Accept, Action::Return] {
-                let expected = allowed.iter().find(|(f, a, _)| f == from && *a == action).map(|(_, _, to)| *to);
+                let expected = allowed
+                    .iter()
+                    .find(|(f, a, _)| f == from && *a == action)
+                    .map(|(_, _, to)| *to);
                 match (next_status(*from, action), expected) {
                     (Ok(to), Some(want)) => assert_eq!(to, want),
                     (Err(ServiceError::InvalidTransition { .. }), None) => {}

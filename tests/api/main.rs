@@ -1,6 +1,9 @@
 //! Integration tests through the HTTP/GraphQL surface, each on SQLite and on PostgreSQL.
 mod support;
 
+mod auth;
 mod catalog;
+mod fixtures;
 mod limits;
 mod schema;
+mod workflow;

@@ -45,7 +45,13 @@ pub struct Client<'a> {
 
 impl Client<'_> {
     pub async fn graphql(&self, query: &str, variables: Value) -> Reply {
-        self.app.send("/graphql", &json!({ "query": query, "variables": variables }), self.token.as_deref()).await
+        self.app
+            .send(
+                "/graphql",
+                &json!({ "query": query, "variables": variables }),
+                self.token.as_deref(),
+            )
+            .await
     }
 }
 
@@ -166,25 +172,45 @@ impl TestApp {
                 json!({ "u": username, "p": PASSWORD }),
             )
             .await;
-        reply.data()["login"]["token"].as_str().expect("token").to_owned()
+        reply.data()["login"]["token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
     }
 
     pub async fn client(&self, username: &str) -> Client<'_> {
-        Client { app: self, token: Some(self.login(username).await) }
+        Client {
+            app: self,
+            token: Some(self.login(username).await),
+        }
     }
 
     pub fn anonymous(&self) -> Client<'_> {
-        Client { app: self, token: None }
+        Client {
+            app: self,
+            token: None,
+        }
     }
 
     /// A GraphQL request as the default caller (the analyst).
     pub async fn graphql(&self, query: &str, variables: Value) -> Reply {
-        let token = self.default_token.get_or_init(|| self.login("analyst")).await;
-        self.send("/graphql", &json!({ "query": query, "variables": variables }), Some(token)).await
+        let token = self
+            .default_token
+            .get_or_init(|| self.login("analyst"))
+            .await;
+        self.send(
+            "/graphql",
+            &json!({ "query": query, "variables": variables }),
+            Some(token),
+        )
+        .await
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
-        let token = self.default_token.get_or_init(|| self.login("analyst")).await;
+        let token = self
+            .default_token
+            .get_or_init(|| self.login("analyst"))
+            .await;
         self.send(path, body, Some(token)).await
     }
 
@@ -202,7 +228,6 @@ impl TestApp {
             .unwrap_or_else(|_| json!({ "raw": String::from_utf8_lossy(&bytes) }));
         Reply { status, body }
     }
-
 }
 
 fn sqlite_url(path: &Path) -> String {

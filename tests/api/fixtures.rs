@@ -1,0 +1,143 @@
+//! Steps of the reporting workflow, as a frontend would send them.
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+
+use crate::support::{Client, Reply, TestApp};
+
+pub const PLAN: &str = "768/QĐ-UBND";
+
+/// The global id of task `numeral`.`number` (None for section IV's task).
+pub async fn task_id(app: &TestApp, numeral: &str, number: Option<i64>) -> String {
+    let reply = app
+        .graphql(
+            "query($s: String) { tasks(first: 100, filter: { section: $s }) { edges { node { id number } } } }",
+            json!({ "s": numeral }),
+        )
+        .await;
+    reply.data()["tasks"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["number"].as_i64() == number)
+        .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+        .unwrap_or_else(|| panic!("task {numeral}.{number:?}"))
+}
+
+/// Opens `period` as the coordinator: open since an hour, due in `due_in_hours`, closing a
+/// day after that.
+pub async fn open_window(app: &TestApp, period: &str, due_in_hours: i64) -> Reply {
+    let coordinator = app.client("coordinator").await;
+    let now = Utc::now();
+    coordinator
+        .graphql(
+            "mutation($i: OpenReportingWindowInput!) { openReportingWindow(input: $i) { isOpen dueAt } }",
+            json!({ "i": {
+                "planCode": PLAN,
+                "periodCode": period,
+                "opensAt": (now - Duration::hours(1)).to_rfc3339(),
+                "dueAt": (now + Duration::hours(due_in_hours)).to_rfc3339(),
+                "closesAt": (now + Duration::hours(due_in_hours.max(0) + 24)).to_rfc3339(),
+            } }),
+        )
+        .await
+}
+
+pub const SUBMISSION_FIELDS: &str =
+    "id version status progress summary onTime reviewComment agency { code }";
+
+pub async fn save(client: &Client<'_>, input: Value) -> Reply {
+    client
+        .graphql(
+            &format!("mutation($i: SaveSubmissionInput!) {{ saveSubmission(input: $i) {{ {SUBMISSION_FIELDS} }} }}"),
+            json!({ "i": input }),
+        )
+        .await
+}
+
+pub async fn submit(client: &Client<'_>, id: &str, version: i64) -> Reply {
+    client
+        .graphql(
+            &format!("mutation($id: ID!, $v: Int!) {{ submitSubmission(id: $id, expectedVersion: $v) {{ {SUBMISSION_FIELDS} }} }}"),
+            json!({ "id": id, "v": version }),
+        )
+        .await
+}
+
+pub async fn review(
+    client: &Client<'_>,
+    id: &str,
+    version: i64,
+    decision: &str,
+    comment: Option<&str>,
+) -> Reply {
+    client
+        .graphql(
+            &format!(
+                "mutation($id: ID!, $v: Int!, $d: ReviewDecision!, $c: String) {{
+                   reviewSubmission(id: $id, expectedVersion: $v, decision: $d, comment: $c) {{ {SUBMISSION_FIELDS} }} }}"
+            ),
+            json!({ "id": id, "v": version, "d": decision, "c": comment }),
+        )
+        .await
+}
+
+/// A submission field of a mutation's answer.
+pub fn field<'a>(reply: &'a Reply, mutation: &str) -> &'a Value {
+    &reply.data()[mutation]
+}
+
+/// Creates a draft of `client`'s agency on `task` for `period`, returning (id, version).
+pub async fn draft(client: &Client<'_>, task: &str, period: &str, summary: &str) -> (String, i64) {
+    let reply = save(client, json!({ "taskId": task, "periodCode": period, "summary": summary, "progress": "IN_PROGRESS" })).await;
+    let s = field(&reply, "saveSubmission");
+    (
+        s["id"].as_str().unwrap().to_owned(),
+        s["version"].as_i64().unwrap(),
+    )
+}
+
+/// Drives a fresh draft to `status` (DRAFT, SUBMITTED, RETURNED or ACCEPTED).
+pub async fn submission_in(
+    app: &TestApp,
+    editor: &Client<'_>,
+    task: &str,
+    period: &str,
+    status: &str,
+) -> (String, i64) {
+    let (id, mut version) = draft(editor, task, period, &format!("{status} report")).await;
+    if status == "DRAFT" {
+        return (id, version);
+    }
+    version = field(&submit(editor, &id, version).await, "submitSubmission")["version"]
+        .as_i64()
+        .unwrap();
+    let coordinator = app.client("coordinator").await;
+    match status {
+        "SUBMITTED" => {}
+        "ACCEPTED" => {
+            version = field(
+                &review(&coordinator, &id, version, "ACCEPT", None).await,
+                "reviewSubmission",
+            )["version"]
+                .as_i64()
+                .unwrap()
+        }
+        "RETURNED" => {
+            version = field(
+                &review(
+                    &coordinator,
+                    &id,
+                    version,
+                    "RETURN",
+                    Some("add the plan number"),
+                )
+                .await,
+                "reviewSubmission",
+            )["version"]
+                .as_i64()
+                .unwrap()
+        }
+        other => panic!("unknown status {other}"),
+    }
+    (id, version)
+}
