@@ -4,6 +4,7 @@ mod support;
 mod auth;
 mod catalog;
 mod fixtures;
+mod isolation;
 mod limits;
 mod schema;
 mod workflow;

@@ -1,0 +1,431 @@
+//! The tenancy rule, checked on every path that can reach a submission. The paths are
+//! found by walking the schema: a new field that can reach tenant data fails
+//! `every_path_to_tenant_data_is_covered` until this suite covers it.
+use std::collections::BTreeSet;
+
+use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+use serde_json::{Value, json};
+
+use crate::{
+    fixtures::{open_window, submission_in, submit, task_id},
+    on_both_databases,
+    support::TestApp,
+};
+
+/// Types that carry tenant data.
+const TENANT_TYPES: &[&str] = &[
+    "Submission",
+    "SubmissionConnection",
+    "SubmissionEdge",
+    "SubmissionEvidence",
+    "AuditEntry",
+    "Node",
+];
+
+/// Fields (outside the tenant types) that reach tenant data, each covered below.
+const COVERED: &[&str] = &[
+    "Agency.submissions",
+    "Mutation.reviewSubmission",
+    "Mutation.saveSubmission",
+    "Mutation.submitSubmission",
+    "Query.node",
+    "Query.submissions",
+    "Task.submissions",
+];
+
+const TYPE_REF: &str = "fragment T on __Type { name kind ofType { name kind ofType { name kind ofType { name kind } } } }";
+
+fn unwrap_type(t: &Value) -> &str {
+    match t["ofType"].is_null() {
+        true => t["name"].as_str().unwrap_or_default(),
+        false => unwrap_type(&t["ofType"]),
+    }
+}
+
+#[tokio::test]
+async fn every_path_to_tenant_data_is_covered() {
+    let app = TestApp::sqlite().await;
+    let reply = app
+        .anonymous()
+        .graphql(
+            &format!(
+                "{{ __schema {{ types {{ name fields {{ name type {{ ...T }} }} }} }} }} {TYPE_REF}"
+            ),
+            json!({}),
+        )
+        .await;
+    let mut found = BTreeSet::new();
+    for t in reply.data()["__schema"]["types"].as_array().unwrap() {
+        let parent = t["name"].as_str().unwrap();
+        if TENANT_TYPES.contains(&parent) || parent.starts_with("__") {
+            continue;
+        }
+        for f in t["fields"].as_array().into_iter().flatten() {
+            if TENANT_TYPES.contains(&unwrap_type(&f["type"])) {
+                found.insert(format!("{parent}.{}", f["name"].as_str().unwrap()));
+            }
+        }
+    }
+    let covered: BTreeSet<String> = COVERED.iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        found, covered,
+        "a field reaches tenant data: cover it in tests/api/isolation.rs"
+    );
+}
+
+/// One submission of the fixture: (id, agency code, status).
+type Row = (String, &'static str, &'static str);
+
+/// Submissions of four tenants and the coordinator's agency, in every state.
+async fn fixture(app: &TestApp) -> Vec<Row> {
+    open_window(app, "2024", 48).await.data();
+    let plan: &[(&str, &str, &str, Option<i64>, &str)] = &[
+        ("tayson", "ubnd-tay-son", "I", Some(1), "DRAFT"),
+        ("tayson", "ubnd-tay-son", "I", Some(2), "SUBMITTED"),
+        ("tayson", "ubnd-tay-son", "II", Some(1), "ACCEPTED"),
+        ("tayson", "ubnd-tay-son", "II", Some(2), "RETURNED"),
+        ("anlao", "ubnd-an-lao", "I", Some(1), "DRAFT"),
+        ("anlao", "ubnd-an-lao", "I", Some(2), "SUBMITTED"),
+        ("anlao", "ubnd-an-lao", "II", Some(1), "RETURNED"),
+        ("tttt", "so-tttt", "I", Some(3), "DRAFT"),
+        ("tttt", "so-tttt", "I", Some(4), "SUBMITTED"),
+        ("tttt", "so-tttt", "III", Some(8), "ACCEPTED"),
+        ("nnptnt", "so-nnptnt", "III", Some(7), "DRAFT"),
+        ("nnptnt", "so-nnptnt", "III", Some(8), "SUBMITTED"),
+        ("coordinator", "so-ldtbxh", "I", Some(3), "DRAFT"),
+        ("coordinator", "so-ldtbxh", "III", Some(1), "SUBMITTED"),
+    ];
+    let mut rows = Vec::new();
+    for (user, agency, numeral, number, status) in plan {
+        let client = app.client(user).await;
+        let task = task_id(app, numeral, *number).await;
+        let (id, _) = submission_in(app, &client, &task, "2024", status).await;
+        rows.push((id, *agency, *status));
+    }
+    rows
+}
+
+/// Who may see a row, written out independently of the service: own agency always;
+/// coordinator, analyst and admin also every non-draft row of plan 768.
+fn may_see(user: &str, own_agency: &str, row: &Row) -> bool {
+    row.1 == own_agency || (matches!(user, "coordinator" | "analyst" | "admin") && row.2 != "DRAFT")
+}
+
+fn ids(list: &Value) -> BTreeSet<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn edge_ids(conn: &Value) -> BTreeSet<String> {
+    conn["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn each_principal_sees_exactly_its_rows(app: TestApp) {
+    let rows = fixture(&app).await;
+    let agencies: BTreeSet<&str> = rows.iter().map(|r| r.1).collect();
+    let missing_id = "U3VibWlzc2lvbjo5OTk5OTk"; // Submission:999999
+    for (user, own) in [
+        ("tayson", "ubnd-tay-son"),
+        ("tayson-viewer", "ubnd-tay-son"),
+        ("anlao", "ubnd-an-lao"),
+        ("tttt", "so-tttt"),
+        ("nnptnt", "so-nnptnt"),
+        ("coordinator", "so-ldtbxh"),
+        ("analyst", "ubnd-tinh"),
+        ("admin", "ubnd-tinh"),
+    ] {
+        let client = app.client(user).await;
+        let expected: BTreeSet<String> = rows
+            .iter()
+            .filter(|r| may_see(user, own, r))
+            .map(|r| r.0.clone())
+            .collect();
+        let expected_drafts = rows
+            .iter()
+            .filter(|r| may_see(user, own, r) && r.2 == "DRAFT")
+            .count();
+        assert!(
+            rows.iter()
+                .filter(|r| r.2 == "DRAFT")
+                .all(|r| !may_see(user, own, r) || r.1 == own)
+        );
+
+        // Root connection, its counts, and filters by status and by every agency.
+        let reply = client
+            .graphql(
+                "{ all: submissions(first: 100) { totalCount edges { node { id status } } }
+                   drafts: submissions(filter: { status: DRAFT }) { totalCount }
+                   period: submissions(filter: { periodCode: \"2024\", planCode: \"768/QĐ-UBND\" }, orderBy: OLDEST_FIRST) { totalCount } }",
+                json!({}),
+            )
+            .await;
+        let data = reply.data();
+        assert_eq!(edge_ids(&data["all"]), expected, "{user}: root connection");
+        assert_eq!(
+            data["all"]["totalCount"].as_u64(),
+            Some(expected.len() as u64),
+            "{user}: totalCount"
+        );
+        assert_eq!(
+            data["drafts"]["totalCount"].as_u64(),
+            Some(expected_drafts as u64),
+            "{user}: draft count"
+        );
+        assert_eq!(
+            data["period"]["totalCount"].as_u64(),
+            Some(expected.len() as u64),
+            "{user}"
+        );
+        for agency in &agencies {
+            let reply = client
+                .graphql(
+                    "query($a: String!) { submissions(filter: { agency: $a }) { totalCount edges { node { id } } }
+                                          agency(code: $a) { submissions { id } y: submissions(periodCode: \"2024\") { id } } }",
+                    json!({ "a": agency }),
+                )
+                .await;
+            let want: BTreeSet<String> = rows
+                .iter()
+                .filter(|r| r.1 == *agency && may_see(user, own, r))
+                .map(|r| r.0.clone())
+                .collect();
+            let data = reply.data();
+            assert_eq!(
+                edge_ids(&data["submissions"]),
+                want,
+                "{user}: filtered by {agency}"
+            );
+            assert_eq!(
+                data["submissions"]["totalCount"].as_u64(),
+                Some(want.len() as u64),
+                "{user}: count of {agency}"
+            );
+            assert_eq!(
+                ids(&data["agency"]["submissions"]),
+                want,
+                "{user}: Agency.submissions of {agency}"
+            );
+            assert_eq!(
+                ids(&data["agency"]["y"]),
+                want,
+                "{user}: Agency.submissions(periodCode) of {agency}"
+            );
+        }
+
+        // Nested through tasks and agencies.
+        let reply = client
+            .graphql(
+                "{ tasks(first: 100) { edges { node { submissions { id } p: submissions(periodCode: \"2024\") { id } } } }
+                   agencies(first: 100) { edges { node { submissions { id } } } } }",
+                json!({}),
+            )
+            .await;
+        let data = reply.data();
+        let through = |conn: &Value, field: &str| -> BTreeSet<String> {
+            conn["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|e| ids(&e["node"][field]))
+                .collect()
+        };
+        assert_eq!(
+            through(&data["tasks"], "submissions"),
+            expected,
+            "{user}: Task.submissions"
+        );
+        assert_eq!(
+            through(&data["tasks"], "p"),
+            expected,
+            "{user}: Task.submissions(periodCode)"
+        );
+        assert_eq!(
+            through(&data["agencies"], "submissions"),
+            expected,
+            "{user}: Agency.submissions"
+        );
+
+        // node(id), history and evidence: another tenant's row is exactly like a missing one.
+        for row in &rows {
+            let reply = client
+                .graphql(
+                    "query($id: ID!) { node(id: $id) { id ... on Submission { history { action } deliverables { status } } } }",
+                    json!({ "id": row.0 }),
+                )
+                .await;
+            let node = &reply.data()["node"];
+            if expected.contains(&row.0) {
+                assert_eq!(node["id"], row.0.as_str(), "{user}: node of a visible row");
+                assert!(
+                    !node["history"].as_array().unwrap().is_empty(),
+                    "{user}: history of a visible row"
+                );
+            } else {
+                assert_eq!(*node, Value::Null, "{user}: node of {row:?}");
+            }
+        }
+
+        // Mutations by id: an invisible row answers as a missing one does.
+        let missing = submit(&client, missing_id, 1).await.body["errors"][0].clone();
+        assert_eq!(missing["extensions"]["code"], "NOT_FOUND");
+        for row in rows.iter().filter(|r| !expected.contains(&r.0)) {
+            let reply = submit(&client, &row.0, 1).await;
+            let error = &reply.body["errors"][0];
+            assert_eq!(
+                (&error["extensions"], &error["message"]),
+                (&missing["extensions"], &missing["message"]),
+                "{user}: {row:?}"
+            );
+        }
+    }
+
+    // saveSubmission never reaches another tenant's row: the agency is always the
+    // caller's own, so a district saving on a task another district reported on gets its
+    // own new draft.
+    let anlao = app.client("anlao").await;
+    let i2 = task_id(&app, "I", Some(2)).await;
+    let reply = crate::fixtures::save(
+        &anlao,
+        json!({ "taskId": task_id(&app, "I", Some(4)).await, "periodCode": "2024" }),
+    )
+    .await;
+    assert_eq!(
+        reply.data()["saveSubmission"]["agency"]["code"],
+        "ubnd-an-lao"
+    );
+    let reply = crate::fixtures::save(
+        &anlao,
+        json!({ "taskId": i2, "periodCode": "2024", "expectedVersion": 2 }),
+    )
+    .await;
+    assert_eq!(
+        reply.error_code(),
+        Some("INVALID_TRANSITION"),
+        "its own submitted row, not Tây Sơn's"
+    );
+}
+
+on_both_databases!(each_principal_sees_exactly_its_rows);
+
+/// PostgreSQL enforces the rule again: raw SQL under one tenant's settings, as the
+/// application role, returns only that tenant's rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn row_level_security_filters_raw_sql() {
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
+    let rows = fixture(&app).await;
+    let agency_id = |code: &str| {
+        let db = &app.db;
+        let code = code.to_owned();
+        async move {
+            let row = db
+                .query_one_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT id FROM agency WHERE code = $1",
+                    [code.into()],
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get::<i64>("", "id").unwrap()
+        }
+    };
+    let tay_son = agency_id("ubnd-tay-son").await;
+    let an_lao = agency_id("ubnd-an-lao").await;
+    let raw = |settings: Vec<(&'static str, String)>| {
+        let db = &app.db;
+        async move {
+            let txn = db.begin().await.unwrap();
+            for (name, value) in settings {
+                txn.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT set_config($1, $2, true)",
+                    [name.into(), value.into()],
+                ))
+                .await
+                .unwrap();
+            }
+            txn.execute_unprepared("SET LOCAL ROLE plantrack_app")
+                .await
+                .unwrap();
+            let found: Vec<(i64, String)> = txn
+                .query_all_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    "SELECT * FROM submission",
+                ))
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r.try_get::<i64>("", "agency_id").unwrap(),
+                        r.try_get::<String>("", "status").unwrap(),
+                    )
+                })
+                .collect();
+            txn.rollback().await.unwrap();
+            found
+        }
+    };
+    let tenant = raw(vec![
+        ("app.agency_id", tay_son.to_string()),
+        ("app.role", "EDITOR".into()),
+    ])
+    .await;
+    assert_eq!(
+        tenant.len(),
+        rows.iter().filter(|r| r.1 == "ubnd-tay-son").count()
+    );
+    assert!(
+        tenant.iter().all(|(agency, _)| *agency == tay_son),
+        "{tenant:?}"
+    );
+    assert!(raw(vec![]).await.is_empty(), "no settings, no rows");
+    let analyst = raw(vec![
+        ("app.agency_id", "0".into()),
+        ("app.role", "ANALYST".into()),
+    ])
+    .await;
+    assert_eq!(
+        analyst.len(),
+        rows.iter().filter(|r| r.2 != "DRAFT").count()
+    );
+    assert!(analyst.iter().all(|(_, status)| status != "DRAFT"));
+
+    // Writing another tenant's row under Tây Sơn's settings is refused by the database.
+    let txn = app.db.begin().await.unwrap();
+    txn.execute_unprepared(&format!(
+        "SELECT set_config('app.agency_id', '{tay_son}', true)"
+    ))
+    .await
+    .unwrap();
+    txn.execute_unprepared("SET LOCAL ROLE plantrack_app")
+        .await
+        .unwrap();
+    let updated = txn
+        .execute_unprepared(&format!(
+            "UPDATE submission SET summary = 'x' WHERE agency_id = {an_lao}"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        updated.rows_affected(),
+        0,
+        "another tenant's rows are invisible to UPDATE"
+    );
+    let moved = txn
+        .execute_unprepared(&format!(
+            "UPDATE submission SET agency_id = {an_lao} WHERE agency_id = {tay_son}"
+        ))
+        .await;
+    assert!(moved.is_err(), "a row cannot be handed to another tenant");
+}
