@@ -1,5 +1,6 @@
 //! The GraphQL layer: types, resolvers and loaders. No SQL here: resolvers parse
 //! arguments, call the service layer, and shape the answer.
+pub mod analysis_types;
 pub mod error;
 pub mod inputs;
 pub mod loaders;

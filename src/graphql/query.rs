@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Object, Result};
 use entity::{agency, user};
 
 use super::{
+    analysis_types::{Obligation, ProgressRow},
     error::IntoGql,
     inputs::{AgencyFilterInput, SubmissionFilterInput, TaskFilterInput},
     relay::{Conn, connection},
@@ -15,7 +16,9 @@ use super::{
 use crate::service::{
     catalog::{self, AgencyOrder, TaskOrder},
     domain::PeriodKind,
+    obligations,
     pagination::PageRequest,
+    progress::{self, ProgressGroup},
     submissions::{self, SubmissionOrder},
     windows,
 };
@@ -136,6 +139,53 @@ impl Query {
             .await
             .gql()?;
         Ok(connection(rows, Submission))
+    }
+
+    /// A reporting period's obligations: which tasks each agency must report on and where
+    /// each report stands. Tenants see their own; coordinators (of the plan), analysts
+    /// and admins see every agency's.
+    async fn obligations(
+        &self,
+        ctx: &Context<'_>,
+        period_code: String,
+        #[graphql(desc = "Only this agency's (code).")] agency: Option<String>,
+        #[graphql(desc = "Only this plan's.")] plan_code: Option<String>,
+    ) -> Result<Vec<Obligation>> {
+        let (_, scope) = signed_in(ctx).gql()?;
+        let rows = obligations::for_period(
+            db(ctx),
+            scope,
+            &period_code,
+            agency.as_deref(),
+            plan_code.as_deref(),
+        )
+        .await
+        .gql()?;
+        Ok(rows.into_iter().map(Obligation).collect())
+    }
+
+    /// Progress of a plan by agency, section, task or period: expected reports, what came
+    /// in, completeness and timeliness. Without `periodCode`, over every period with a
+    /// reporting window. Counts cover only what the caller may see.
+    async fn progress(
+        &self,
+        ctx: &Context<'_>,
+        plan_code: String,
+        period_code: Option<String>,
+        group_by: ProgressGroup,
+    ) -> Result<Vec<ProgressRow>> {
+        let (_, scope) = signed_in(ctx).gql()?;
+        let rows =
+            progress::aggregate(db(ctx), scope, &plan_code, period_code.as_deref(), group_by)
+                .await
+                .gql()?;
+        Ok(rows
+            .into_iter()
+            .map(|counts| ProgressRow {
+                group: group_by,
+                counts,
+            })
+            .collect())
     }
 
     /// Reporting windows of a plan, earliest first.

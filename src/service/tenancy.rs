@@ -52,30 +52,73 @@ impl SubmissionScope {
         })
     }
 
-    /// THE rule, as a filter on `submission`:
+    /// THE rule: what reaches this principal.
     /// - everyone sees their own agency's submissions, drafts included;
     /// - a coordinator also sees the non-draft submissions of the plans their agency
     ///   coordinates;
     /// - analysts and admins also see every non-draft submission;
     /// - drafts never leave their agency.
-    pub fn condition(&self) -> Condition {
-        let own = submission::Column::AgencyId.eq(self.agency_id);
-        let not_draft = submission::Column::Status.ne(SubmissionStatus::Draft.as_str());
+    fn reach(&self) -> Vec<Reach<'_>> {
+        let mut reach = vec![Reach::OwnAgency];
         match self.role {
-            Role::Viewer | Role::Editor => Condition::all().add(own),
-            Role::Coordinator => Condition::any().add(own).add(
-                Condition::all()
-                    .add(not_draft)
-                    .add(submission::Column::PlanId.is_in(self.coordinated_plans.iter().copied())),
-            ),
-            Role::Analyst | Role::Admin => Condition::any().add(own).add(not_draft),
+            Role::Viewer | Role::Editor => {}
+            Role::Coordinator => reach.push(Reach::NonDraftOfPlans(&self.coordinated_plans)),
+            Role::Analyst | Role::Admin => reach.push(Reach::NonDraft),
         }
+        reach
+    }
+
+    /// The rule as a filter on `submission`, for every read.
+    pub fn condition(&self) -> Condition {
+        self.reach()
+            .into_iter()
+            .fold(Condition::any(), |any, reach| {
+                let not_draft = submission::Column::Status.ne(SubmissionStatus::Draft.as_str());
+                any.add(match reach {
+                    Reach::OwnAgency => {
+                        Condition::all().add(submission::Column::AgencyId.eq(self.agency_id))
+                    }
+                    Reach::NonDraftOfPlans(plans) => Condition::all()
+                        .add(not_draft)
+                        .add(submission::Column::PlanId.is_in(plans.iter().copied())),
+                    Reach::NonDraft => Condition::all().add(not_draft),
+                })
+            })
+    }
+
+    /// The rule applied to one submission as it was at some moment (for live events,
+    /// which must not reveal a draft that has since been submitted).
+    pub fn permits(&self, agency_id: i64, plan_id: i64, status: SubmissionStatus) -> bool {
+        self.reach().into_iter().any(|reach| match reach {
+            Reach::OwnAgency => agency_id == self.agency_id,
+            Reach::NonDraftOfPlans(plans) => {
+                status != SubmissionStatus::Draft && plans.contains(&plan_id)
+            }
+            Reach::NonDraft => status != SubmissionStatus::Draft,
+        })
+    }
+
+    /// Whose reporting obligations of a plan this principal may survey: every agency's
+    /// where the rule lets it see other agencies' reports of the plan, else its own.
+    pub fn surveys_all_agencies(&self, plan_id: i64) -> bool {
+        self.reach().into_iter().any(|reach| match reach {
+            Reach::OwnAgency => false,
+            Reach::NonDraftOfPlans(plans) => plans.contains(&plan_id),
+            Reach::NonDraft => true,
+        })
     }
 
     /// Whether the coordinator role of this scope covers a plan.
     pub fn coordinates(&self, plan_id: i64) -> bool {
         self.role == Role::Coordinator && self.coordinated_plans.contains(&plan_id)
     }
+}
+
+/// One way a submission can reach a principal.
+enum Reach<'a> {
+    OwnAgency,
+    NonDraftOfPlans(&'a [i64]),
+    NonDraft,
 }
 
 /// Whether a tenant transaction will write.
@@ -127,4 +170,47 @@ pub async fn begin(
             .await?;
     }
     Ok(txn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(role: Role) -> SubmissionScope {
+        SubmissionScope {
+            agency_id: 1,
+            role,
+            coordinated_plans: vec![10],
+        }
+    }
+
+    #[test]
+    fn drafts_reach_only_their_agency() {
+        use SubmissionStatus::*;
+        for role in Role::ALL {
+            let s = scope(*role);
+            assert!(s.permits(1, 10, Draft), "{role:?} sees its own draft");
+            assert!(
+                !s.permits(2, 10, Draft),
+                "{role:?} never sees another agency's draft"
+            );
+        }
+        assert!(!scope(Role::Editor).permits(2, 10, Submitted));
+        assert!(!scope(Role::Viewer).permits(2, 10, Accepted));
+        assert!(scope(Role::Coordinator).permits(2, 10, Submitted));
+        assert!(
+            !scope(Role::Coordinator).permits(2, 11, Submitted),
+            "only plans it coordinates"
+        );
+        assert!(scope(Role::Analyst).permits(2, 11, Returned));
+        assert!(scope(Role::Admin).permits(2, 11, Accepted));
+    }
+
+    #[test]
+    fn surveys_follow_the_rule() {
+        assert!(!scope(Role::Editor).surveys_all_agencies(10));
+        assert!(scope(Role::Coordinator).surveys_all_agencies(10));
+        assert!(!scope(Role::Coordinator).surveys_all_agencies(11));
+        assert!(scope(Role::Analyst).surveys_all_agencies(11));
+    }
 }

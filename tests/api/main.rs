@@ -1,6 +1,7 @@
 //! Integration tests through the HTTP/GraphQL surface, each on SQLite and on PostgreSQL.
 mod support;
 
+mod analysis;
 mod auth;
 mod catalog;
 mod fixtures;
