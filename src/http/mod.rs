@@ -1,4 +1,7 @@
-//! HTTP concerns: the router, limits, health, and the GraphQL endpoint.
+//! HTTP concerns: the router, limits, health, the GraphQL endpoint and report files.
+mod error;
+mod reports;
+
 use std::{sync::Arc, time::Duration};
 
 use async_graphql::{BatchRequest, ErrorExtensions, http::GraphiQLSource};
@@ -45,6 +48,7 @@ pub fn router(app: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/healthz", get(healthz))
+        .route("/reports/{plan}/{file}", get(reports::consolidated))
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -8,6 +8,7 @@ pub mod error;
 pub mod obligations;
 pub mod pagination;
 pub mod progress;
+pub mod report;
 pub mod seed;
 pub mod submissions;
 pub mod tenancy;

@@ -37,16 +37,21 @@ pub struct Obligation {
 
 impl Obligation {
     pub fn state(&self) -> ServiceResult<ObligationState> {
-        Ok(match &self.submission {
-            None => ObligationState::Missing,
-            Some(s) => match parse_stored::<SubmissionStatus>(&s.status)? {
-                SubmissionStatus::Draft => ObligationState::Draft,
-                SubmissionStatus::Submitted => ObligationState::Submitted,
-                SubmissionStatus::Returned => ObligationState::Returned,
-                SubmissionStatus::Accepted => ObligationState::Accepted,
-            },
-        })
+        state_of(self.submission.as_ref())
     }
+}
+
+/// Where an obligation stands, given the report the caller may see.
+pub fn state_of(submission: Option<&submission::Model>) -> ServiceResult<ObligationState> {
+    Ok(match submission {
+        None => ObligationState::Missing,
+        Some(s) => match parse_stored::<SubmissionStatus>(&s.status)? {
+            SubmissionStatus::Draft => ObligationState::Draft,
+            SubmissionStatus::Submitted => ObligationState::Submitted,
+            SubmissionStatus::Returned => ObligationState::Returned,
+            SubmissionStatus::Accepted => ObligationState::Accepted,
+        },
+    })
 }
 
 /// Whether an agency exists during a period.

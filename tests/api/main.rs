@@ -7,5 +7,6 @@ mod catalog;
 mod fixtures;
 mod isolation;
 mod limits;
+mod reports;
 mod schema;
 mod workflow;

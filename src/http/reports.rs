@@ -1,0 +1,209 @@
+//! `GET /reports/{planCode}/{periodCode}.xlsx|.csv`: the consolidated report as a file.
+use axum::{
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use rust_xlsxwriter::{Format, Workbook, XlsxError};
+
+use super::{AppState, authenticate, error::HttpError};
+use crate::{
+    graphql::session::Session,
+    service::{
+        ServiceError,
+        progress::ProgressCounts,
+        report::{self, ConsolidatedReport, HEADINGS},
+    },
+};
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+pub async fn consolidated(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path((plan_code, file)): Path<(String, String)>,
+) -> Response {
+    match render(&app, &headers, &plan_code, &file).await {
+        Ok(response) => response,
+        Err(error) => HttpError(error).into_response(),
+    }
+}
+
+async fn render(
+    app: &super::App,
+    headers: &HeaderMap,
+    plan_code: &str,
+    file: &str,
+) -> Result<Response, ServiceError> {
+    let Session::SignedIn { scope, .. } = authenticate(app, headers).await? else {
+        return Err(ServiceError::Unauthenticated);
+    };
+    let (period_code, extension) = file
+        .rsplit_once('.')
+        .ok_or_else(|| ServiceError::bad_input("ask for PERIOD.xlsx or PERIOD.csv"))?;
+    let report = report::build(&app.db, &scope, plan_code, period_code).await?;
+    let name = format!("bao-cao-{}-{}", slug(&report.plan.code), slug(period_code));
+    let (content_type, body) = match extension {
+        "xlsx" => (
+            XLSX,
+            xlsx(&report).map_err(|e| ServiceError::Internal(format!("xlsx: {e}")))?,
+        ),
+        "csv" => (
+            "text/csv; charset=utf-8",
+            csv(&report).map_err(|e| ServiceError::Internal(format!("csv: {e}")))?,
+        ),
+        other => {
+            return Err(ServiceError::bad_input(format!(
+                "unknown report format `{other}`: use xlsx or csv"
+            )));
+        }
+    };
+    let disposition = format!("attachment; filename=\"{name}.{extension}\"");
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition).expect("ASCII file name"),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// An ASCII file-name part: "768/QĐ-UBND" → "768-qd-ubnd".
+fn slug(text: &str) -> String {
+    crate::service::text::fold(text)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+fn cells(row: &report::ReportRow) -> [String; 13] {
+    [
+        row.section.clone(),
+        row.task_number.map(|n| n.to_string()).unwrap_or_default(),
+        row.task_content.clone(),
+        row.agency.clone(),
+        row.status.to_owned(),
+        row.progress.to_owned(),
+        row.summary.clone(),
+        row.results.clone(),
+        row.difficulties.clone(),
+        row.proposals.clone(),
+        row.evidence.clone(),
+        row.submitted_on.clone().unwrap_or_default(),
+        row.reviewed_on.clone().unwrap_or_default(),
+    ]
+}
+
+const SUMMARY_HEADINGS: [&str; 9] = [
+    "Đơn vị",
+    "Số báo cáo phải nộp",
+    "Đã gửi",
+    "Đã tiếp nhận",
+    "Trả lại",
+    "Đúng hạn",
+    "Hoàn thành",
+    "Tỷ lệ đầy đủ (%)",
+    "Tỷ lệ đúng hạn (%)",
+];
+
+fn summary_numbers(c: &ProgressCounts) -> [f64; 8] {
+    [
+        c.expected as f64,
+        c.submitted as f64,
+        c.accepted as f64,
+        c.returned as f64,
+        c.on_time as f64,
+        c.completed as f64,
+        (c.completeness() * 1000.0).round() / 10.0,
+        (c.timeliness() * 1000.0).round() / 10.0,
+    ]
+}
+
+fn xlsx(report: &ConsolidatedReport) -> Result<Vec<u8>, XlsxError> {
+    let mut workbook = Workbook::new();
+    let bold = Format::new().set_bold().set_text_wrap();
+    let wrap = Format::new().set_text_wrap();
+
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Báo cáo")?;
+    for (col, heading) in HEADINGS.iter().enumerate() {
+        sheet.write_string_with_format(0, col as u16, *heading, &bold)?;
+    }
+    for (i, row) in report.rows.iter().enumerate() {
+        for (col, value) in cells(row).iter().enumerate() {
+            sheet.write_string_with_format(i as u32 + 1, col as u16, value, &wrap)?;
+        }
+    }
+    sheet.set_column_width(2, 60)?;
+    sheet.set_column_width(3, 30)?;
+    for col in 6..=10 {
+        sheet.set_column_width(col, 40)?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+
+    let summary = workbook.add_worksheet();
+    summary.set_name("Tổng hợp")?;
+    let mut line = 0;
+    summary.write_string_with_format(
+        line,
+        0,
+        format!("{} — kỳ báo cáo {}", report.plan.code, report.period_code),
+        &bold,
+    )?;
+    line += 2;
+    let groups: [(&str, Vec<(String, &ProgressCounts)>); 2] = [
+        (
+            "Theo cơ quan",
+            report
+                .by_agency
+                .iter()
+                .map(|(a, c)| (a.name.clone(), c))
+                .collect(),
+        ),
+        (
+            "Theo lĩnh vực (mục)",
+            report
+                .by_section
+                .iter()
+                .map(|(s, c)| (format!("{}. {}", s.numeral, s.title), c))
+                .collect(),
+        ),
+    ];
+    for (title, rows) in groups {
+        summary.write_string_with_format(line, 0, title, &bold)?;
+        line += 1;
+        for (col, heading) in SUMMARY_HEADINGS.iter().enumerate() {
+            summary.write_string_with_format(line, col as u16, *heading, &bold)?;
+        }
+        line += 1;
+        for (label, counts) in rows {
+            summary.write_string(line, 0, label)?;
+            for (col, number) in summary_numbers(counts).iter().enumerate() {
+                summary.write_number(line, col as u16 + 1, *number)?;
+            }
+            line += 1;
+        }
+        line += 1;
+    }
+    summary.set_column_width(0, 50)?;
+    workbook.save_to_buffer()
+}
+
+/// UTF-8 with a byte-order mark, so that spreadsheet programs show the diacritics.
+fn csv(report: &ConsolidatedReport) -> Result<Vec<u8>, csv::Error> {
+    let mut out = "\u{feff}".as_bytes().to_vec();
+    {
+        let mut writer = csv::Writer::from_writer(&mut out);
+        writer.write_record(HEADINGS)?;
+        for row in &report.rows {
+            writer.write_record(cells(row))?;
+        }
+        writer.flush()?;
+    }
+    Ok(out)
+}

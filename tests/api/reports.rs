@@ -1,0 +1,249 @@
+//! The consolidated report files, read back.
+use std::io::Cursor;
+
+use axum::{
+    body::Body,
+    http::{Request, StatusCode},
+};
+use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+use http_body_util::BodyExt;
+use plantrack::service::report::HEADINGS;
+use serde_json::json;
+use tower::ServiceExt;
+
+use crate::{
+    fixtures::{draft, open_window, save, submission_in, task_id},
+    on_both_databases,
+    support::TestApp,
+};
+
+/// "768/QĐ-UBND", URL-encoded.
+const PLAN_IN_URL: &str = "768%2FQ%C4%90-UBND";
+
+async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (StatusCode, String, Vec<u8>) {
+    let mut request = Request::get(path);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = app
+        .router
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, content_type, body)
+}
+
+fn sheet(bytes: &[u8], name: &str) -> Vec<Vec<String>> {
+    let mut workbook: Xlsx<_> =
+        open_workbook_from_rs(Cursor::new(bytes.to_vec())).expect("a readable xlsx");
+    let range = workbook.worksheet_range(name).expect("sheet");
+    range
+        .rows()
+        .map(|row| {
+            row.iter()
+                .map(|cell| match cell {
+                    Data::Empty => String::new(),
+                    Data::Float(f) => f.to_string(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+async fn reports_read_back_and_match_the_database(app: TestApp) {
+    open_window(&app, "2024", 48).await.data();
+    let tayson = app.client("tayson").await;
+    let anlao = app.client("anlao").await;
+    let i2 = task_id(&app, "I", Some(2)).await;
+    let deliverable = app
+        .graphql(
+            "query($id: ID!) { node(id: $id) { ... on Task { deliverables { id } } } }",
+            json!({ "id": i2 }),
+        )
+        .await
+        .data()["node"]["deliverables"][0]["id"]
+        .clone();
+    let reply = save(
+        &tayson,
+        json!({ "taskId": i2, "periodCode": "2024", "summary": "Đã ban hành kế hoạch tuyên truyền", "difficulties": "Thiếu kinh phí",
+                "deliverables": [{ "deliverableId": deliverable, "status": "COMPLETED", "documentRef": "Kế hoạch số 45/KH-UBND ngày 02/3/2024" }] }),
+    )
+    .await;
+    reply.data();
+    let (id, version) = (
+        reply.data()["saveSubmission"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        1,
+    );
+    crate::fixtures::submit(&tayson, &id, version).await.data();
+    let coordinator_client = app.client("coordinator").await;
+    crate::fixtures::review(&coordinator_client, &id, 2, "ACCEPT", None)
+        .await
+        .data();
+    draft(
+        &anlao,
+        &task_id(&app, "I", Some(1)).await,
+        "2024",
+        "An Lão draft",
+    )
+    .await;
+    submission_in(&app, &anlao, &i2, "2024", "SUBMITTED").await;
+
+    let coordinator = app.login("coordinator").await;
+    let obligations = coordinator_client
+        .graphql("{ obligations(periodCode: \"2024\") { state } }", json!({}))
+        .await;
+    let expected_rows = obligations.data()["obligations"].as_array().unwrap().len();
+
+    let (status, content_type, bytes) = get(
+        &app,
+        &format!("/reports/{PLAN_IN_URL}/2024.xlsx"),
+        Some(&coordinator),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    assert!(content_type.contains("spreadsheetml"));
+    let rows = sheet(&bytes, "Báo cáo");
+    assert_eq!(rows[0], HEADINGS.map(str::to_owned));
+    assert_eq!(
+        rows.len() - 1,
+        expected_rows,
+        "one row per task × lead agency"
+    );
+    let row = |agency: &str, numeral: &str, number: &str| {
+        rows.iter()
+            .find(|r| r[0] == numeral && r[1] == number && r[3] == agency)
+            .unwrap_or_else(|| panic!("{agency} {numeral}.{number}"))
+            .clone()
+    };
+    let tay_son = row("Ủy ban nhân dân huyện Tây Sơn", "I", "2");
+    assert_eq!(tay_son[4], "Đã tiếp nhận");
+    assert_eq!(tay_son[6], "Đã ban hành kế hoạch tuyên truyền");
+    assert_eq!(tay_son[8], "Thiếu kinh phí");
+    assert!(
+        tay_son[10].contains("Kế hoạch số 45/KH-UBND ngày 02/3/2024"),
+        "{}",
+        tay_son[10]
+    );
+    assert!(
+        !tay_son[11].is_empty() && !tay_son[12].is_empty(),
+        "submitted and reviewed dates"
+    );
+    assert_eq!(
+        row("Ủy ban nhân dân huyện An Lão", "I", "1")[4],
+        "Chưa báo cáo",
+        "a draft stays private"
+    );
+    assert_eq!(row("Ủy ban nhân dân huyện An Lão", "I", "2")[4], "Đã gửi");
+    let summary = sheet(&bytes, "Tổng hợp");
+    let tay_son_summary = summary
+        .iter()
+        .find(|r| r[0] == "Ủy ban nhân dân huyện Tây Sơn")
+        .expect("summary by agency");
+    assert_eq!(tay_son_summary[1], "6", "expected reports");
+    assert_eq!(tay_son_summary[3], "1", "accepted");
+    assert!(
+        summary.iter().any(|r| r[0].starts_with("III. ")),
+        "summary by section"
+    );
+
+    // CSV: the same rows, UTF-8 with a BOM.
+    let (status, content_type, bytes) = get(
+        &app,
+        &format!("/reports/{PLAN_IN_URL}/2024.csv"),
+        Some(&coordinator),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/csv"));
+    assert!(bytes.starts_with("\u{feff}".as_bytes()));
+    let csv_rows: Vec<Vec<String>> = csv::Reader::from_reader(&bytes[3..])
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    assert_eq!(csv_rows, rows[1..].to_vec());
+
+    // A district's report holds its own rows only.
+    let tayson_token = app.login("tayson").await;
+    let (_, _, bytes) = get(
+        &app,
+        &format!("/reports/{PLAN_IN_URL}/2024.xlsx"),
+        Some(&tayson_token),
+    )
+    .await;
+    let own = sheet(&bytes, "Báo cáo");
+    assert_eq!(own.len() - 1, 6);
+    assert!(
+        own[1..]
+            .iter()
+            .all(|r| r[3] == "Ủy ban nhân dân huyện Tây Sơn")
+    );
+
+    // Errors.
+    assert_eq!(
+        get(&app, &format!("/reports/{PLAN_IN_URL}/2024.xlsx"), None)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get(
+            &app,
+            &format!("/reports/{PLAN_IN_URL}/2024.xlsx"),
+            Some("forged")
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get(
+            &app,
+            &format!("/reports/{PLAN_IN_URL}/2024.pdf"),
+            Some(&coordinator)
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        get(
+            &app,
+            &format!("/reports/{PLAN_IN_URL}/2021-2025.csv"),
+            Some(&coordinator)
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        get(&app, "/reports/no-such-plan/2024.csv", Some(&coordinator))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+on_both_databases!(reports_read_back_and_match_the_database);
