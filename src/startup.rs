@@ -8,7 +8,7 @@ use crate::{
     config::{Cli, Command, UserCommand},
     db, graphql,
     http::{App, router},
-    service::{auth, seed},
+    service::{auth, events::EventBus, seed},
 };
 
 /// The agency the first admin account belongs to: the built-in plan's issuer.
@@ -87,7 +87,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     "created the first user: admin / {password}  (shown once; sign in and change it)"
                 );
             }
-            let app = App::new(db, cli.server.clone());
+            let events = EventBus::for_database(&db, &cli.database_url)
+                .await
+                .context("listening for submission events")?;
+            let app = App::new(db, events, cli.server.clone());
             let listener = TcpListener::bind(cli.server.bind)
                 .await
                 .with_context(|| format!("binding {}", cli.server.bind))?;

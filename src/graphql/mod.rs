@@ -10,27 +10,28 @@ pub mod relay;
 pub mod scalars;
 pub mod session;
 pub mod state;
+pub mod subscription;
 pub mod tenant_types;
 pub mod types;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::Schema;
 use sea_orm::DatabaseConnection;
 
-use crate::config::Limits;
+use crate::{config::Limits, service::events::EventBus};
 
-pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
 /// The schema, with its limits; `db` is `None` only for printing the SDL.
-pub fn build_schema(db: Option<DatabaseConnection>, limits: &Limits) -> AppSchema {
-    let mut builder = Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+pub fn build_schema(db: Option<(DatabaseConnection, EventBus)>, limits: &Limits) -> AppSchema {
+    let mut builder = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .extension(session::RequireSignIn)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
-    if let Some(db) = db {
-        builder = builder.data(db);
+    if let Some((db, events)) = db {
+        builder = builder.data(db).data(events);
     }
     builder.finish()
 }

@@ -6,7 +6,7 @@ use super::{
     error::IntoGql,
     inputs::{CreateUserInput, OpenReportingWindowInput, SaveSubmissionInput, row_id},
     session::{Session, session, signed_in},
-    state::db,
+    state::{db, events},
     tenant_types::{AuthPayload, ReportingWindow, Submission, User},
 };
 use crate::service::{ServiceError, auth, domain::ReviewDecision, submissions, windows};
@@ -49,7 +49,7 @@ impl Mutation {
     ) -> Result<Submission> {
         let (principal, scope) = signed_in(ctx).gql()?;
         let command = input.into_command().gql()?;
-        submissions::save(db(ctx), principal, scope, command)
+        submissions::save(db(ctx), events(ctx), principal, scope, command)
             .await
             .gql()
             .map(Submission)
@@ -64,7 +64,7 @@ impl Mutation {
     ) -> Result<Submission> {
         let (principal, scope) = signed_in(ctx).gql()?;
         let id = submission_id(&id)?;
-        submissions::submit(db(ctx), principal, scope, id, expected_version)
+        submissions::submit(db(ctx), events(ctx), principal, scope, id, expected_version)
             .await
             .gql()
             .map(Submission)
@@ -81,18 +81,16 @@ impl Mutation {
     ) -> Result<Submission> {
         let (principal, scope) = signed_in(ctx).gql()?;
         let id = submission_id(&id)?;
-        submissions::review(
-            db(ctx),
-            principal,
-            scope,
+        let review = submissions::Review {
             id,
             expected_version,
             decision,
             comment,
-        )
-        .await
-        .gql()
-        .map(Submission)
+        };
+        submissions::review(db(ctx), events(ctx), principal, scope, review)
+            .await
+            .gql()
+            .map(Submission)
     }
 
     /// Opens a reporting period of a plan (its coordinator only).

@@ -4,13 +4,16 @@ mod reports;
 
 use std::{sync::Arc, time::Duration};
 
-use async_graphql::{BatchRequest, ErrorExtensions, http::GraphiQLSource};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use async_graphql::{
+    BatchRequest, Data, ErrorExtensions,
+    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
+};
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::{
     Json, Router,
-    extract::State,
+    extract::{State, WebSocketUpgrade},
     http::{HeaderMap, StatusCode, header::AUTHORIZATION},
-    response::{Html, IntoResponse},
+    response::{Html, IntoResponse, Response},
     routing::get,
 };
 use sea_orm::DatabaseConnection;
@@ -24,7 +27,7 @@ use crate::{
         loaders::{PollGate, new_loaders, new_tenant_loaders},
         session::Session,
     },
-    service::{ServiceError, auth, tenancy::SubmissionScope},
+    service::{ServiceError, auth, events::EventBus, tenancy::SubmissionScope},
 };
 
 /// Everything a request handler needs.
@@ -37,8 +40,8 @@ pub struct App {
 pub type AppState = Arc<App>;
 
 impl App {
-    pub fn new(db: DatabaseConnection, config: ServerConfig) -> AppState {
-        let schema = build_schema(Some(db.clone()), &config.limits);
+    pub fn new(db: DatabaseConnection, events: EventBus, config: ServerConfig) -> AppState {
+        let schema = build_schema(Some((db.clone(), events)), &config.limits);
         Arc::new(Self { db, schema, config })
     }
 }
@@ -47,6 +50,7 @@ pub fn router(app: AppState) -> Router {
     let limits = &app.config.limits;
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .route("/reports/{plan}/{file}", get(reports::consolidated))
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
@@ -59,7 +63,12 @@ pub fn router(app: AppState) -> Router {
 }
 
 async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .finish(),
+    )
 }
 
 async fn graphql(
@@ -99,6 +108,60 @@ async fn graphql(
         }
     };
     gate.run(app.schema.execute_batch(batch)).await.into()
+}
+
+/// Subscriptions over graphql-transport-ws (and the older graphql-ws). The token comes in
+/// the connection_init payload, as `{"Authorization": "Bearer <token>"}` or `{"token": …}`.
+async fn graphql_ws(
+    State(app): State<AppState>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            let schema = app.schema.clone();
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(
+                    move |payload| async move { connection_data(&app, payload).await },
+                )
+                .serve()
+        })
+}
+
+async fn connection_data(app: &App, payload: serde_json::Value) -> async_graphql::Result<Data> {
+    let token = payload
+        .get("Authorization")
+        .or_else(|| payload.get("authorization"))
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .or_else(|| {
+            payload
+                .get("token")
+                .and_then(|v| v.as_str())
+                .map(|t| format!("Bearer {t}"))
+        });
+    let mut headers = HeaderMap::new();
+    if let Some(value) = token.and_then(|t| t.parse().ok()) {
+        headers.insert(AUTHORIZATION, value);
+    }
+    let session = authenticate(app, &headers).await.map_err(|e| e.extend())?;
+    if matches!(session, Session::Refused) {
+        return Err(ServiceError::Unauthenticated.extend());
+    }
+    // A connection lives long: its loaders must not serve yesterday's rows.
+    let gate = PollGate::default();
+    let mut data = Data::default();
+    let loaders = new_loaders(app.db.clone(), &gate);
+    loaders.enable_all_cache(false);
+    data.insert(loaders);
+    if let Session::SignedIn { scope, .. } = &session {
+        let tenant = new_tenant_loaders(app.db.clone(), scope.clone(), &gate);
+        tenant.enable_all_cache(false);
+        data.insert(tenant);
+    }
+    data.insert(session);
+    Ok(data)
 }
 
 fn error_response(error: ServiceError) -> GraphQLResponse {

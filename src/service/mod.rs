@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalog;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod obligations;
 pub mod pagination;
 pub mod progress;

@@ -20,6 +20,7 @@ use super::{
     auth::Principal,
     catalog,
     domain::{Progress, ReviewDecision, Role, SubmissionStatus, parse_stored},
+    events::{EventBus, SubmissionEvent, SubmissionEventKind},
     pagination::{KeyValue, Page, PageRequest, SortKey, paginate},
     tenancy::{self, Intent, SubmissionScope},
     text, windows,
@@ -82,6 +83,17 @@ pub fn snapshot(s: &submission::Model) -> Value {
         "onTime": s.on_time,
         "reviewComment": s.review_comment,
     })
+}
+
+fn event(kind: SubmissionEventKind, s: &submission::Model) -> SubmissionEvent {
+    SubmissionEvent {
+        kind,
+        submission_id: s.id,
+        agency_id: s.agency_id,
+        plan_id: s.plan_id,
+        status: s.status.clone(),
+        at: Ord::max(s.updated_at, s.reviewed_at.unwrap_or(s.updated_at)),
+    }
 }
 
 fn conflict(expected: Option<i32>, current: i32) -> ServiceError {
@@ -171,6 +183,7 @@ async fn replace_evidence(
 /// Creates or updates the caller's own draft (or returned) submission.
 pub async fn save(
     db: &DatabaseConnection,
+    events: &EventBus,
     actor: &Principal,
     scope: &SubmissionScope,
     input: SaveSubmission,
@@ -260,7 +273,7 @@ pub async fn save(
                 },
             )
             .await?;
-            created
+            (created, SubmissionEventKind::Created)
         }
         Some(before) => {
             if input.expected_version != Some(before.version) {
@@ -306,10 +319,11 @@ pub async fn save(
                 },
             )
             .await?;
-            after
+            (after, SubmissionEventKind::Updated)
         }
     };
-    txn.commit().await?;
+    let (saved, kind) = saved;
+    events.commit_with(txn, event(kind, &saved)).await?;
     Ok(saved)
 }
 
@@ -352,6 +366,7 @@ async fn visible<C: ConnectionTrait>(
 /// Sends the caller's own draft or returned submission to the coordinator.
 pub async fn submit(
     db: &DatabaseConnection,
+    events: &EventBus,
     actor: &Principal,
     scope: &SubmissionScope,
     id: i64,
@@ -403,20 +418,34 @@ pub async fn submit(
         },
     )
     .await?;
-    txn.commit().await?;
+    events
+        .commit_with(txn, event(SubmissionEventKind::Submitted, &after))
+        .await?;
     Ok(after)
+}
+
+/// A coordinator's decision on one submission, at the version they read.
+pub struct Review {
+    pub id: i64,
+    pub expected_version: i32,
+    pub decision: ReviewDecision,
+    pub comment: Option<String>,
 }
 
 /// The coordinator accepts a submitted report, or returns it with a comment.
 pub async fn review(
     db: &DatabaseConnection,
+    events: &EventBus,
     actor: &Principal,
     scope: &SubmissionScope,
-    id: i64,
-    expected_version: i32,
-    decision: ReviewDecision,
-    comment: Option<String>,
+    review: Review,
 ) -> ServiceResult<submission::Model> {
+    let Review {
+        id,
+        expected_version,
+        decision,
+        comment,
+    } = review;
     let comment = checked_text("comment", comment)?.filter(|c| !c.is_empty());
     let txn = tenancy::begin(db, scope, Intent::Write).await?;
     let before = visible(&txn, scope, id).await?;
@@ -462,7 +491,11 @@ pub async fn review(
         },
     )
     .await?;
-    txn.commit().await?;
+    let kind = match decision {
+        ReviewDecision::Accept => SubmissionEventKind::Accepted,
+        ReviewDecision::Return => SubmissionEventKind::Returned,
+    };
+    events.commit_with(txn, event(kind, &after)).await?;
     Ok(after)
 }
 

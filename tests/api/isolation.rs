@@ -18,7 +18,10 @@ const TENANT_TYPES: &[&str] = &[
     "SubmissionConnection",
     "SubmissionEdge",
     "SubmissionEvidence",
+    "SubmissionEvent",
     "AuditEntry",
+    "Obligation",
+    "ProgressRow",
     "Node",
 ];
 
@@ -29,7 +32,10 @@ const COVERED: &[&str] = &[
     "Mutation.saveSubmission",
     "Mutation.submitSubmission",
     "Query.node",
+    "Query.obligations",
+    "Query.progress",
     "Query.submissions",
+    "Subscription.submissionEvents",
     "Task.submissions",
 ];
 
@@ -128,20 +134,33 @@ fn edge_ids(conn: &Value) -> BTreeSet<String> {
         .collect()
 }
 
+const PRINCIPALS: [(&str, &str); 8] = [
+    ("tayson", "ubnd-tay-son"),
+    ("tayson-viewer", "ubnd-tay-son"),
+    ("anlao", "ubnd-an-lao"),
+    ("tttt", "so-tttt"),
+    ("nnptnt", "so-nnptnt"),
+    ("coordinator", "so-ldtbxh"),
+    ("analyst", "ubnd-tinh"),
+    ("admin", "ubnd-tinh"),
+];
+
 async fn each_principal_sees_exactly_its_rows(app: TestApp) {
+    // Everyone listens to live events while the fixture is made (on PostgreSQL, on a
+    // second instance).
+    let listen_on = match app.backend {
+        "postgres" => app.second_instance().await,
+        _ => app.serve().await,
+    };
+    let mut sockets = Vec::new();
+    for (user, _) in PRINCIPALS {
+        sockets.push(crate::events::subscribe(&app, listen_on, user).await);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let rows = fixture(&app).await;
     let agencies: BTreeSet<&str> = rows.iter().map(|r| r.1).collect();
     let missing_id = "U3VibWlzc2lvbjo5OTk5OTk"; // Submission:999999
-    for (user, own) in [
-        ("tayson", "ubnd-tay-son"),
-        ("tayson-viewer", "ubnd-tay-son"),
-        ("anlao", "ubnd-an-lao"),
-        ("tttt", "so-tttt"),
-        ("nnptnt", "so-nnptnt"),
-        ("coordinator", "so-ldtbxh"),
-        ("analyst", "ubnd-tinh"),
-        ("admin", "ubnd-tinh"),
-    ] {
+    for ((user, own), mut socket) in PRINCIPALS.into_iter().zip(sockets) {
         let client = app.client(user).await;
         let expected: BTreeSet<String> = rows
             .iter()
@@ -273,6 +292,92 @@ async fn each_principal_sees_exactly_its_rows(app: TestApp) {
             }
         }
 
+        // Live events: exactly the visible submissions were heard of.
+        let mut heard = BTreeSet::new();
+        while let Some(message) =
+            crate::events::next_message(&mut socket, std::time::Duration::from_secs(2)).await
+        {
+            assert_eq!(message["type"], "next", "{user}: {message}");
+            heard.insert(
+                message["payload"]["data"]["submissionEvents"]["submission"]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        assert_eq!(heard, expected, "{user}: submissionEvents");
+
+        // Obligations (every fixture row is a lead obligation) and aggregates.
+        let reply = client
+            .graphql(
+                "{ obligations(periodCode: \"2024\") { agency { code } submission { id } }
+                   progress(planCode: \"768/QĐ-UBND\", periodCode: \"2024\", groupBy: AGENCY) {
+                     agency { code } submitted accepted returned notStarted inProgress completed } }",
+                json!({}),
+            )
+            .await;
+        let data = reply.data();
+        let obligations = data["obligations"].as_array().unwrap();
+        let reported: BTreeSet<String> = obligations
+            .iter()
+            .filter_map(|o| o["submission"]["id"].as_str().map(str::to_owned))
+            .collect();
+        assert_eq!(reported, expected, "{user}: obligations");
+        let surveyed: BTreeSet<&str> = obligations
+            .iter()
+            .map(|o| o["agency"]["code"].as_str().unwrap())
+            .collect();
+        let progress = data["progress"].as_array().unwrap();
+        let sum = |fields: &[&str]| -> usize {
+            progress
+                .iter()
+                .map(|r| {
+                    fields
+                        .iter()
+                        .map(|f| r[*f].as_u64().unwrap() as usize)
+                        .sum::<usize>()
+                })
+                .sum()
+        };
+        assert_eq!(
+            sum(&["submitted", "accepted", "returned"]),
+            expected.len() - expected_drafts,
+            "{user}: progress"
+        );
+        assert_eq!(
+            sum(&["notStarted", "inProgress", "completed"]),
+            expected.len(),
+            "{user}: progress by progress"
+        );
+        if matches!(
+            user,
+            "tayson" | "tayson-viewer" | "anlao" | "tttt" | "nnptnt"
+        ) {
+            assert_eq!(
+                surveyed,
+                BTreeSet::from([own]),
+                "{user}: obligations of others"
+            );
+            let agencies: Vec<&str> = progress
+                .iter()
+                .map(|r| r["agency"]["code"].as_str().unwrap())
+                .collect();
+            assert_eq!(agencies, [own], "{user}: progress of others");
+        }
+
+        // The report files hold the same rows.
+        let token = client.token.clone().unwrap();
+        let csv = report_csv(&app, &token).await;
+        let filed = csv.iter().filter(|r| r[4] != "Chưa báo cáo").count();
+        assert_eq!(filed, expected.len(), "{user}: report rows with a report");
+        if matches!(
+            user,
+            "tayson" | "tayson-viewer" | "anlao" | "tttt" | "nnptnt"
+        ) {
+            let names: BTreeSet<&str> = csv.iter().map(|r| r[3].as_str()).collect();
+            assert_eq!(names.len(), 1, "{user}: report of others");
+        }
+
         // Mutations by id: an invisible row answers as a missing one does.
         let missing = submit(&client, missing_id, 1).await.body["errors"][0].clone();
         assert_eq!(missing["extensions"]["code"], "NOT_FOUND");
@@ -311,6 +416,23 @@ async fn each_principal_sees_exactly_its_rows(app: TestApp) {
         Some("INVALID_TRANSITION"),
         "its own submitted row, not Tây Sơn's"
     );
+}
+
+/// The CSV report of 2024 as `token` downloads it, without its heading.
+async fn report_csv(app: &TestApp, token: &str) -> Vec<Vec<String>> {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let request = axum::http::Request::get("/reports/768%2FQ%C4%90-UBND/2024.csv")
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), axum::http::StatusCode::OK);
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    csv::Reader::from_reader(&bytes[3..])
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
 }
 
 on_both_databases!(each_principal_sees_exactly_its_rows);

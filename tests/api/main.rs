@@ -4,6 +4,7 @@ mod support;
 mod analysis;
 mod auth;
 mod catalog;
+mod events;
 mod fixtures;
 mod isolation;
 mod limits;

@@ -2,7 +2,7 @@
 //! from a migrated and seeded template), the real router, requests in-process.
 use std::{
     io::Write,
-    net::TcpListener,
+    net::{SocketAddr, TcpListener},
     path::{Path, PathBuf},
     process::{Command, Stdio},
     sync::{
@@ -20,7 +20,7 @@ use http_body_util::BodyExt;
 use plantrack::{
     config::ServerConfig,
     db, http,
-    service::{auth, domain::Role, seed},
+    service::{auth, domain::Role, events::EventBus, seed},
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
@@ -31,6 +31,8 @@ pub struct TestApp {
     pub router: Router,
     pub db: DatabaseConnection,
     pub backend: &'static str,
+    pub url: String,
+    config: ServerConfig,
     statements: Arc<AtomicUsize>,
     /// Token of the default caller (the analyst), signed in on first use.
     default_token: OnceCell<String>,
@@ -129,15 +131,37 @@ impl TestApp {
             }
             counter.fetch_add(1, Ordering::SeqCst);
         });
-        let app = http::App::new(conn.clone(), config);
+        let events = EventBus::for_database(&conn, url).await.expect("event bus");
+        let app = http::App::new(conn.clone(), events, config.clone());
         Self {
             router: http::router(app),
             db: conn,
             backend,
+            url: url.to_owned(),
+            config,
             statements,
             default_token: OnceCell::new(),
             _dir: dir,
         }
+    }
+
+    /// Serves this app on a loopback port, until the test ends.
+    pub async fn serve(&self) -> SocketAddr {
+        serve(self.router.clone()).await
+    }
+
+    /// Another server instance on the same database (its own pool and event listener).
+    pub async fn second_instance(&self) -> SocketAddr {
+        let conn = db::connect(&self.url, 5).await.expect("connect");
+        let events = EventBus::for_database(&conn, &self.url)
+            .await
+            .expect("event bus");
+        serve(http::router(http::App::new(
+            conn,
+            events,
+            self.config.clone(),
+        )))
+        .await
     }
 
     /// SQL statements run so far through the app's connection.
@@ -228,6 +252,15 @@ impl TestApp {
             .unwrap_or_else(|_| json!({ "raw": String::from_utf8_lossy(&bytes) }));
         Reply { status, body }
     }
+}
+
+async fn serve(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    addr
 }
 
 fn sqlite_url(path: &Path) -> String {
