@@ -96,6 +96,25 @@ fn event(kind: SubmissionEventKind, s: &submission::Model) -> SubmissionEvent {
     }
 }
 
+/// Appends the audit row of a change to a submission.
+async fn audit_change(
+    txn: &DatabaseTransaction,
+    actor: &Principal,
+    action: &str,
+    before: Option<&submission::Model>,
+    after: &submission::Model,
+) -> ServiceResult<()> {
+    let change = Change {
+        entity: "submission",
+        entity_id: after.id,
+        agency_id: Some(after.agency_id),
+        action,
+        before: before.map(snapshot),
+        after: Some(snapshot(after)),
+    };
+    audit::record(txn, Some(actor), change).await
+}
+
 fn conflict(expected: Option<i32>, current: i32) -> ServiceError {
     ServiceError::Conflict {
         expected: expected.unwrap_or(0),
@@ -260,19 +279,7 @@ pub async fn save(
             if let Some(evidence) = evidence {
                 replace_evidence(&txn, &created, evidence).await?;
             }
-            audit::record(
-                &txn,
-                Some(actor),
-                Change {
-                    entity: "submission",
-                    entity_id: created.id,
-                    agency_id: Some(created.agency_id),
-                    action: "create",
-                    before: None,
-                    after: Some(snapshot(&created)),
-                },
-            )
-            .await?;
+            audit_change(&txn, actor, "create", None, &created).await?;
             (created, SubmissionEventKind::Created)
         }
         Some(before) => {
@@ -306,19 +313,7 @@ pub async fn save(
             if let Some(evidence) = evidence {
                 replace_evidence(&txn, &after, evidence).await?;
             }
-            audit::record(
-                &txn,
-                Some(actor),
-                Change {
-                    entity: "submission",
-                    entity_id: after.id,
-                    agency_id: Some(after.agency_id),
-                    action: "update",
-                    before: Some(snapshot(&before)),
-                    after: Some(snapshot(&after)),
-                },
-            )
-            .await?;
+            audit_change(&txn, actor, "update", Some(&before), &after).await?;
             (after, SubmissionEventKind::Updated)
         }
     };
@@ -405,19 +400,7 @@ pub async fn submit(
         .col_expr(submission::Column::UpdatedAt, Expr::value(now))
         .col_expr(submission::Column::UpdatedBy, Expr::value(actor.user_id));
     let after = compare_and_set(&txn, &before, update).await?;
-    audit::record(
-        &txn,
-        Some(actor),
-        Change {
-            entity: "submission",
-            entity_id: after.id,
-            agency_id: Some(after.agency_id),
-            action: "submit",
-            before: Some(snapshot(&before)),
-            after: Some(snapshot(&after)),
-        },
-    )
-    .await?;
+    audit_change(&txn, actor, "submit", Some(&before), &after).await?;
     events
         .commit_with(txn, event(SubmissionEventKind::Submitted, &after))
         .await?;
@@ -478,19 +461,7 @@ pub async fn review(
         .col_expr(submission::Column::ReviewedAt, Expr::value(now))
         .col_expr(submission::Column::ReviewedBy, Expr::value(actor.user_id));
     let after = compare_and_set(&txn, &before, update).await?;
-    audit::record(
-        &txn,
-        Some(actor),
-        Change {
-            entity: "submission",
-            entity_id: after.id,
-            agency_id: Some(after.agency_id),
-            action: action.as_str(),
-            before: Some(snapshot(&before)),
-            after: Some(snapshot(&after)),
-        },
-    )
-    .await?;
+    audit_change(&txn, actor, action.as_str(), Some(&before), &after).await?;
     let kind = match decision {
         ReviewDecision::Accept => SubmissionEventKind::Accepted,
         ReviewDecision::Return => SubmissionEventKind::Returned,
