@@ -247,3 +247,84 @@ async fn reports_read_back_and_match_the_database(app: TestApp) {
 }
 
 on_both_databases!(reports_read_back_and_match_the_database);
+
+/// The XLSX reads correctly in LibreOffice: converted by it to CSV, it holds the same
+/// cells as our own CSV. Runs where `soffice` is installed, and says so where it is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xlsx_reads_correctly_in_libreoffice() {
+    let Some(soffice) = ["soffice", "libreoffice"].into_iter().find(|bin| {
+        std::process::Command::new(bin)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) else {
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), b"NOTE: LibreOffice (soffice) not installed: the XLSX round trip through it is SKIPPED\n");
+        return;
+    };
+    let app = TestApp::sqlite().await;
+    open_window(&app, "2024", 48).await.data();
+    let tayson = app.client("tayson").await;
+    let reply = save(
+        &tayson,
+        json!({ "taskId": task_id(&app, "I", Some(1)).await, "periodCode": "2024",
+                "summary": "Tuyên truyền về giảm nghèo bền vững, \"đa chiều\"; 3 hội nghị", "difficulties": "Dòng một\nDòng hai" }),
+    )
+    .await;
+    let s = reply.data()["saveSubmission"].clone();
+    crate::fixtures::submit(&tayson, s["id"].as_str().unwrap(), 1)
+        .await
+        .data();
+    let token = app.login("coordinator").await;
+    let (_, _, xlsx) = get(
+        &app,
+        &format!("/reports/{PLAN_IN_URL}/2024.xlsx"),
+        Some(&token),
+    )
+    .await;
+    let (_, _, csv_bytes) = get(
+        &app,
+        &format!("/reports/{PLAN_IN_URL}/2024.csv"),
+        Some(&token),
+    )
+    .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bao-cao.xlsx");
+    std::fs::write(&input, &xlsx).unwrap();
+    let output = std::process::Command::new(soffice)
+        .arg(format!(
+            "-env:UserInstallation=file://{}/profile",
+            dir.path().display()
+        ))
+        .args([
+            "--headless",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1",
+            "--outdir",
+        ])
+        .arg(dir.path())
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let converted = std::fs::read(dir.path().join("bao-cao.csv")).unwrap();
+    let read = |bytes: &[u8]| -> Vec<Vec<String>> {
+        let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(bytes)
+            .records()
+            .map(|r| r.unwrap().iter().map(|c| c.replace("\r\n", "\n")).collect())
+            .collect()
+    };
+    let ours = read(&csv_bytes);
+    assert_eq!(read(&converted), ours);
+    assert!(
+        ours.iter().any(|r| r[6].contains("\"đa chiều\"")),
+        "diacritics and quotes survive"
+    );
+}
