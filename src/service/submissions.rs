@@ -597,26 +597,13 @@ pub async fn of_parents(
     parents: &[Parent],
     period_code: Option<&str>,
 ) -> ServiceResult<Vec<(Parent, submission::Model)>> {
-    let tasks: Vec<i64> = parents
-        .iter()
-        .filter_map(|p| {
-            if let Parent::Task(id) = p {
-                Some(*id)
-            } else {
-                None
-            }
-        })
-        .collect();
-    let agencies: Vec<i64> = parents
-        .iter()
-        .filter_map(|p| {
-            if let Parent::Agency(id) = p {
-                Some(*id)
-            } else {
-                None
-            }
-        })
-        .collect();
+    let (mut tasks, mut agencies) = (Vec::new(), Vec::new());
+    for parent in parents {
+        match parent {
+            Parent::Task(id) => tasks.push(*id),
+            Parent::Agency(id) => agencies.push(*id),
+        }
+    }
     let mut select = submission::Entity::find().filter(scope.condition()).filter(
         sea_orm::Condition::any()
             .add(submission::Column::TaskId.is_in(tasks.iter().copied()))
