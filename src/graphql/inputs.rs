@@ -2,9 +2,8 @@
 use async_graphql::InputObject;
 
 use async_graphql::ID;
-use chrono::{DateTime, Utc};
 
-use super::relay::parse_global_id;
+use super::{relay::parse_global_id, scalars::Timestamp};
 use crate::service::{
     ServiceError,
     catalog::{AgencyFilter, TaskFilter},
@@ -176,11 +175,11 @@ pub struct OpenReportingWindowInput {
     pub plan_code: String,
     /// A year ("2024") or half-year ("2024S1").
     pub period_code: String,
-    pub opens_at: DateTime<Utc>,
+    pub opens_at: Timestamp,
     /// The deadline; later submissions are recorded as late.
-    pub due_at: DateTime<Utc>,
+    pub due_at: Timestamp,
     /// After it, writes are refused with WINDOW_CLOSED.
-    pub closes_at: DateTime<Utc>,
+    pub closes_at: Timestamp,
 }
 
 impl From<OpenReportingWindowInput> for OpenWindow {
@@ -188,9 +187,9 @@ impl From<OpenReportingWindowInput> for OpenWindow {
         OpenWindow {
             plan_code: input.plan_code,
             period_code: input.period_code,
-            opens_at: input.opens_at,
-            due_at: input.due_at,
-            closes_at: input.closes_at,
+            opens_at: input.opens_at.0,
+            due_at: input.due_at.0,
+            closes_at: input.closes_at.0,
         }
     }
 }

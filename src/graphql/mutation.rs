@@ -1,10 +1,10 @@
 //! The mutation root.
 use async_graphql::{Context, ID, Object, Result};
-use chrono::{DateTime, Utc};
 
 use super::{
     error::IntoGql,
     inputs::{CreateUserInput, OpenReportingWindowInput, SaveSubmissionInput, row_id},
+    scalars::Timestamp,
     session::{Session, session, signed_in},
     state::{db, events},
     tenant_types::{AuthPayload, ReportingWindow, Submission, User},
@@ -25,7 +25,7 @@ impl Mutation {
         let sign_in = auth::login(db(ctx), &username, &password).await.gql()?;
         Ok(AuthPayload {
             token: sign_in.token,
-            expires_at: sign_in.expires_at,
+            expires_at: sign_in.expires_at.into(),
             user: User(sign_in.user),
         })
     }
@@ -126,7 +126,7 @@ impl Mutation {
         ctx: &Context<'_>,
         plan_code: String,
         period_code: String,
-        closes_at: DateTime<Utc>,
+        closes_at: Timestamp,
     ) -> Result<ReportingWindow> {
         let (principal, _) = signed_in(ctx).gql()?;
         windows::set_closing(
@@ -134,7 +134,7 @@ impl Mutation {
             principal,
             &plan_code,
             &period_code,
-            Some(closes_at),
+            Some(closes_at.0),
         )
         .await
         .gql()

@@ -1,11 +1,11 @@
 //! The subscription root: live submission events, filtered by the tenancy rule.
 use async_graphql::{Context, Result, SimpleObject, Subscription as SubscriptionRoot};
-use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::{
     error::IntoGql,
+    scalars::Timestamp,
     session::signed_in,
     state::{db, events},
     tenant_types::Submission,
@@ -16,7 +16,7 @@ use crate::service::{ServiceError, catalog, events::SubmissionEventKind, submiss
 #[derive(SimpleObject)]
 pub struct SubmissionEvent {
     pub kind: SubmissionEventKind,
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
     /// The submission as it is now.
     pub submission: Submission,
 }
@@ -66,7 +66,7 @@ impl Subscription {
                     .pop()?;
                 Some(SubmissionEvent {
                     kind: event.kind,
-                    at: event.at,
+                    at: event.at.into(),
                     submission: Submission(current),
                 })
             }

@@ -2,7 +2,7 @@
 //! reporting windows. Submission relations go through the per-request tenant loaders,
 //! which apply the caller's scope.
 use async_graphql::{Context, ID, Json, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use entity::{
     agency, audit_log, deliverable, period, plan, reporting_window, submission,
     submission_deliverable, task, user,
@@ -12,6 +12,7 @@ use super::{
     error::IntoGql,
     loaders::{EvidenceOf, HistoryOf, tenant_loaders},
     relay::global_id,
+    scalars::Timestamp,
     types::{Agency, Deliverable, Period, Plan, Task, required},
 };
 use crate::service::{
@@ -59,7 +60,7 @@ pub struct Viewer {
 pub struct AuthPayload {
     /// Send as `Authorization: Bearer <token>`. Shown only now.
     pub token: String,
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: Timestamp,
     pub user: User,
 }
 
@@ -125,17 +126,17 @@ impl Submission {
     async fn review_comment(&self) -> Option<&str> {
         self.0.review_comment.as_deref()
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        self.0.created_at.into()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        self.0.updated_at.into()
     }
-    async fn submitted_at(&self) -> Option<DateTime<Utc>> {
-        self.0.submitted_at
+    async fn submitted_at(&self) -> Option<Timestamp> {
+        self.0.submitted_at.map(Timestamp)
     }
-    async fn reviewed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.reviewed_at
+    async fn reviewed_at(&self) -> Option<Timestamp> {
+        self.0.reviewed_at.map(Timestamp)
     }
     /// Evidence per deliverable of the task.
     async fn deliverables(&self, ctx: &Context<'_>) -> Result<Vec<SubmissionEvidence>> {
@@ -188,8 +189,8 @@ impl AuditEntry {
     async fn action(&self) -> &str {
         &self.0.action
     }
-    async fn at(&self) -> DateTime<Utc> {
-        self.0.at
+    async fn at(&self) -> Timestamp {
+        self.0.at.into()
     }
     /// Who made the change (null for the command line).
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<String>> {
@@ -224,16 +225,16 @@ impl ReportingWindow {
             .await
             .map(Period)
     }
-    async fn opens_at(&self) -> DateTime<Utc> {
-        self.0.opens_at
+    async fn opens_at(&self) -> Timestamp {
+        self.0.opens_at.into()
     }
     /// The deadline: submissions after it are recorded as late.
-    async fn due_at(&self) -> DateTime<Utc> {
-        self.0.due_at
+    async fn due_at(&self) -> Timestamp {
+        self.0.due_at.into()
     }
     /// After it, the window locks.
-    async fn closes_at(&self) -> DateTime<Utc> {
-        self.0.closes_at
+    async fn closes_at(&self) -> Timestamp {
+        self.0.closes_at.into()
     }
     /// Whether the coordinator reopened it after it closed.
     async fn reopened(&self) -> bool {

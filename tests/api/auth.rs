@@ -70,8 +70,10 @@ async fn me_tells_who_is_signed_in(app: TestApp) {
     let login = &reply.data()["login"];
     assert_eq!(login["user"]["role"], "EDITOR");
     assert!(
-        login["expiresAt"].as_str().unwrap().ends_with('Z')
-            || login["expiresAt"].as_str().unwrap().contains("+00:00")
+        chrono::DateTime::parse_from_rfc3339(login["expiresAt"].as_str().unwrap()).is_ok()
+            && login["expiresAt"].as_str().unwrap().ends_with('Z'),
+        "RFC 3339 in UTC: {}",
+        login["expiresAt"]
     );
     let client = Client {
         app: &app,
