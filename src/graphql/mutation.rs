@@ -8,8 +8,9 @@ use super::{
     session::{Session, session, signed_in},
     state::{db, events},
     tenant_types::{AuthPayload, ReportingWindow, Submission, User},
+    types::AgencyGroup,
 };
-use crate::service::{ServiceError, auth, domain::ReviewDecision, submissions, windows};
+use crate::service::{ServiceError, auth, domain::ReviewDecision, groups, submissions, windows};
 
 pub struct Mutation;
 
@@ -139,6 +140,21 @@ impl Mutation {
         .await
         .gql()
         .map(ReportingWindow)
+    }
+
+    /// Names the members of an agency group the plan leaves open, such as "các sở, ngành
+    /// có liên quan" of one task (the coordinator of a plan using the group, or an admin).
+    async fn set_agency_group_members(
+        &self,
+        ctx: &Context<'_>,
+        group: String,
+        agencies: Vec<String>,
+    ) -> Result<AgencyGroup> {
+        let (principal, _) = signed_in(ctx).gql()?;
+        groups::set_members(db(ctx), principal, &group, &agencies)
+            .await
+            .gql()
+            .map(AgencyGroup)
     }
 
     /// Adds a user (admin only).

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod groups;
 pub mod obligations;
 pub mod pagination;
 pub mod progress;

@@ -429,6 +429,69 @@ async fn concurrent_saves_let_exactly_one_win(app: TestApp) {
     assert_eq!(history_after, history_before + 1, "exactly one audit row");
 }
 
+/// The coordinator names the members of a group the plan leaves open; they then take
+/// part in the task.
+async fn the_coordinator_names_the_relevant_departments(app: TestApp) {
+    open_window(&app, "2024", 48).await.data();
+    let set = "mutation($g: String!, $a: [String!]!) { setAgencyGroupMembers(group: $g, agencies: $a) { code members { code } } }";
+    let tayson = app.client("tayson").await;
+    let reply = tayson
+        .graphql(set, json!({ "g": "lien-quan-iv", "a": ["so-tttt"] }))
+        .await;
+    assert_eq!(reply.error_code(), Some("FORBIDDEN"));
+    let coordinator = app.client("coordinator").await;
+    for (agencies, code) in [
+        (json!(["no-such-agency"]), "BAD_USER_INPUT"),
+        (json!(["bo-noi-vu"]), "BAD_USER_INPUT"),
+    ] {
+        let reply = coordinator
+            .graphql(set, json!({ "g": "lien-quan-iv", "a": agencies }))
+            .await;
+        assert_eq!(reply.error_code(), Some(code), "{agencies}");
+    }
+    let reply = coordinator
+        .graphql(set, json!({ "g": "no-such-group", "a": [] }))
+        .await;
+    assert_eq!(reply.error_code(), Some("NOT_FOUND"));
+
+    let iv = task_id(&app, "IV", None).await;
+    let tttt = app.client("tttt").await;
+    assert_eq!(
+        save(&tttt, json!({ "taskId": iv, "periodCode": "2024" }))
+            .await
+            .error_code(),
+        Some("FORBIDDEN")
+    );
+    let reply = coordinator
+        .graphql(
+            set,
+            json!({ "g": "lien-quan-iv", "a": ["so-tttt", "so-tai-chinh"] }),
+        )
+        .await;
+    assert_eq!(
+        reply.data()["setAgencyGroupMembers"]["members"],
+        json!([{ "code": "so-tai-chinh" }, { "code": "so-tttt" }])
+    );
+    let reply = app
+        .graphql(
+            "query($id: ID!) { node(id: $id) { ... on Task { partnerAgencies { code } } } }",
+            json!({ "id": iv }),
+        )
+        .await;
+    assert_eq!(
+        reply.data()["node"]["partnerAgencies"],
+        json!([{ "code": "so-tai-chinh" }, { "code": "so-tttt" }])
+    );
+    field(
+        &save(
+            &tttt,
+            json!({ "taskId": iv, "periodCode": "2024", "summary": "góp ý" }),
+        )
+        .await,
+        "saveSubmission",
+    );
+}
+
 on_both_databases!(
     a_report_goes_from_draft_to_accepted,
     every_other_transition_is_refused_and_writes_nothing,
@@ -436,4 +499,5 @@ on_both_databases!(
     only_assigned_agencies_with_write_roles_report,
     stale_versions_conflict_and_write_nothing,
     concurrent_saves_let_exactly_one_win,
+    the_coordinator_names_the_relevant_departments,
 );
