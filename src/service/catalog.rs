@@ -9,7 +9,7 @@ use entity::{
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
-    sea_query::{Alias, Expr, ExprTrait, Query},
+    sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement},
 };
 
 use super::{
@@ -335,16 +335,46 @@ pub enum TaskOrder {
     ContentDesc,
 }
 
-/// Task ids assigned to the agency `code` (directly or through a group), in `role` or any.
-fn tasks_assigned_to(
-    code: &str,
-    role: Option<AssignmentRole>,
-) -> sea_orm::sea_query::SelectStatement {
-    let agency_id = Query::select()
+/// `SELECT id FROM plan WHERE code = …`: a filter by plan code that matches nothing
+/// for an unknown code.
+pub fn plan_id_of(code: &str) -> SelectStatement {
+    Query::select()
+        .column(plan::Column::Id)
+        .from(plan::Entity)
+        .and_where(plan::Column::Code.eq(text::normalize(code)))
+        .to_owned()
+}
+
+/// `SELECT id FROM agency WHERE code = …`.
+pub fn agency_id_of(code: &str) -> SelectStatement {
+    Query::select()
         .column(agency::Column::Id)
         .from(agency::Entity)
         .and_where(agency::Column::Code.eq(code.trim()))
-        .to_owned();
+        .to_owned()
+}
+
+/// `SELECT id FROM period WHERE code = …`.
+pub fn period_id_of(code: &str) -> SelectStatement {
+    Query::select()
+        .column(period::Column::Id)
+        .from(period::Entity)
+        .and_where(period::Column::Code.eq(code.trim()))
+        .to_owned()
+}
+
+/// Ids of the sections with this numeral (one per plan), e.g. "III".
+pub fn section_ids_of(numeral: &str) -> SelectStatement {
+    Query::select()
+        .column(section::Column::Id)
+        .from(section::Entity)
+        .and_where(section::Column::Numeral.eq(numeral.trim().to_uppercase()))
+        .to_owned()
+}
+
+/// Task ids assigned to the agency `code` (directly or through a group), in `role` or any.
+fn tasks_assigned_to(code: &str, role: Option<AssignmentRole>) -> SelectStatement {
+    let agency_id = agency_id_of(code);
     let groups = Query::select()
         .column(agency_group_member::Column::GroupId)
         .from(agency_group_member::Entity)
@@ -376,26 +406,10 @@ pub async fn list_tasks<C: ConnectionTrait>(
         select = select.filter(task::Column::PlanId.eq(plan_id));
     }
     if let Some(code) = &filter.plan_code {
-        select = select.filter(
-            task::Column::PlanId.in_subquery(
-                Query::select()
-                    .column(plan::Column::Id)
-                    .from(plan::Entity)
-                    .and_where(plan::Column::Code.eq(text::normalize(code)))
-                    .to_owned(),
-            ),
-        );
+        select = select.filter(task::Column::PlanId.in_subquery(plan_id_of(code)));
     }
     if let Some(numeral) = &filter.section {
-        select = select.filter(
-            task::Column::SectionId.in_subquery(
-                Query::select()
-                    .column(section::Column::Id)
-                    .from(section::Entity)
-                    .and_where(section::Column::Numeral.eq(numeral.trim().to_uppercase()))
-                    .to_owned(),
-            ),
-        );
+        select = select.filter(task::Column::SectionId.in_subquery(section_ids_of(numeral)));
     }
     for (code, role) in [
         (&filter.lead_agency, Some(AssignmentRole::Lead)),

@@ -11,7 +11,7 @@ use super::{
     ServiceResult, catalog,
     domain::{AssignmentRole, PeriodKind, SubmissionStatus, parse_stored},
     tenancy::{self, Intent, SubmissionScope},
-    text, windows,
+    windows,
 };
 
 /// Where an obligation stands.
@@ -85,12 +85,8 @@ pub async fn for_period(
         .to_owned();
     let mut tasks_query = task::Entity::find().filter(task::Column::Id.in_subquery(covered));
     if let Some(code) = plan_code {
-        let plan = Query::select()
-            .column(entity::plan::Column::Id)
-            .from(entity::plan::Entity)
-            .and_where(entity::plan::Column::Code.eq(text::normalize(code)))
-            .to_owned();
-        tasks_query = tasks_query.filter(task::Column::PlanId.in_subquery(plan));
+        tasks_query =
+            tasks_query.filter(task::Column::PlanId.in_subquery(catalog::plan_id_of(code)));
     }
     let tasks: HashMap<i64, task::Model> = tasks_query
         .all(db)

@@ -490,18 +490,6 @@ pub enum SubmissionOrder {
     OldestFirst,
 }
 
-fn subquery_ids(
-    column: impl sea_orm::sea_query::IntoColumnRef,
-    table: impl sea_orm::sea_query::IntoTableRef,
-    filter: sea_orm::sea_query::SimpleExpr,
-) -> sea_orm::sea_query::SelectStatement {
-    Query::select()
-        .column(column)
-        .from(table)
-        .and_where(filter)
-        .to_owned()
-}
-
 /// The submissions the scope can see, filtered and paged.
 pub async fn list(
     db: &DatabaseConnection,
@@ -512,39 +500,26 @@ pub async fn list(
 ) -> ServiceResult<Page<submission::Model>> {
     let mut select = submission::Entity::find().filter(scope.condition());
     if let Some(code) = &filter.plan_code {
-        select = select.filter(submission::Column::PlanId.in_subquery(subquery_ids(
-            entity::plan::Column::Id,
-            entity::plan::Entity,
-            entity::plan::Column::Code.eq(text::normalize(code)),
-        )));
+        select = select.filter(submission::Column::PlanId.in_subquery(catalog::plan_id_of(code)));
     }
     if let Some(code) = &filter.agency {
-        select = select.filter(submission::Column::AgencyId.in_subquery(subquery_ids(
-            entity::agency::Column::Id,
-            entity::agency::Entity,
-            entity::agency::Column::Code.eq(code.trim()),
-        )));
+        select =
+            select.filter(submission::Column::AgencyId.in_subquery(catalog::agency_id_of(code)));
     }
     if let Some(task_id) = filter.task_id {
         select = select.filter(submission::Column::TaskId.eq(task_id));
     }
     if let Some(numeral) = &filter.section {
-        select = select.filter(submission::Column::TaskId.in_subquery(subquery_ids(
-            task::Column::Id,
-            task::Entity,
-            task::Column::SectionId.in_subquery(subquery_ids(
-                entity::section::Column::Id,
-                entity::section::Entity,
-                entity::section::Column::Numeral.eq(numeral.trim().to_uppercase()),
-            )),
-        )));
+        let tasks_of_section = Query::select()
+            .column(task::Column::Id)
+            .from(task::Entity)
+            .and_where(task::Column::SectionId.in_subquery(catalog::section_ids_of(numeral)))
+            .to_owned();
+        select = select.filter(submission::Column::TaskId.in_subquery(tasks_of_section));
     }
     if let Some(code) = &filter.period_code {
-        select = select.filter(submission::Column::PeriodId.in_subquery(subquery_ids(
-            entity::period::Column::Id,
-            entity::period::Entity,
-            entity::period::Column::Code.eq(code.trim()),
-        )));
+        select =
+            select.filter(submission::Column::PeriodId.in_subquery(catalog::period_id_of(code)));
     }
     if let Some(status) = filter.status {
         select = select.filter(submission::Column::Status.eq(status.as_str()));
@@ -610,11 +585,8 @@ pub async fn of_parents(
             .add(submission::Column::AgencyId.is_in(agencies.iter().copied())),
     );
     if let Some(code) = period_code {
-        select = select.filter(submission::Column::PeriodId.in_subquery(subquery_ids(
-            entity::period::Column::Id,
-            entity::period::Entity,
-            entity::period::Column::Code.eq(code.trim()),
-        )));
+        select =
+            select.filter(submission::Column::PeriodId.in_subquery(catalog::period_id_of(code)));
     }
     let txn = tenancy::begin(db, scope, Intent::Read).await?;
     let rows = select
