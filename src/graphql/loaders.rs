@@ -249,67 +249,45 @@ pairs_loader!(
     GroupsOfAgency => agency_group::Model, |db, ids| catalog::groups_of_agencies(db, &ids)
 );
 
-/// Agencies a task assigns in a role, groups expanded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct AgenciesOfTask(pub i64, pub AssignmentRole);
+/// Pairs-returning batch functions of one assignment role, keyed by (parent id, role).
+macro_rules! role_pairs_loader {
+    ($(#[$meta:meta])* $key:ident => $value:ty, $batch:path) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $key(pub i64, pub AssignmentRole);
 
-impl Loader<AgenciesOfTask> for CatalogLoader {
-    type Value = Vec<agency::Model>;
-    type Error = Arc<ServiceError>;
+        impl Loader<$key> for CatalogLoader {
+            type Value = Vec<$value>;
+            type Error = Arc<ServiceError>;
 
-    async fn load(
-        &self,
-        keys: &[AgenciesOfTask],
-    ) -> Result<HashMap<AgenciesOfTask, Vec<agency::Model>>, Self::Error> {
-        let mut out = HashMap::new();
-        for role in [AssignmentRole::Lead, AssignmentRole::Partner] {
-            let role_keys: Vec<AgenciesOfTask> =
-                keys.iter().filter(|k| k.1 == role).copied().collect();
-            if role_keys.is_empty() {
-                continue;
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Vec<$value>>, Self::Error> {
+                let mut out = HashMap::new();
+                for role in [AssignmentRole::Lead, AssignmentRole::Partner] {
+                    let role_keys: Vec<$key> = keys.iter().filter(|k| k.1 == role).copied().collect();
+                    if role_keys.is_empty() {
+                        continue;
+                    }
+                    let ids: Vec<i64> = role_keys.iter().map(|k| k.0).collect();
+                    let rows = $batch(&self.db, &ids, role).await?;
+                    out.extend(group_by_parent(
+                        &role_keys,
+                        rows.into_iter().map(|(parent, row)| ($key(parent, role), row)),
+                    ));
+                }
+                Ok(out)
             }
-            let ids: Vec<i64> = role_keys.iter().map(|k| k.0).collect();
-            let rows = catalog::agencies_of_tasks(&self.db, &ids, role).await?;
-            out.extend(group_by_parent(
-                &role_keys,
-                rows.into_iter()
-                    .map(|(task, a)| (AgenciesOfTask(task, role), a)),
-            ));
         }
-        Ok(out)
-    }
+    };
 }
 
-/// Tasks an agency is assigned in a role, directly or through a group.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct TasksOfAgency(pub i64, pub AssignmentRole);
-
-impl Loader<TasksOfAgency> for CatalogLoader {
-    type Value = Vec<task::Model>;
-    type Error = Arc<ServiceError>;
-
-    async fn load(
-        &self,
-        keys: &[TasksOfAgency],
-    ) -> Result<HashMap<TasksOfAgency, Vec<task::Model>>, Self::Error> {
-        let mut out = HashMap::new();
-        for role in [AssignmentRole::Lead, AssignmentRole::Partner] {
-            let role_keys: Vec<TasksOfAgency> =
-                keys.iter().filter(|k| k.1 == role).copied().collect();
-            if role_keys.is_empty() {
-                continue;
-            }
-            let ids: Vec<i64> = role_keys.iter().map(|k| k.0).collect();
-            let rows = catalog::tasks_of_agencies(&self.db, &ids, role).await?;
-            out.extend(group_by_parent(
-                &role_keys,
-                rows.into_iter()
-                    .map(|(agency, t)| (TasksOfAgency(agency, role), t)),
-            ));
-        }
-        Ok(out)
-    }
-}
+role_pairs_loader!(
+    /// Agencies a task assigns in a role, groups expanded.
+    AgenciesOfTask => agency::Model, catalog::agencies_of_tasks
+);
+role_pairs_loader!(
+    /// Tasks an agency is assigned in a role, directly or through a group.
+    TasksOfAgency => task::Model, catalog::tasks_of_agencies
+);
 
 /// Loads tenant rows (submissions and what hangs from them) under one request's scope.
 /// Created per request, for signed-in callers only.
