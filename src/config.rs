@@ -3,7 +3,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::service::domain::Role;
+use crate::{graphql::guard::DocumentLimits, service::domain::Role};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -112,14 +112,55 @@ pub struct Limits {
     /// Deepest allowed query nesting.
     #[arg(long, env = "PLANTRACK_MAX_DEPTH", default_value_t = 15, global = true)]
     pub max_depth: usize,
-    /// Highest allowed query complexity (each field counts 1).
+    /// Highest allowed query cost: each field counts 1, and a list or connection
+    /// multiplies what it selects by its page size (`first`, or the list's bound).
     #[arg(
         long,
         env = "PLANTRACK_MAX_COMPLEXITY",
-        default_value_t = 1000,
+        default_value_t = 20_000,
         global = true
     )]
     pub max_complexity: usize,
+    /// Longest accepted GraphQL document, in bytes (variables not included).
+    #[arg(
+        long,
+        env = "PLANTRACK_MAX_DOCUMENT_BYTES",
+        default_value_t = 65_536,
+        global = true
+    )]
+    pub max_document_bytes: usize,
+    /// Most tokens (names, punctuation, values) in one document.
+    #[arg(
+        long,
+        env = "PLANTRACK_MAX_DOCUMENT_TOKENS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub max_document_tokens: usize,
+    /// Deepest nesting of brackets and braces in one document, checked before parsing.
+    #[arg(
+        long,
+        env = "PLANTRACK_MAX_DOCUMENT_NESTING",
+        default_value_t = 64,
+        global = true
+    )]
+    pub max_document_nesting: usize,
+    /// Most fields one document may select once its fragments are expanded.
+    #[arg(
+        long,
+        env = "PLANTRACK_MAX_EXPANDED_FIELDS",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub max_expanded_fields: usize,
+    /// Largest response body, in bytes; a larger answer is replaced by an error.
+    #[arg(
+        long,
+        env = "PLANTRACK_MAX_RESPONSE_BYTES",
+        default_value_t = 4_194_304,
+        global = true
+    )]
+    pub max_response_bytes: usize,
     /// Largest request body, in bytes.
     #[arg(
         long,
@@ -148,11 +189,28 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_depth: 15,
-            max_complexity: 1000,
+            max_complexity: 20_000,
+            max_document_bytes: 65_536,
+            max_document_tokens: 10_000,
+            max_document_nesting: 64,
+            max_expanded_fields: 5_000,
+            max_response_bytes: 4_194_304,
             max_body_bytes: 1_048_576,
             max_batch: 10,
             request_timeout_secs: 30,
             introspection: true,
+        }
+    }
+}
+
+impl Limits {
+    /// The bounds on a raw document, applied before it is parsed and validated.
+    pub fn document(&self) -> DocumentLimits {
+        DocumentLimits {
+            max_bytes: self.max_document_bytes,
+            max_tokens: self.max_document_tokens,
+            max_nesting: self.max_document_nesting,
+            max_expanded_fields: self.max_expanded_fields,
         }
     }
 }

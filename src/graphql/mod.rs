@@ -1,7 +1,9 @@
 //! The GraphQL layer: types, resolvers and loaders. No SQL here: resolvers parse
 //! arguments, call the service layer, and shape the answer.
 pub mod analysis_types;
+pub mod cost;
 pub mod error;
+pub mod guard;
 pub mod inputs;
 pub mod loaders;
 pub mod mutation;
@@ -23,8 +25,11 @@ pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subs
 
 /// The schema, with its limits; `db` is `None` only for printing the SDL.
 pub fn build_schema(db: Option<(DatabaseConnection, EventBus)>, limits: &Limits) -> AppSchema {
+    // The guard goes first: it sees the raw text before anything parses it.
     let mut builder = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
+        .extension(guard::DocumentGuard(limits.document()))
         .extension(session::RequireSignIn)
+        .extension(guard::ResponseLimit(limits.max_response_bytes))
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
     if !limits.introspection {

@@ -5,6 +5,7 @@ use entity::{agency, user};
 
 use super::{
     analysis_types::{Obligation, ProgressRow},
+    cost,
     error::IntoGql,
     inputs::{AgencyFilterInput, SubmissionFilterInput, TaskFilterInput},
     relay::{Conn, connection},
@@ -28,6 +29,7 @@ pub struct Query;
 #[Object]
 impl Query {
     /// All plans, oldest first.
+    #[graphql(complexity = "cost::page(first, child_complexity)")]
     async fn plans(
         &self,
         ctx: &Context<'_>,
@@ -52,6 +54,7 @@ impl Query {
     }
 
     /// Tasks across plans, filtered, ordered (default: the plan's order) and paged.
+    #[graphql(complexity = "cost::page(first, child_complexity)")]
     async fn tasks(
         &self,
         ctx: &Context<'_>,
@@ -71,6 +74,7 @@ impl Query {
     }
 
     /// Agencies, filtered and paged.
+    #[graphql(complexity = "cost::page(first, child_complexity)")]
     async fn agencies(
         &self,
         ctx: &Context<'_>,
@@ -97,6 +101,7 @@ impl Query {
     }
 
     /// All agency groups with their members.
+    #[graphql(complexity = "cost::list(cost::bound::CATALOG_LIST, child_complexity)")]
     async fn agency_groups(&self, ctx: &Context<'_>) -> Result<Vec<AgencyGroup>> {
         Ok(catalog::agency_groups(db(ctx))
             .await
@@ -120,6 +125,7 @@ impl Query {
 
     /// Reports the caller may see: their own agency's, and for coordinators, analysts and
     /// admins the submitted ones in their reach. Drafts never leave their agency.
+    #[graphql(complexity = "cost::page(first, child_complexity)")]
     async fn submissions(
         &self,
         ctx: &Context<'_>,
@@ -144,6 +150,7 @@ impl Query {
     /// A reporting period's obligations: which tasks each agency must report on and where
     /// each report stands. Tenants see their own; coordinators (of the plan), analysts
     /// and admins see every agency's.
+    #[graphql(complexity = "cost::list(cost::bound::ANALYSIS_ROWS, child_complexity)")]
     async fn obligations(
         &self,
         ctx: &Context<'_>,
@@ -167,6 +174,7 @@ impl Query {
     /// Progress of a plan by agency, section, task or period: expected reports, what came
     /// in, completeness and timeliness. Without `periodCode`, over every period with a
     /// reporting window. Counts cover only what the caller may see.
+    #[graphql(complexity = "cost::list(cost::bound::ANALYSIS_ROWS, child_complexity)")]
     async fn progress(
         &self,
         ctx: &Context<'_>,
@@ -189,6 +197,7 @@ impl Query {
     }
 
     /// Reporting windows of a plan, earliest first.
+    #[graphql(complexity = "cost::list(cost::bound::CATALOG_LIST, child_complexity)")]
     async fn reporting_windows(
         &self,
         ctx: &Context<'_>,
@@ -203,6 +212,7 @@ impl Query {
     }
 
     /// Periods, optionally of one kind, in calendar order.
+    #[graphql(complexity = "cost::list(cost::bound::CATALOG_LIST, child_complexity)")]
     async fn periods(&self, ctx: &Context<'_>, kind: Option<PeriodKind>) -> Result<Vec<Period>> {
         Ok(catalog::periods(db(ctx), kind)
             .await

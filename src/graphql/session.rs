@@ -5,7 +5,7 @@ use async_graphql::{
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use crate::service::{ServiceError, auth::Principal, tenancy::SubmissionScope};
 
@@ -42,19 +42,31 @@ pub fn signed_in<'a>(
 /// Root fields anyone may ask for.
 const PUBLIC_FIELDS: &[&str] = &["login", "__schema", "__type", "__typename"];
 
-fn only_public(doc: &ExecutableDocument, set: &SelectionSet, depth: usize) -> bool {
-    // Fragments can spread each other; a cycle is invalid GraphQL anyway.
-    if depth > 16 {
-        return false;
-    }
+/// Whether a selection set asks only for public root fields. Each fragment is looked at
+/// once, so a fragment graph costs no more than its size.
+fn only_public<'a>(
+    doc: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    seen: &mut HashMap<&'a str, bool>,
+) -> bool {
     set.items.iter().all(|item| match &item.node {
         Selection::Field(field) => PUBLIC_FIELDS.contains(&field.node.name.node.as_str()),
-        Selection::FragmentSpread(spread) => doc
-            .fragments
-            .get(&spread.node.fragment_name.node)
-            .is_some_and(|f| only_public(doc, &f.node.selection_set.node, depth + 1)),
+        Selection::FragmentSpread(spread) => {
+            let name = spread.node.fragment_name.node.as_str();
+            if let Some(known) = seen.get(name) {
+                return *known;
+            }
+            // A cycle is invalid GraphQL; meeting the fragment again answers "not public".
+            seen.insert(name, false);
+            let public = doc
+                .fragments
+                .get(name)
+                .is_some_and(|f| only_public(doc, &f.node.selection_set.node, seen));
+            seen.insert(name, public);
+            public
+        }
         Selection::InlineFragment(inline) => {
-            only_public(doc, &inline.node.selection_set.node, depth + 1)
+            only_public(doc, &inline.node.selection_set.node, seen)
         }
     })
 }
@@ -84,7 +96,7 @@ impl Extension for RequireSignInExtension {
         let public = doc
             .operations
             .iter()
-            .all(|(_, op)| only_public(&doc, &op.node.selection_set.node, 0));
+            .all(|(_, op)| only_public(&doc, &op.node.selection_set.node, &mut HashMap::new()));
         if signed_in || public {
             Ok(doc)
         } else {

@@ -9,6 +9,7 @@ use entity::{
 };
 
 use super::{
+    cost,
     error::IntoGql,
     loaders::{EvidenceOf, HistoryOf, tenant_loaders},
     relay::global_id,
@@ -139,6 +140,7 @@ impl Submission {
         self.0.reviewed_at.map(Timestamp)
     }
     /// Evidence per deliverable of the task.
+    #[graphql(complexity = "cost::list(cost::bound::DELIVERABLES, child_complexity)")]
     async fn deliverables(&self, ctx: &Context<'_>) -> Result<Vec<SubmissionEvidence>> {
         let rows = tenant_loaders(ctx)?
             .load_one(EvidenceOf(self.0.id))
@@ -148,6 +150,7 @@ impl Submission {
         Ok(rows.into_iter().map(SubmissionEvidence).collect())
     }
     /// Every change to this submission, oldest first.
+    #[graphql(complexity = "cost::list(cost::bound::HISTORY, child_complexity)")]
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<AuditEntry>> {
         let rows = tenant_loaders(ctx)?
             .load_one(HistoryOf(self.0.id))

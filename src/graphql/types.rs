@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Interface, Object, Result, dataloader::Loader};
 use entity::{agency, agency_group, assignment, deliverable, period, plan, section, task};
 
 use super::{
+    cost,
     error::IntoGql,
     inputs::TaskFilterInput,
     loaders::{
@@ -118,6 +119,7 @@ impl Plan {
             .await
             .map(Agency)
     }
+    #[graphql(complexity = "cost::list(cost::bound::SECTIONS, child_complexity)")]
     async fn sections(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
         Ok(children(ctx, SectionsOfPlan(self.0.id))
             .await?
@@ -126,6 +128,7 @@ impl Plan {
             .collect())
     }
     /// The plan's tasks, filtered, ordered and paged.
+    #[graphql(complexity = "cost::page(first, child_complexity)")]
     async fn tasks(
         &self,
         ctx: &Context<'_>,
@@ -177,6 +180,7 @@ impl Section {
             .await
             .map(Plan)
     }
+    #[graphql(complexity = "cost::list(cost::bound::TASKS_OF_SECTION, child_complexity)")]
     async fn tasks(&self, ctx: &Context<'_>) -> Result<Vec<Task>> {
         Ok(children(ctx, TasksOfSection(self.0.id))
             .await?
@@ -227,6 +231,7 @@ impl Task {
             .map(Plan)
     }
     /// Assignees as the plan words them: one agency or a collective group each.
+    #[graphql(complexity = "cost::list(cost::bound::AGENCIES_OF_TASK, child_complexity)")]
     async fn assignments(&self, ctx: &Context<'_>) -> Result<Vec<Assignment>> {
         Ok(children(ctx, AssignmentsOfTask(self.0.id))
             .await?
@@ -235,6 +240,7 @@ impl Task {
             .collect())
     }
     /// Lead agencies (cơ quan chủ trì), groups expanded to their members.
+    #[graphql(complexity = "cost::list(cost::bound::AGENCIES_OF_TASK, child_complexity)")]
     async fn lead_agencies(&self, ctx: &Context<'_>) -> Result<Vec<Agency>> {
         Ok(
             children(ctx, AgenciesOfTask(self.0.id, AssignmentRole::Lead))
@@ -245,6 +251,7 @@ impl Task {
         )
     }
     /// Cooperating agencies (cơ quan phối hợp), groups expanded to their members.
+    #[graphql(complexity = "cost::list(cost::bound::AGENCIES_OF_TASK, child_complexity)")]
     async fn partner_agencies(&self, ctx: &Context<'_>) -> Result<Vec<Agency>> {
         Ok(
             children(ctx, AgenciesOfTask(self.0.id, AssignmentRole::Partner))
@@ -255,6 +262,7 @@ impl Task {
         )
     }
     /// Products (sản phẩm) the task must deliver.
+    #[graphql(complexity = "cost::list(cost::bound::DELIVERABLES, child_complexity)")]
     async fn deliverables(&self, ctx: &Context<'_>) -> Result<Vec<Deliverable>> {
         Ok(children(ctx, DeliverablesOfTask(self.0.id))
             .await?
@@ -263,6 +271,7 @@ impl Task {
             .collect())
     }
     /// Reports on this task that the caller may see, optionally for one period.
+    #[graphql(complexity = "cost::list(cost::bound::SUBMISSIONS_OF_PARENT, child_complexity)")]
     async fn submissions(
         &self,
         ctx: &Context<'_>,
@@ -271,6 +280,7 @@ impl Task {
         visible_submissions(ctx, SubmissionsOf(Parent::Task(self.0.id), period_code)).await
     }
     /// The phase periods the task runs over (the plan's horizon for ANNUAL tasks).
+    #[graphql(complexity = "cost::list(cost::bound::TIMEFRAME, child_complexity)")]
     async fn timeframe(&self, ctx: &Context<'_>) -> Result<Vec<Period>> {
         Ok(children(ctx, TimeframeOfTask(self.0.id))
             .await?
@@ -381,6 +391,7 @@ impl Agency {
         }
     }
     /// Tasks this agency leads, directly or as a member of a group.
+    #[graphql(complexity = "cost::list(cost::bound::TASKS_OF_AGENCY, child_complexity)")]
     async fn led_tasks(&self, ctx: &Context<'_>) -> Result<Vec<Task>> {
         Ok(
             children(ctx, TasksOfAgency(self.0.id, AssignmentRole::Lead))
@@ -391,6 +402,7 @@ impl Agency {
         )
     }
     /// Tasks this agency cooperates on, directly or as a member of a group.
+    #[graphql(complexity = "cost::list(cost::bound::TASKS_OF_AGENCY, child_complexity)")]
     async fn partner_tasks(&self, ctx: &Context<'_>) -> Result<Vec<Task>> {
         Ok(
             children(ctx, TasksOfAgency(self.0.id, AssignmentRole::Partner))
@@ -401,6 +413,7 @@ impl Agency {
         )
     }
     /// This agency's reports that the caller may see, optionally for one period.
+    #[graphql(complexity = "cost::list(cost::bound::SUBMISSIONS_OF_PARENT, child_complexity)")]
     async fn submissions(
         &self,
         ctx: &Context<'_>,
@@ -409,6 +422,7 @@ impl Agency {
         visible_submissions(ctx, SubmissionsOf(Parent::Agency(self.0.id), period_code)).await
     }
     /// Groups this agency belongs to.
+    #[graphql(complexity = "cost::list(cost::bound::GROUPS, child_complexity)")]
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<AgencyGroup>> {
         Ok(children(ctx, GroupsOfAgency(self.0.id))
             .await?
@@ -436,6 +450,7 @@ impl AgencyGroup {
     async fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
     }
+    #[graphql(complexity = "cost::list(cost::bound::GROUPS, child_complexity)")]
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Agency>> {
         Ok(children(ctx, MembersOfGroup(self.0.id))
             .await?

@@ -19,6 +19,8 @@ impl IntoResponse for HttpError {
             ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
             ServiceError::BadInput(_) => StatusCode::BAD_REQUEST,
+            ServiceError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServiceError::Conflict { .. } | ServiceError::InvalidTransition { .. } => {
                 StatusCode::CONFLICT
             }

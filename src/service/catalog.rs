@@ -424,7 +424,7 @@ pub async fn list_tasks<C: ConnectionTrait>(
         select = select.filter(task::Column::Schedule.eq(schedule.as_str()));
     }
     if let Some(search) = &filter.search {
-        select = select.filter(text::matches_all(task::Column::SearchText, search));
+        select = select.filter(text::matches_all(task::Column::SearchText, search)?);
     }
     let mut keys: Vec<SortKey<task::Entity>> = Vec::new();
     for o in if order.is_empty() {
@@ -523,7 +523,7 @@ pub async fn list_agencies<C: ConnectionTrait>(
         );
     }
     if let Some(search) = &filter.search {
-        select = select.filter(text::matches_all(agency::Column::SearchText, search));
+        select = select.filter(text::matches_all(agency::Column::SearchText, search)?);
     }
     let keys = match order {
         AgencyOrder::CodeAsc | AgencyOrder::CodeDesc => {

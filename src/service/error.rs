@@ -13,6 +13,12 @@ pub enum ServiceError {
     NotFound(String),
     #[error("{0}")]
     BadInput(String),
+    /// An answer over the response size limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The database could not be reached in time (pool exhausted, server down).
+    #[error("the database is unavailable; try again shortly")]
+    Unavailable(String),
     #[error("version {expected} is stale; the current version is {current}")]
     Conflict { expected: i32, current: i32 },
     #[error("{0}")]
@@ -21,12 +27,37 @@ pub enum ServiceError {
     InvalidTransition { from: String, action: String },
     /// Never shown to clients: the display is generic, the cause goes to the log.
     #[error("internal server error")]
-    Database(#[from] DbErr),
+    Database(DbErr),
     #[error("internal server error")]
     Internal(String),
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl From<DbErr> for ServiceError {
+    /// A database that cannot be reached (no pooled connection in time, a refused or
+    /// broken connection) is SERVICE_UNAVAILABLE, for the client to retry; anything else
+    /// is internal.
+    fn from(err: DbErr) -> Self {
+        match &err {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::Unavailable(err.to_string()),
+            _ if is_statement_timeout(&err) => Self::Unavailable(err.to_string()),
+            _ => Self::Database(err),
+        }
+    }
+}
+
+/// PostgreSQL's `statement_timeout` cancelled the statement (SQLSTATE 57014).
+fn is_statement_timeout(err: &DbErr) -> bool {
+    let (DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
+    | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))) = err
+    else {
+        return false;
+    };
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "57014")
+}
 
 impl ServiceError {
     pub fn not_found(what: impl Into<String>) -> Self {
@@ -48,6 +79,8 @@ impl ServiceError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadInput(_) => "BAD_USER_INPUT",
+            Self::TooLarge(_) => "RESPONSE_TOO_LARGE",
+            Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Conflict { .. } => "CONFLICT",
             Self::WindowClosed(_) => "WINDOW_CLOSED",
             Self::InvalidTransition { .. } => "INVALID_TRANSITION",
@@ -64,6 +97,7 @@ impl ServiceError {
         match self {
             Self::Database(err) => tracing::error!(error = %err, "database error"),
             Self::Internal(detail) => tracing::error!(%detail, "internal error"),
+            Self::Unavailable(detail) => tracing::warn!(%detail, "database unavailable"),
             _ => {}
         }
     }

@@ -102,6 +102,22 @@ impl<E: EntityTrait> SortKey<E> {
     }
 }
 
+impl<E: EntityTrait> SortKey<E> {
+    /// Whether a cursor value is of this key's column type, so that a cursor made for
+    /// another order never reaches the database as a mistyped comparison.
+    fn accepts(&self, value: &KeyValue) -> bool {
+        use sea_orm::sea_query::ColumnType as T;
+        let integer = matches!(
+            self.column.def().get_column_type(),
+            T::TinyInteger | T::SmallInteger | T::Integer | T::BigInteger
+        );
+        match value {
+            KeyValue::Int(_) => integer,
+            KeyValue::Text(text) => !integer && !text.contains('\0'),
+        }
+    }
+}
+
 /// Runs `select` (already filtered) as one keyset page. `keys` must end in a unique
 /// column (the id) so that the order is total.
 pub async fn paginate<E, C>(
@@ -118,7 +134,12 @@ where
     let total_count = select.clone().count(db).await?;
     let mut query = select;
     if let Some(after) = &page.after {
-        if after.0.len() != keys.len() {
+        let fits = after.0.len() == keys.len()
+            && keys
+                .iter()
+                .zip(&after.0)
+                .all(|(key, value)| key.accepts(value));
+        if !fits {
             return Err(ServiceError::bad_input(
                 "`after` is a cursor of another order or list",
             ));

@@ -6,6 +6,8 @@ use sea_orm::{
 };
 use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
+use super::{ServiceError, ServiceResult};
+
 /// NFC-normalise and trim.
 pub fn normalize(text: &str) -> String {
     text.trim().nfc().collect()
@@ -23,21 +25,42 @@ pub fn fold(text: &str) -> String {
         .collect()
 }
 
-/// The folded words of a search string, with LIKE wildcards escaped.
-pub fn search_terms(query: &str) -> Vec<String> {
-    fold(query)
-        .split_whitespace()
+/// Most words one search may hold.
+pub const MAX_SEARCH_TERMS: usize = 16;
+/// Longest word of a search, in characters.
+pub const MAX_SEARCH_TERM_CHARS: usize = 64;
+
+/// The folded words of a search string, with LIKE wildcards escaped. Searches are
+/// bounded in words and word length: each word is one LIKE over the folded column.
+pub fn search_terms(query: &str) -> ServiceResult<Vec<String>> {
+    let folded = fold(query);
+    let words: Vec<&str> = folded.split_whitespace().collect();
+    if words.len() > MAX_SEARCH_TERMS {
+        return Err(ServiceError::bad_input(format!(
+            "a search may hold at most {MAX_SEARCH_TERMS} words"
+        )));
+    }
+    if words
+        .iter()
+        .any(|w| w.chars().count() > MAX_SEARCH_TERM_CHARS)
+    {
+        return Err(ServiceError::bad_input(format!(
+            "a search word may be at most {MAX_SEARCH_TERM_CHARS} characters long"
+        )));
+    }
+    Ok(words
+        .into_iter()
         .map(|word| {
             word.replace('\\', "\\\\")
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         })
-        .collect()
+        .collect())
 }
 
 /// A condition that every word of `query` appears in the folded `column`.
-pub fn matches_all<C: ColumnTrait>(column: C, query: &str) -> Condition {
-    search_terms(query)
+pub fn matches_all<C: ColumnTrait>(column: C, query: &str) -> ServiceResult<Condition> {
+    Ok(search_terms(query)?
         .into_iter()
         .fold(Condition::all(), |all, term| {
             all.add(
@@ -45,7 +68,7 @@ pub fn matches_all<C: ColumnTrait>(column: C, query: &str) -> Condition {
                     .into_expr()
                     .like(LikeExpr::new(format!("%{term}%")).escape('\\')),
             )
-        })
+        }))
 }
 
 #[cfg(test)]
@@ -68,6 +91,12 @@ mod tests {
 
     #[test]
     fn search_terms_escape_wildcards() {
-        assert_eq!(search_terms("  50%  giảm_"), vec!["50\\%", "giam\\_"]);
+        assert_eq!(
+            search_terms("  50%  giảm_").unwrap(),
+            vec!["50\\%", "giam\\_"]
+        );
+        assert!(search_terms(&"a ".repeat(17)).is_err());
+        assert!(search_terms(&"a".repeat(65)).is_err());
+        assert_eq!(search_terms(&"á ".repeat(16)).unwrap().len(), 16);
     }
 }

@@ -1,0 +1,65 @@
+//! The cost model: a field costs 1, and a list multiplies what it selects by how many
+//! items it can hold — a connection by its page size, an unpaged list by its bound. The
+//! schema refuses a query whose cost exceeds `--max-complexity` before any database work,
+//! so a short query over nested lists cannot fan out into millions of rows.
+use crate::service::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+
+/// No single cost grows past this, so that adding costs up never overflows.
+const CEILING: usize = 1_000_000_000;
+
+/// Items an unpaged list may hold, used as its multiplier. Each bound is what the data
+/// model allows in a plan like 768 with room to spare.
+pub mod bound {
+    /// Sections of a plan.
+    pub const SECTIONS: usize = 10;
+    /// Tasks of a section.
+    pub const TASKS_OF_SECTION: usize = 40;
+    /// Assignments, lead or partner agencies of a task (groups expanded).
+    pub const AGENCIES_OF_TASK: usize = 40;
+    /// Deliverables of a task, or evidence rows of a submission.
+    pub const DELIVERABLES: usize = 10;
+    /// Phase periods of a task's timeframe.
+    pub const TIMEFRAME: usize = 3;
+    /// Tasks an agency leads or partners in.
+    pub const TASKS_OF_AGENCY: usize = 40;
+    /// Groups an agency is in, or members of a group.
+    pub const GROUPS: usize = 40;
+    /// Submissions hanging from one task or agency.
+    pub const SUBMISSIONS_OF_PARENT: usize = 200;
+    /// Audit entries of one submission.
+    pub const HISTORY: usize = 50;
+    /// Agency groups, periods or reporting windows listed whole.
+    pub const CATALOG_LIST: usize = 100;
+    /// Obligation or progress rows of one query.
+    pub const ANALYSIS_ROWS: usize = 1_000;
+}
+
+/// The cost of a list of at most `items` whose elements each cost `child`.
+pub fn list(items: usize, child: usize) -> usize {
+    items.saturating_mul(child.max(1)).min(CEILING)
+}
+
+/// The cost of a connection page of `first` items (the default page when absent).
+pub fn page(first: Option<i32>, child: usize) -> usize {
+    let items = first.map_or(DEFAULT_PAGE_SIZE, |n| (n.max(0) as u64).min(MAX_PAGE_SIZE));
+    list(items as usize, child)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_multiply_and_saturate() {
+        assert_eq!(list(10, 5), 50);
+        assert_eq!(list(10, 0), 10, "an empty selection still costs its items");
+        assert_eq!(page(None, 3), 60);
+        assert_eq!(
+            page(Some(500), 1),
+            100,
+            "pages beyond the maximum are refused elsewhere"
+        );
+        assert_eq!(page(Some(-4), 7), 0);
+        assert_eq!(list(usize::MAX, usize::MAX), CEILING);
+    }
+}

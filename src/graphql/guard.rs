@@ -1,0 +1,406 @@
+//! Refuses documents before they cost anything.
+//!
+//! The GraphQL parser and validator recurse over a document, and fragments can spread
+//! each other many times over: a few kilobytes can overflow the stack or burn minutes of
+//! CPU. So, before parsing, a flat scan of the raw text bounds its length, its token
+//! count and how deeply its brackets nest; after parsing and before validation, the size
+//! of every operation with its fragments expanded is measured, each fragment once
+//! (memoized), so a fragment graph cannot multiply the work.
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{
+    ErrorExtensions, Pos, Response, ServerError, ServerResult, Variables,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery},
+    parser::types::{ExecutableDocument, Selection, SelectionSet},
+};
+
+use crate::service::ServiceError;
+
+/// What a document may be before it is parsed and validated.
+#[derive(Clone, Copy, Debug)]
+pub struct DocumentLimits {
+    pub max_bytes: usize,
+    pub max_tokens: usize,
+    pub max_nesting: usize,
+    pub max_expanded_fields: usize,
+}
+
+/// The extension that applies [`DocumentLimits`] to every operation, over HTTP and
+/// WebSocket alike.
+pub struct DocumentGuard(pub DocumentLimits);
+
+impl ExtensionFactory for DocumentGuard {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(DocumentGuardExtension(self.0))
+    }
+}
+
+struct DocumentGuardExtension(DocumentLimits);
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for DocumentGuardExtension {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        scan(query, &self.0).map_err(refusal)?;
+        if variables.values().any(has_nul) {
+            return Err(refusal(NUL_TEXT.to_owned()));
+        }
+        let document = next.run(ctx, query, variables).await?;
+        expanded_size(&document, self.0.max_expanded_fields).map_err(refusal)?;
+        Ok(document)
+    }
+}
+
+/// Replaces an answer larger than the limit by an error, so that one request cannot hand
+/// a client (or the server's memory on the way out) an unbounded document. The answer is
+/// measured by serializing it into a counter that stops at the limit.
+pub struct ResponseLimit(pub usize);
+
+impl ExtensionFactory for ResponseLimit {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ResponseLimitExtension(self.0))
+    }
+}
+
+struct ResponseLimitExtension(usize);
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ResponseLimitExtension {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let response = next.run(ctx, operation_name).await;
+        let mut counter = ByteCounter {
+            count: 0,
+            limit: self.0,
+        };
+        if serde_json::to_writer(&mut counter, &response).is_ok() {
+            return response;
+        }
+        let error = ServiceError::TooLarge(format!(
+            "the answer is larger than {} bytes: ask for fewer fields or a smaller page",
+            self.0
+        ));
+        Response::from_errors(vec![error.extend().into_server_error(Pos::default())])
+    }
+}
+
+/// An `io::Write` that only counts, and fails once past its limit.
+struct ByteCounter {
+    count: usize,
+    limit: usize,
+}
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.count += buf.len();
+        if self.count > self.limit {
+            return Err(std::io::Error::other("over the limit"));
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn refusal(message: String) -> ServerError {
+    ServiceError::bad_input(message)
+        .extend()
+        .into_server_error(Pos::default())
+}
+
+/// Bounds the raw text: its length, its tokens and the nesting of `(`, `[` and `{`.
+/// Strings, block strings and comments are skipped as the GraphQL lexer would.
+pub fn scan(query: &str, limits: &DocumentLimits) -> Result<(), String> {
+    if query.len() > limits.max_bytes {
+        return Err(format!(
+            "the document is {} bytes long; at most {} are accepted",
+            query.len(),
+            limits.max_bytes
+        ));
+    }
+    let bytes = query.as_bytes();
+    let (mut i, mut tokens, mut depth) = (0, 0usize, 0usize);
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => {
+                i += 1;
+                continue;
+            }
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                i += 3;
+                loop {
+                    if i >= bytes.len() {
+                        break;
+                    }
+                    if bytes[i..].starts_with(b"\\\"\"\"") {
+                        i += 4;
+                    } else if bytes[i..].starts_with(b"\"\"\"") {
+                        i += 3;
+                        break;
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    if bytes[i] == b'\\' {
+                        if escapes_nul(&bytes[i..]) {
+                            return Err(NUL_TEXT.to_owned());
+                        }
+                        i += 2;
+                    } else {
+                        i += 1;
+                    }
+                }
+                i += 1;
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > limits.max_nesting {
+                    return Err(format!(
+                        "the document nests brackets more than {} deep",
+                        limits.max_nesting
+                    ));
+                }
+                i += 1;
+            }
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            b'.' if bytes[i..].starts_with(b"...") => i += 3,
+            c if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' => {
+                // A name or a number (sign, fraction and exponent included).
+                i += 1;
+                while i < bytes.len() {
+                    let d = bytes[i];
+                    let exponent_sign =
+                        matches!(d, b'-' | b'+') && matches!(bytes[i - 1], b'e' | b'E');
+                    if d.is_ascii_alphanumeric() || d == b'_' || d == b'.' || exponent_sign {
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+            }
+            _ => i += 1,
+        }
+        tokens += 1;
+        if tokens > limits.max_tokens {
+            return Err(format!(
+                "the document has more than {} tokens",
+                limits.max_tokens
+            ));
+        }
+    }
+    Ok(())
+}
+
+const NUL_TEXT: &str = "text may not contain the NUL character (U+0000)";
+
+/// Whether an escape sequence at the start of `bytes` stands for U+0000: `\u0000` or
+/// `\u{0}` (any number of zeros).
+fn escapes_nul(bytes: &[u8]) -> bool {
+    if bytes.starts_with(b"\\u0000") {
+        return true;
+    }
+    let Some(rest) = bytes.strip_prefix(b"\\u{") else {
+        return false;
+    };
+    let zeros = rest.iter().take_while(|b| **b == b'0').count();
+    zeros > 0 && rest.get(zeros) == Some(&b'}')
+}
+
+/// Whether a variable's value holds a NUL character anywhere, keys included. NUL cannot
+/// be stored by PostgreSQL, so both backends refuse it up front.
+fn has_nul(value: &async_graphql::Value) -> bool {
+    use async_graphql::Value;
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::List(items) => items.iter().any(has_nul),
+        Value::Object(fields) => fields
+            .iter()
+            .any(|(key, value)| key.contains('\0') || has_nul(value)),
+        _ => false,
+    }
+}
+
+/// The number of fields each operation selects once its fragments are expanded, refused
+/// past `max`. Each fragment is measured once; a fragment that spreads itself, directly
+/// or not, is refused.
+pub fn expanded_size(document: &ExecutableDocument, max: usize) -> Result<usize, String> {
+    let mut sizes = FragmentSizes {
+        document,
+        max,
+        memo: HashMap::new(),
+    };
+    let mut total = 0usize;
+    for (_, operation) in document.operations.iter() {
+        total = total.saturating_add(sizes.of_set(&operation.node.selection_set.node)?);
+        if total > max {
+            return Err(too_big(max));
+        }
+    }
+    Ok(total)
+}
+
+fn too_big(max: usize) -> String {
+    format!("the document selects more than {max} fields once its fragments are expanded")
+}
+
+struct FragmentSizes<'a> {
+    document: &'a ExecutableDocument,
+    max: usize,
+    /// `None` while a fragment is being measured: meeting it again is a cycle.
+    memo: HashMap<&'a str, Option<usize>>,
+}
+
+impl<'a> FragmentSizes<'a> {
+    fn of_set(&mut self, set: &'a SelectionSet) -> Result<usize, String> {
+        let mut size = 0usize;
+        for item in &set.items {
+            let part = match &item.node {
+                Selection::Field(field) => 1 + self.of_set(&field.node.selection_set.node)?,
+                Selection::InlineFragment(inline) => {
+                    self.of_set(&inline.node.selection_set.node)?
+                }
+                Selection::FragmentSpread(spread) => {
+                    self.of_fragment(spread.node.fragment_name.node.as_str())?
+                }
+            };
+            size = size.saturating_add(part);
+            if size > self.max {
+                return Err(too_big(self.max));
+            }
+        }
+        Ok(size)
+    }
+
+    fn of_fragment(&mut self, name: &'a str) -> Result<usize, String> {
+        match self.memo.get(name) {
+            Some(Some(size)) => return Ok(*size),
+            Some(None) => return Err(format!("the fragment `{name}` spreads itself")),
+            None => {}
+        }
+        // An unknown fragment is for validation to report.
+        let Some(fragment) = self.document.fragments.get(name) else {
+            return Ok(0);
+        };
+        self.memo.insert(name, None);
+        let size = self.of_set(&fragment.node.selection_set.node)?;
+        self.memo.insert(name, Some(size));
+        Ok(size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: DocumentLimits = DocumentLimits {
+        max_bytes: 10_000,
+        max_tokens: 500,
+        max_nesting: 16,
+        max_expanded_fields: 1_000,
+    };
+
+    #[test]
+    fn deep_brackets_are_refused_before_parsing() {
+        let deep = format!("{{ a(x: {}1{}) }}", "[".repeat(20), "]".repeat(20));
+        assert!(scan(&deep, &LIMITS).unwrap_err().contains("nests"));
+        let fine = format!("{{ a(x: {}1{}) }}", "[".repeat(5), "]".repeat(5));
+        assert!(scan(&fine, &LIMITS).is_ok());
+    }
+
+    #[test]
+    fn brackets_in_strings_and_comments_do_not_count() {
+        let text = format!(
+            "{{ a(x: \"{}\", y: \"\"\"{}\"\"\") # {}\n }}",
+            "[".repeat(50),
+            "{".repeat(50),
+            "(".repeat(50)
+        );
+        assert!(scan(&text, &LIMITS).is_ok());
+        assert!(scan("{ a(x: \"\\\"[[[[\") }", &LIMITS).is_ok());
+    }
+
+    #[test]
+    fn nul_escapes_are_refused() {
+        assert_eq!(
+            scan(r#"{ a(x: "a\u0000b") }"#, &LIMITS).unwrap_err(),
+            NUL_TEXT
+        );
+        assert_eq!(
+            scan(r#"{ a(x: "\u{000}") }"#, &LIMITS).unwrap_err(),
+            NUL_TEXT
+        );
+        assert!(scan(r#"{ a(x: "\u0041 \\u0000") }"#, &LIMITS).is_ok());
+        let vars =
+            async_graphql::Value::from_json(serde_json::json!({"a": ["x", "y\u{0}"]})).unwrap();
+        assert!(has_nul(&vars));
+    }
+
+    #[test]
+    fn tokens_and_length_are_bounded() {
+        let many = format!("{{ {} }}", "a ".repeat(600));
+        assert!(scan(&many, &LIMITS).unwrap_err().contains("tokens"));
+        let long = format!("{{ a }} #{}", "x".repeat(20_000));
+        assert!(scan(&long, &LIMITS).unwrap_err().contains("bytes"));
+        assert!(scan("{ a(x: -1.5e10, y: $v) { ...F } }", &LIMITS).is_ok());
+    }
+
+    fn parse(query: &str) -> ExecutableDocument {
+        async_graphql::parser::parse_query(query).expect("parses")
+    }
+
+    #[test]
+    fn fragment_fan_out_is_measured_once_per_fragment() {
+        // Each fragment spreads the next three times: 3^15 fields once expanded.
+        let mut query = String::from("{ ...F0 }\n");
+        for i in 0..15 {
+            let n = i + 1;
+            query.push_str(&format!(
+                "fragment F{i} on Query {{ ...F{n} ...F{n} ...F{n} }}\n"
+            ));
+        }
+        query.push_str("fragment F15 on Query { __typename }\n");
+        let err = expanded_size(&parse(&query), 1_000).unwrap_err();
+        assert!(err.contains("more than 1000 fields"), "{err}");
+    }
+
+    #[test]
+    fn fragment_cycles_are_refused() {
+        let doc = parse("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }");
+        assert!(
+            expanded_size(&doc, 1_000)
+                .unwrap_err()
+                .contains("spreads itself")
+        );
+    }
+
+    #[test]
+    fn ordinary_documents_count_their_fields() {
+        let doc = parse("{ a { b c ...F } } fragment F on X { d e { f } }");
+        assert_eq!(expanded_size(&doc, 1_000), Ok(6));
+    }
+}
