@@ -1,9 +1,9 @@
 //! Command line and environment configuration.
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::{graphql::guard::DocumentLimits, service::domain::Role};
+use crate::{db::PoolSettings, graphql::guard::DocumentLimits, service::domain::Role};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -21,6 +21,12 @@ pub struct Cli {
     )]
     pub database_url: String,
 
+    /// Database to migrate and seed with: a role that owns the schema. Defaults to
+    /// `--database-url`. On PostgreSQL, serve with a `--database-url` role that owns
+    /// nothing, so that row-level security binds every statement it runs.
+    #[arg(long, env = "PLANTRACK_MIGRATION_DATABASE_URL", global = true)]
+    pub migration_database_url: Option<String>,
+
     /// Largest number of pooled database connections.
     #[arg(
         long,
@@ -29,6 +35,25 @@ pub struct Cli {
         global = true
     )]
     pub db_max_connections: u32,
+
+    /// Seconds a request waits for a pooled connection before SERVICE_UNAVAILABLE.
+    #[arg(
+        long,
+        env = "PLANTRACK_DB_ACQUIRE_TIMEOUT_SECS",
+        default_value_t = 3,
+        global = true
+    )]
+    pub db_acquire_timeout_secs: u64,
+
+    /// Seconds one SQL statement may run (PostgreSQL `statement_timeout`; on SQLite, the
+    /// longest wait for the write lock).
+    #[arg(
+        long,
+        env = "PLANTRACK_DB_STATEMENT_TIMEOUT_SECS",
+        default_value_t = 15,
+        global = true
+    )]
+    pub db_statement_timeout_secs: u64,
 
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "PLANTRACK_LOG_JSON", global = true)]
@@ -39,6 +64,24 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// The pool the server and the commands use.
+    pub fn pool(&self) -> PoolSettings {
+        PoolSettings {
+            max_connections: self.db_max_connections,
+            acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs),
+            statement_timeout: Duration::from_secs(self.db_statement_timeout_secs),
+        }
+    }
+
+    /// The database migrations and the seed run against.
+    pub fn migration_url(&self) -> &str {
+        self.migration_database_url
+            .as_deref()
+            .unwrap_or(&self.database_url)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,7 +160,7 @@ pub struct Limits {
     #[arg(
         long,
         env = "PLANTRACK_MAX_COMPLEXITY",
-        default_value_t = 20_000,
+        default_value_t = 200_000,
         global = true
     )]
     pub max_complexity: usize,
@@ -189,7 +232,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_depth: 15,
-            max_complexity: 20_000,
+            max_complexity: 200_000,
             max_document_bytes: 65_536,
             max_document_tokens: 10_000,
             max_document_nesting: 64,

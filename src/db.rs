@@ -1,26 +1,170 @@
 //! Connecting to the database and bringing its schema up to date.
+//!
+//! Every pooled connection is checked when it goes back to the pool: one that is still
+//! inside a transaction — because a request was cancelled halfway, or because SQLite
+//! rolled a transaction back by itself on a full disk and the driver's bookkeeping no
+//! longer matches — is closed instead of reused. Reusing it would run the next caller's
+//! statements inside a transaction nobody commits: acknowledged writes that vanish, and
+//! a write lock that jams every other writer.
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
+    sqlx::{self, Connection, pool::PoolConnectionMetadata},
+};
+
+use crate::service::tenancy::APP_ROLE;
+
+/// How the connection pool behaves.
+#[derive(Clone, Debug)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection before SERVICE_UNAVAILABLE.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL's `statement_timeout`; on SQLite the lock wait (`busy_timeout`).
+    pub statement_timeout: Duration,
+}
+
+impl PoolSettings {
+    pub fn new(max_connections: u32) -> Self {
+        Self {
+            max_connections,
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(3),
+            statement_timeout: Duration::from_secs(15),
+        }
+    }
+}
 
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, &PoolSettings::new(max_connections)).await
+}
+
+pub async fn connect_with(url: &str, settings: &PoolSettings) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
-        .max_connections(max_connections)
-        .connect_timeout(Duration::from_secs(10))
+        .max_connections(settings.max_connections)
+        .connect_timeout(settings.acquire_timeout)
+        .acquire_timeout(settings.acquire_timeout)
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         // SQLite allows one writer at a time; waiting for the lock beats failing.
-        options.map_sqlx_sqlite_opts(|o| {
-            o.busy_timeout(Duration::from_secs(10))
+        let busy = settings.statement_timeout;
+        options.map_sqlx_sqlite_opts(move |o| {
+            o.busy_timeout(busy)
                 .foreign_keys(true)
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
         });
+        options.map_sqlx_sqlite_pool_opts(|o| o.after_release(sqlite_connection_is_clean));
+    } else {
+        options.statement_timeout(settings.statement_timeout);
+        options.map_sqlx_postgres_pool_opts(|o| o.after_release(postgres_connection_is_clean));
     }
     Database::connect(options).await
 }
 
+/// Whether a SQLite connection is outside any transaction, both by the driver's count and
+/// by SQLite's own autocommit flag.
+fn sqlite_connection_is_clean(
+    conn: &mut sqlx::SqliteConnection,
+    _: PoolConnectionMetadata,
+) -> BoxFuture<'_, Result<bool, sqlx::Error>> {
+    Box::pin(async move {
+        if conn.is_in_transaction() {
+            tracing::warn!("closing a SQLite connection returned inside a transaction");
+            return Ok(false);
+        }
+        let mut handle = conn.lock_handle().await?;
+        // SAFETY: the handle is live and locked for the duration of this call.
+        let autocommit =
+            unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) };
+        if autocommit == 0 {
+            tracing::warn!("closing a SQLite connection whose transaction was left open");
+            return Ok(false);
+        }
+        Ok(true)
+    })
+}
+
+/// Whether a PostgreSQL connection is outside any transaction. The server is asked, not
+/// the driver: a request cancelled while its `BEGIN` was in flight leaves a transaction
+/// open that the driver never counted. Inside an explicit transaction the statement
+/// starts after the transaction did; outside one, both times are the same.
+fn postgres_connection_is_clean(
+    conn: &mut sqlx::PgConnection,
+    _: PoolConnectionMetadata,
+) -> BoxFuture<'_, Result<bool, sqlx::Error>> {
+    Box::pin(async move {
+        if conn.is_in_transaction() {
+            tracing::warn!("closing a PostgreSQL connection returned inside a transaction");
+            return Ok(false);
+        }
+        let clean: bool =
+            sqlx::query_scalar("SELECT transaction_timestamp() = statement_timestamp()")
+                .fetch_one(&mut *conn)
+                .await?;
+        if !clean {
+            tracing::warn!("closing a PostgreSQL connection whose transaction was left open");
+        }
+        Ok(clean)
+    })
+}
+
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
+}
+
+/// Makes `role` (the serving login role) a member of the application role, so that it
+/// can read the catalog and act as that role in scoped transactions. Run by the owner.
+pub async fn grant_app_role(owner: &DatabaseConnection, role: &str) -> Result<(), DbErr> {
+    let statement = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT format('GRANT %I TO %I', $1::text, $2::text) AS sql",
+        [APP_ROLE.into(), role.into()],
+    );
+    let row = owner
+        .query_one_raw(statement)
+        .await?
+        .ok_or_else(|| DbErr::Custom("format() returned nothing".into()))?;
+    let sql: String = row.try_get("", "sql")?;
+    owner.execute_unprepared(&sql).await?;
+    Ok(())
+}
+
+/// The role a connection logs in as.
+pub async fn current_role(db: &DatabaseConnection) -> Result<String, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_user::text AS role",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("no current_user".into()))?;
+    row.try_get("", "role")
+}
+
+/// Whether the role a connection logs in as escapes row-level security on the tenant
+/// tables: a superuser, a BYPASSRLS role, or the tables' owner.
+pub async fn bypasses_row_security(db: &DatabaseConnection) -> Result<bool, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT (r.rolsuper OR r.rolbypassrls OR EXISTS ( \
+                 SELECT 1 FROM pg_tables t WHERE t.tablename = 'submission' \
+                 AND t.schemaname = current_schema() AND t.tableowner = current_user)) AS bypasses \
+             FROM pg_roles r WHERE r.rolname = current_user",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("no pg_roles row for current_user".into()))?;
+    row.try_get("", "bypasses")
 }

@@ -2,6 +2,7 @@
 use std::io::Write;
 
 use anyhow::Context;
+use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::net::TcpListener;
 
 use crate::{
@@ -14,8 +15,8 @@ use crate::{
 /// The agency the first admin account belongs to: the built-in plan's issuer.
 const FIRST_ADMIN_AGENCY: &str = "ubnd-tinh";
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command.unwrap_or(Command::Serve) {
+pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
+    match cli.command.take().unwrap_or(Command::Serve) {
         Command::ExportSchema { out } => {
             let sdl = graphql::sdl();
             if out.as_os_str() == "-" {
@@ -27,13 +28,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate => {
-            let db = db::connect(&cli.database_url, cli.db_max_connections).await?;
+            let db = db::connect_with(cli.migration_url(), &cli.pool()).await?;
             db::migrate(&db).await?;
             eprintln!("database is up to date");
             Ok(())
         }
         Command::Seed => {
-            let db = db::connect(&cli.database_url, cli.db_max_connections).await?;
+            let db = db::connect_with(cli.migration_url(), &cli.pool()).await?;
             db::migrate(&db).await?;
             let report = seed::load(&db, seed::PLAN_768).await?;
             eprintln!("{report:?}");
@@ -54,7 +55,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
-            let db = db::connect(&cli.database_url, cli.db_max_connections).await?;
+            let db = db::connect_with(cli.migration_url(), &cli.pool()).await?;
             db::migrate(&db).await?;
             seed::load(&db, seed::PLAN_768).await?;
             let new = auth::NewUser {
@@ -74,19 +75,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => {
-            let db = db::connect(&cli.database_url, cli.db_max_connections)
+            let db = db::connect_with(&cli.database_url, &cli.pool())
                 .await
                 .with_context(|| "connecting to the database")?;
-            db::migrate(&db).await.context("migrating")?;
-            let report = seed::load(&db, seed::PLAN_768).await?;
-            if report.plan_loaded {
-                tracing::info!("loaded the built-in plan 768/QĐ-UBND");
-            }
-            if let Some(password) = auth::ensure_first_admin(&db, FIRST_ADMIN_AGENCY).await? {
-                println!(
-                    "created the first user: admin / {password}  (shown once; sign in and change it)"
-                );
-            }
+            prepare_database(&cli, &db).await?;
             let events = EventBus::for_database(&db, &cli.database_url)
                 .await
                 .context("listening for submission events")?;
@@ -104,4 +96,45 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Migrates and seeds through the owner's connection (the migration URL), lets the
+/// serving role act as the application role, and says loudly when the serving role
+/// escapes row-level security.
+async fn prepare_database(cli: &Cli, db: &DatabaseConnection) -> anyhow::Result<()> {
+    let separate_owner = cli.migration_url() != cli.database_url;
+    let owner = if separate_owner {
+        db::connect_with(cli.migration_url(), &cli.pool())
+            .await
+            .context("connecting with the migration URL")?
+    } else {
+        db.clone()
+    };
+    db::migrate(&owner).await.context("migrating")?;
+    let report = seed::load(&owner, seed::PLAN_768).await?;
+    if report.plan_loaded {
+        tracing::info!("loaded the built-in plan 768/QĐ-UBND");
+    }
+    if let Some(password) = auth::ensure_first_admin(&owner, FIRST_ADMIN_AGENCY).await? {
+        println!("created the first user: admin / {password}  (shown once; sign in and change it)");
+    }
+    if db.get_database_backend() == DbBackend::Postgres {
+        if separate_owner {
+            let serving_role = db::current_role(db).await?;
+            db::grant_app_role(&owner, &serving_role)
+                .await
+                .with_context(|| format!("granting the application role to {serving_role}"))?;
+        }
+        if db::bypasses_row_security(db).await? {
+            tracing::warn!(
+                "the server's database role owns the tables or bypasses row-level security: \
+                 the database does not enforce the tenancy rule. Serve with a role that owns \
+                 nothing and migrate with PLANTRACK_MIGRATION_DATABASE_URL (see README)"
+            );
+        }
+    }
+    if separate_owner {
+        owner.close().await?;
+    }
+    Ok(())
 }

@@ -15,6 +15,8 @@ pub struct Model {
     pub before: Option<Json>,
     pub after: Option<Json>,
     pub at: DateTimeUtc,
+    /// Written while the submission was a draft: private to its agency, like the draft.
+    pub during_draft: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,6 +3,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_initial;
 mod m20260102_000001_row_level_security;
+mod m20260103_000001_hardening;
 
 pub struct Migrator;
 
@@ -12,6 +13,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20260101_000001_initial::Migration),
             Box::new(m20260102_000001_row_level_security::Migration),
+            Box::new(m20260103_000001_hardening::Migration),
         ]
     }
 }

@@ -13,17 +13,17 @@ pub mod bound {
     /// Sections of a plan.
     pub const SECTIONS: usize = 10;
     /// Tasks of a section.
-    pub const TASKS_OF_SECTION: usize = 40;
+    pub const TASKS_OF_SECTION: usize = 30;
     /// Assignments, lead or partner agencies of a task (groups expanded).
-    pub const AGENCIES_OF_TASK: usize = 40;
+    pub const AGENCIES_OF_TASK: usize = 25;
     /// Deliverables of a task, or evidence rows of a submission.
-    pub const DELIVERABLES: usize = 10;
+    pub const DELIVERABLES: usize = 5;
     /// Phase periods of a task's timeframe.
     pub const TIMEFRAME: usize = 3;
     /// Tasks an agency leads or partners in.
-    pub const TASKS_OF_AGENCY: usize = 40;
+    pub const TASKS_OF_AGENCY: usize = 25;
     /// Groups an agency is in, or members of a group.
-    pub const GROUPS: usize = 40;
+    pub const GROUPS: usize = 25;
     /// Submissions hanging from one task or agency.
     pub const SUBMISSIONS_OF_PARENT: usize = 200;
     /// Audit entries of one submission.

@@ -9,8 +9,10 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    ErrorExtensions, Pos, Response, ServerError, ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery},
+    ErrorExtensions, Pos, Response, ServerError, ServerResult, ValidationResult, Variables,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
+    },
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
@@ -50,10 +52,46 @@ impl Extension for DocumentGuardExtension {
         if variables.values().any(has_nul) {
             return Err(refusal(NUL_TEXT.to_owned()));
         }
-        let document = next.run(ctx, query, variables).await?;
+        let document = next
+            .run(ctx, query, variables)
+            .await
+            .map_err(|e| with_code(e, "GRAPHQL_PARSE_FAILED"))?;
         expanded_size(&document, self.0.max_expanded_fields).map_err(refusal)?;
         Ok(document)
     }
+
+    /// Validation errors get a code too: the cost and depth limits `QUERY_TOO_COMPLEX`,
+    /// every other rule `GRAPHQL_VALIDATION_FAILED`.
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| {
+                    let code = if e.message.starts_with("Query is too complex")
+                        || e.message.starts_with("Query is nested too deep")
+                    {
+                        "QUERY_TOO_COMPLEX"
+                    } else {
+                        "GRAPHQL_VALIDATION_FAILED"
+                    };
+                    with_code(e, code)
+                })
+                .collect()
+        })
+    }
+}
+
+/// Sets `extensions.code` where an error has none.
+fn with_code(mut error: ServerError, code: &str) -> ServerError {
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_none() {
+        extensions.set("code", code);
+    }
+    error
 }
 
 /// Replaces an answer larger than the limit by an error, so that one request cannot hand

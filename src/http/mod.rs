@@ -27,7 +27,7 @@ use crate::{
         loaders::{PollGate, new_loaders, new_tenant_loaders},
         session::Session,
     },
-    service::{ServiceError, auth, events::EventBus, tenancy::SubmissionScope},
+    service::{ServiceError, auth, events::EventBus, health, tenancy::SubmissionScope},
 };
 
 /// Everything a request handler needs.
@@ -52,6 +52,7 @@ pub fn router(app: AppState) -> Router {
         .route("/graphql", get(graphiql).post(graphql))
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/reports/{plan}/{file}", get(reports::consolidated))
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -197,11 +198,26 @@ pub async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Session, Ser
     }
 }
 
+/// Liveness: the process answers and the database is reachable.
 async fn healthz(State(app): State<AppState>) -> impl IntoResponse {
     match app.db.ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ok" }))),
         Err(err) => {
             tracing::error!(error = %err, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable" })),
+            )
+        }
+    }
+}
+
+/// Readiness: the database takes a read and a committed write, promptly.
+async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
+    match health::ready(&app.db).await {
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Err(err) => {
+            tracing::warn!(error = ?err, "readiness check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(json!({ "status": "unavailable" })),

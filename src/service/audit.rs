@@ -6,7 +6,7 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::{ServiceResult, auth::Principal};
+use super::{ServiceResult, auth::Principal, domain::SubmissionStatus};
 
 /// One change to one row.
 pub struct Change<'a> {
@@ -19,12 +19,25 @@ pub struct Change<'a> {
     pub after: Option<Value>,
 }
 
+impl Change<'_> {
+    /// Whether the change was made to a submission while it was a draft: its creation, or
+    /// any change from a DRAFT state. Such entries are as private as the draft (the
+    /// tenancy rule lets them reach only the submission's agency).
+    fn during_draft(&self) -> bool {
+        self.entity == "submission"
+            && self.before.as_ref().is_none_or(|before| {
+                before["status"].as_str() == Some(SubmissionStatus::Draft.as_str())
+            })
+    }
+}
+
 /// Appends the change; `actor` is None for the command line and first start.
 pub async fn record<C: ConnectionTrait>(
     db: &C,
     actor: Option<&Principal>,
     change: Change<'_>,
 ) -> ServiceResult<()> {
+    let during_draft = change.during_draft();
     audit_log::Entity::insert(audit_log::ActiveModel {
         actor_id: Set(actor.map(|a| a.user_id)),
         agency_id: Set(change.agency_id),
@@ -34,9 +47,12 @@ pub async fn record<C: ConnectionTrait>(
         before: Set(change.before),
         after: Set(change.after),
         at: Set(Utc::now()),
+        during_draft: Set(during_draft),
         ..Default::default()
     })
-    .exec(db)
+    // No RETURNING: on PostgreSQL it would need the new row to pass the read policy,
+    // and entries of users and windows reach no tenant.
+    .exec_without_returning(db)
     .await?;
     Ok(())
 }

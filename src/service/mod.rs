@@ -7,6 +7,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod groups;
+pub mod health;
 pub mod obligations;
 pub mod pagination;
 pub mod progress;

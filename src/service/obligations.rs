@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_que
 use super::{
     ServiceResult, catalog,
     domain::{AssignmentRole, PeriodKind, SubmissionStatus, parse_stored},
-    tenancy::{self, Intent, SubmissionScope},
+    tenancy::{Intent, SubmissionScope},
     windows,
 };
 
@@ -105,7 +105,7 @@ pub async fn for_period(
                 agency.is_tenant
                     && valid_during(agency, period.starts_on, period.ends_on)
                     && agency_code.is_none_or(|code| agency.code == code.trim())
-                    && (agency.id == scope.agency_id || scope.surveys_all_agencies(task.plan_id))
+                    && (agency.id == scope.agency_id() || scope.surveys_all_agencies(task.plan_id))
             })
             .map(|(task_id, agency)| Obligation {
                 agency,
@@ -121,13 +121,13 @@ pub async fn for_period(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let txn = tenancy::begin(db, scope, Intent::Read).await?;
-    let reports: HashMap<(i64, i64), submission::Model> = submission::Entity::find()
-        .filter(scope.condition())
+    let txn = scope.begin(db, Intent::Read).await?;
+    let reports: HashMap<(i64, i64), submission::Model> = txn
+        .submissions()
         .filter(submission::Column::PeriodId.eq(period.id))
         .filter(submission::Column::TaskId.is_in(task_ids.iter().copied()))
         .filter(submission::Column::AgencyId.is_in(agency_ids.iter().copied()))
-        .all(&txn)
+        .all(&*txn)
         .await?
         .into_iter()
         .map(|s| ((s.agency_id, s.task_id), s))

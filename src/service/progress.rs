@@ -14,7 +14,7 @@ use sea_orm::{
 use super::{
     ServiceError, ServiceResult, catalog,
     domain::{AssignmentRole, Progress, SubmissionStatus},
-    tenancy::{self, Intent, SubmissionScope},
+    tenancy::{Intent, SubmissionScope},
     windows,
 };
 
@@ -202,7 +202,7 @@ pub async fn aggregate(
             .map(|w| w.period_id)
             .collect(),
     };
-    let only_agency = (!scope.surveys_all_agencies(plan.id)).then_some(scope.agency_id);
+    let only_agency = (!scope.surveys_all_agencies(plan.id)).then_some(scope.agency_id());
     let key = match group {
         ProgressGroup::Agency => col("e", "agency_id"),
         ProgressGroup::Task => col("e", "task_id"),
@@ -210,6 +210,7 @@ pub async fn aggregate(
         ProgressGroup::Section => Expr::col((task::Entity, task::Column::SectionId)),
     };
     let non_draft = |status: SubmissionStatus| count_where("status", status.as_str());
+    let txn = scope.begin(db, Intent::Read).await?;
     let query = Query::select()
         .expr_as(key.clone(), Alias::new("group_id"))
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("expected"))
@@ -236,14 +237,13 @@ pub async fn aggregate(
                 .add(Expr::col((submission::Entity, submission::Column::AgencyId)).equals((Alias::new("e"), Alias::new("agency_id"))))
                 .add(Expr::col((submission::Entity, submission::Column::TaskId)).equals((Alias::new("e"), Alias::new("task_id"))))
                 .add(Expr::col((submission::Entity, submission::Column::PeriodId)).equals((Alias::new("e"), Alias::new("period_id"))))
-                .add(scope.condition()),
+                .add(txn.submission_condition()),
         )
         .add_group_by([key])
         .to_owned();
     let backend = db.get_database_backend();
-    let txn = tenancy::begin(db, scope, Intent::Read).await?;
     let mut rows = ProgressCounts::find_by_statement(backend.build(&query))
-        .all(&txn)
+        .all(&*txn)
         .await?;
     // Ids follow the plan's own order: agencies as listed, sections I–V, tasks, periods.
     rows.sort_by_key(|r| r.group_id);

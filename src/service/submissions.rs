@@ -22,7 +22,7 @@ use super::{
     domain::{Progress, ReviewDecision, Role, SubmissionStatus, parse_stored},
     events::{EventBus, SubmissionEvent, SubmissionEventKind},
     pagination::{KeyValue, Page, PageRequest, SortKey, paginate},
-    tenancy::{self, Intent, SubmissionScope},
+    tenancy::{Intent, ScopedTxn, SubmissionScope},
     text, windows,
     workflow::{Action, next_status},
 };
@@ -213,13 +213,13 @@ pub async fn save(
     let difficulties = checked_text("difficulties", input.difficulties)?;
     let proposals = checked_text("proposals", input.proposals)?;
 
-    let txn = tenancy::begin(db, scope, Intent::Write).await?;
-    let task = catalog::find_by_ids::<task::Entity, _>(&txn, &[input.task_id])
+    let txn = scope.begin(db, Intent::Write).await?;
+    let task = catalog::find_by_ids::<task::Entity, _>(&*txn, &[input.task_id])
         .await?
         .pop()
         .ok_or_else(|| ServiceError::not_found("task"))?;
-    let period = windows::reporting_period(&txn, &input.period_code).await?;
-    if catalog::assigned_role(&txn, actor.agency_id, task.id)
+    let period = windows::reporting_period(&*txn, &input.period_code).await?;
+    if catalog::assigned_role(&*txn, actor.agency_id, task.id)
         .await?
         .is_none()
     {
@@ -228,15 +228,15 @@ pub async fn save(
         ));
     }
     let evidence = match input.deliverables {
-        Some(evidence) => Some(validated_evidence(&txn, task.id, evidence).await?),
+        Some(evidence) => Some(validated_evidence(&*txn, task.id, evidence).await?),
         None => None,
     };
-    let existing = submission::Entity::find()
-        .filter(scope.condition())
+    let existing = txn
+        .submissions()
         .filter(submission::Column::AgencyId.eq(actor.agency_id))
         .filter(submission::Column::TaskId.eq(task.id))
         .filter(submission::Column::PeriodId.eq(period.id))
-        .one(&txn)
+        .one(&*txn)
         .await?;
     let now = Utc::now();
     let saved = match existing {
@@ -244,7 +244,7 @@ pub async fn save(
             if input.expected_version.is_some() {
                 return Err(conflict(input.expected_version, 0));
             }
-            windows::require_open(&txn, task.plan_id, &period).await?;
+            windows::require_open(&*txn, task.plan_id, &period).await?;
             let created = submission::Entity::insert(submission::ActiveModel {
                 agency_id: Set(actor.agency_id),
                 plan_id: Set(task.plan_id),
@@ -273,7 +273,7 @@ pub async fn save(
                 reviewed_by: Set(None),
                 ..Default::default()
             })
-            .exec_with_returning(&txn)
+            .exec_with_returning(&*txn)
             .await
             .map_err(unique_to_conflict)?;
             if let Some(evidence) = evidence {
@@ -287,7 +287,7 @@ pub async fn save(
                 return Err(conflict(input.expected_version, before.version));
             }
             next_status(parse_stored(&before.status)?, Action::Edit)?;
-            windows::require_open(&txn, task.plan_id, &period).await?;
+            windows::require_open(&*txn, task.plan_id, &period).await?;
             let mut update = submission::Entity::update_many()
                 .col_expr(
                     submission::Column::Version,
@@ -318,7 +318,9 @@ pub async fn save(
         }
     };
     let (saved, kind) = saved;
-    events.commit_with(txn, event(kind, &saved)).await?;
+    events
+        .commit_with(txn.into_inner(), event(kind, &saved))
+        .await?;
     Ok(saved)
 }
 
@@ -346,14 +348,10 @@ async fn compare_and_set(
 
 /// A submission the scope can see, or NOT_FOUND (the same for another tenant's row as
 /// for a missing one).
-async fn visible<C: ConnectionTrait>(
-    db: &C,
-    scope: &SubmissionScope,
-    id: i64,
-) -> ServiceResult<submission::Model> {
-    submission::Entity::find_by_id(id)
-        .filter(scope.condition())
-        .one(db)
+async fn visible(txn: &ScopedTxn<'_>, id: i64) -> ServiceResult<submission::Model> {
+    txn.submissions()
+        .filter(submission::Column::Id.eq(id))
+        .one(&**txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("submission"))
 }
@@ -367,8 +365,8 @@ pub async fn submit(
     id: i64,
     expected_version: i32,
 ) -> ServiceResult<submission::Model> {
-    let txn = tenancy::begin(db, scope, Intent::Write).await?;
-    let before = visible(&txn, scope, id).await?;
+    let txn = scope.begin(db, Intent::Write).await?;
+    let before = visible(&txn, id).await?;
     if before.agency_id != actor.agency_id {
         return Err(ServiceError::forbidden(
             "only the reporting agency submits its report",
@@ -379,11 +377,11 @@ pub async fn submit(
         return Err(conflict(Some(expected_version), before.version));
     }
     let status = next_status(parse_stored(&before.status)?, Action::Submit)?;
-    let period = catalog::find_by_ids::<entity::period::Entity, _>(&txn, &[before.period_id])
+    let period = catalog::find_by_ids::<entity::period::Entity, _>(&*txn, &[before.period_id])
         .await?
         .pop()
         .ok_or_else(|| ServiceError::Internal("submission without period".into()))?;
-    let window = windows::require_open(&txn, before.plan_id, &period).await?;
+    let window = windows::require_open(&*txn, before.plan_id, &period).await?;
     let now = Utc::now();
     let update = submission::Entity::update_many()
         .col_expr(
@@ -402,7 +400,10 @@ pub async fn submit(
     let after = compare_and_set(&txn, &before, update).await?;
     audit_change(&txn, actor, "submit", Some(&before), &after).await?;
     events
-        .commit_with(txn, event(SubmissionEventKind::Submitted, &after))
+        .commit_with(
+            txn.into_inner(),
+            event(SubmissionEventKind::Submitted, &after),
+        )
         .await?;
     Ok(after)
 }
@@ -430,11 +431,16 @@ pub async fn review(
         comment,
     } = review;
     let comment = checked_text("comment", comment)?.filter(|c| !c.is_empty());
-    let txn = tenancy::begin(db, scope, Intent::Write).await?;
-    let before = visible(&txn, scope, id).await?;
+    let txn = scope.begin(db, Intent::Write).await?;
+    let before = visible(&txn, id).await?;
     if !scope.coordinates(before.plan_id) {
         return Err(ServiceError::forbidden(
             "only the plan's coordinator reviews its submissions",
+        ));
+    }
+    if before.agency_id == scope.agency_id() {
+        return Err(ServiceError::forbidden(
+            "nobody reviews their own agency's submission",
         ));
     }
     if before.version != expected_version {
@@ -466,7 +472,9 @@ pub async fn review(
         ReviewDecision::Accept => SubmissionEventKind::Accepted,
         ReviewDecision::Return => SubmissionEventKind::Returned,
     };
-    events.commit_with(txn, event(kind, &after)).await?;
+    events
+        .commit_with(txn.into_inner(), event(kind, &after))
+        .await?;
     Ok(after)
 }
 
@@ -498,7 +506,8 @@ pub async fn list(
     order: SubmissionOrder,
     page: &PageRequest,
 ) -> ServiceResult<Page<submission::Model>> {
-    let mut select = submission::Entity::find().filter(scope.condition());
+    let txn = scope.begin(db, Intent::Read).await?;
+    let mut select = txn.submissions();
     if let Some(code) = &filter.plan_code {
         select = select.filter(submission::Column::PlanId.in_subquery(catalog::plan_id_of(code)));
     }
@@ -536,8 +545,7 @@ pub async fn list(
         direction,
         |s: &submission::Model| KeyValue::Int(s.id),
     )];
-    let txn = tenancy::begin(db, scope, Intent::Read).await?;
-    let page = paginate(&txn, select, &keys, page).await?;
+    let page = paginate(&*txn, select, &keys, page).await?;
     txn.commit().await?;
     Ok(page)
 }
@@ -548,11 +556,11 @@ pub async fn by_ids(
     scope: &SubmissionScope,
     ids: &[i64],
 ) -> ServiceResult<Vec<submission::Model>> {
-    let txn = tenancy::begin(db, scope, Intent::Read).await?;
-    let rows = submission::Entity::find()
-        .filter(scope.condition())
+    let txn = scope.begin(db, Intent::Read).await?;
+    let rows = txn
+        .submissions()
         .filter(submission::Column::Id.is_in(ids.iter().copied()))
-        .all(&txn)
+        .all(&*txn)
         .await?;
     txn.commit().await?;
     Ok(rows)
@@ -579,7 +587,8 @@ pub async fn of_parents(
             Parent::Agency(id) => agencies.push(*id),
         }
     }
-    let mut select = submission::Entity::find().filter(scope.condition()).filter(
+    let txn = scope.begin(db, Intent::Read).await?;
+    let mut select = txn.submissions().filter(
         sea_orm::Condition::any()
             .add(submission::Column::TaskId.is_in(tasks.iter().copied()))
             .add(submission::Column::AgencyId.is_in(agencies.iter().copied())),
@@ -588,10 +597,9 @@ pub async fn of_parents(
         select =
             select.filter(submission::Column::PeriodId.in_subquery(catalog::period_id_of(code)));
     }
-    let txn = tenancy::begin(db, scope, Intent::Read).await?;
     let rows = select
         .order_by_asc(submission::Column::Id)
-        .all(&txn)
+        .all(&*txn)
         .await?;
     txn.commit().await?;
     let mut out = Vec::new();
@@ -612,35 +620,31 @@ pub async fn evidence_of(
     scope: &SubmissionScope,
     submission_ids: &[i64],
 ) -> ServiceResult<Vec<submission_deliverable::Model>> {
-    let txn = tenancy::begin(db, scope, Intent::Read).await?;
-    let visible_ids = Query::select()
-        .column(submission::Column::Id)
-        .from(submission::Entity)
-        .cond_where(scope.condition())
-        .to_owned();
+    let txn = scope.begin(db, Intent::Read).await?;
+    let visible_ids = txn.submission_ids();
     let rows = submission_deliverable::Entity::find()
         .filter(submission_deliverable::Column::SubmissionId.is_in(submission_ids.iter().copied()))
         .filter(submission_deliverable::Column::SubmissionId.in_subquery(visible_ids))
         .order_by_asc(submission_deliverable::Column::Id)
-        .all(&txn)
+        .all(&*txn)
         .await?;
     txn.commit().await?;
     Ok(rows)
 }
 
-/// Audit history of visible submissions.
+/// Audit history of visible submissions, oldest first, as far as it reaches the scope.
 pub async fn history_of(
     db: &DatabaseConnection,
     scope: &SubmissionScope,
     submission_ids: &[i64],
 ) -> ServiceResult<Vec<entity::audit_log::Model>> {
-    let visible: Vec<i64> = by_ids(db, scope, submission_ids)
-        .await?
-        .into_iter()
-        .map(|s| s.id)
-        .collect();
-    let txn = tenancy::begin(db, scope, Intent::Read).await?;
-    let rows = audit::of_entities(&txn, "submission", &visible).await?;
+    let txn = scope.begin(db, Intent::Read).await?;
+    let rows = txn
+        .submission_history()
+        .filter(entity::audit_log::Column::EntityId.is_in(submission_ids.iter().copied()))
+        .order_by_asc(entity::audit_log::Column::Id)
+        .all(&*txn)
+        .await?;
     txn.commit().await?;
     Ok(rows)
 }

@@ -1,14 +1,19 @@
 //! The tenancy rule, in one place: which submissions a principal may see.
 //!
-//! `SubmissionScope::condition` is the rule; every read of a tenant table filters by it,
-//! and every such read or write runs in a transaction from `begin`, which on PostgreSQL
-//! also hands the rule's inputs to the row-level security policies (the second wall, in
-//! the migration `m20260102_000001_row_level_security`).
-use entity::{plan, submission};
+//! A `SubmissionScope` is made only from a signed-in principal, and the only way to the
+//! tenant tables is a `ScopedTxn` that only a scope can open: its queries come filtered
+//! by the rule, and on PostgreSQL it runs as the application role with the rule's inputs
+//! in transaction settings, so that the row-level security policies enforce it again
+//! (the second wall, in the migrations). The server connects as a role that owns no
+//! table, so a query outside a scoped transaction sees no tenant rows at all.
+use std::ops::Deref;
+
+use entity::{audit_log, plan, submission};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
-    EntityTrait, QueryFilter, SqliteTransactionMode, Statement, TransactionOptions,
+    EntityTrait, QueryFilter, Select, SqliteTransactionMode, Statement, TransactionOptions,
     TransactionTrait,
+    sea_query::{Query, SelectStatement},
 };
 
 use super::{
@@ -24,10 +29,10 @@ pub const APP_ROLE: &str = "plantrack_app";
 /// What a principal may see of the submissions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SubmissionScope {
-    pub agency_id: i64,
-    pub role: Role,
+    agency_id: i64,
+    role: Role,
     /// Plans whose coordinating agency is the principal's (for coordinators).
-    pub coordinated_plans: Vec<i64>,
+    coordinated_plans: Vec<i64>,
 }
 
 impl SubmissionScope {
@@ -52,6 +57,11 @@ impl SubmissionScope {
         })
     }
 
+    /// The principal's own agency.
+    pub fn agency_id(&self) -> i64 {
+        self.agency_id
+    }
+
     /// THE rule: what reaches this principal.
     /// - everyone sees their own agency's submissions, drafts included;
     /// - a coordinator also sees the non-draft submissions of the plans their agency
@@ -68,8 +78,8 @@ impl SubmissionScope {
         reach
     }
 
-    /// The rule as a filter on `submission`, for every read.
-    pub fn condition(&self) -> Condition {
+    /// The rule as a filter on `submission`.
+    fn condition(&self) -> Condition {
         self.reach()
             .into_iter()
             .fold(Condition::any(), |any, reach| {
@@ -112,6 +122,77 @@ impl SubmissionScope {
     pub fn coordinates(&self, plan_id: i64) -> bool {
         self.role == Role::Coordinator && self.coordinated_plans.contains(&plan_id)
     }
+
+    /// Opens the only kind of transaction that reaches tenant tables.
+    pub async fn begin(
+        &self,
+        db: &DatabaseConnection,
+        intent: Intent,
+    ) -> ServiceResult<ScopedTxn<'_>> {
+        Ok(ScopedTxn {
+            txn: begin(db, self, intent).await?,
+            scope: self,
+        })
+    }
+}
+
+/// A transaction under one principal's scope: the way to tenant rows. Statements on
+/// other tables run on it as on any transaction (it derefs to one).
+pub struct ScopedTxn<'s> {
+    txn: DatabaseTransaction,
+    scope: &'s SubmissionScope,
+}
+
+impl ScopedTxn<'_> {
+    /// The submissions the scope reaches, as a query to narrow further.
+    pub fn submissions(&self) -> Select<submission::Entity> {
+        submission::Entity::find().filter(self.scope.condition())
+    }
+
+    /// Ids of the submissions the scope reaches, as a subquery.
+    pub fn submission_ids(&self) -> SelectStatement {
+        Query::select()
+            .column(submission::Column::Id)
+            .from(submission::Entity)
+            .cond_where(self.scope.condition())
+            .to_owned()
+    }
+
+    /// The rule as a condition on `submission`, for aggregates that join it.
+    pub fn submission_condition(&self) -> Condition {
+        self.scope.condition()
+    }
+
+    /// Audit entries of reachable submissions that reach the scope: an entry written
+    /// while its submission was a draft is as private as the draft, so it reaches only
+    /// the submission's own agency.
+    pub fn submission_history(&self) -> Select<audit_log::Entity> {
+        audit_log::Entity::find()
+            .filter(audit_log::Column::Entity.eq("submission"))
+            .filter(audit_log::Column::EntityId.in_subquery(self.submission_ids()))
+            .filter(
+                Condition::any()
+                    .add(audit_log::Column::DuringDraft.eq(false))
+                    .add(audit_log::Column::AgencyId.eq(self.scope.agency_id)),
+            )
+    }
+
+    pub async fn commit(self) -> ServiceResult<()> {
+        Ok(self.txn.commit().await?)
+    }
+
+    /// The transaction itself, for handing to code that commits it (events).
+    pub fn into_inner(self) -> DatabaseTransaction {
+        self.txn
+    }
+}
+
+impl Deref for ScopedTxn<'_> {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
 }
 
 /// One way a submission can reach a principal.
@@ -131,7 +212,7 @@ pub enum Intent {
 /// A transaction for reading or writing tenant tables under `scope`. On PostgreSQL it
 /// acts as the non-owner application role with the scope in per-transaction settings,
 /// so that the database enforces the rule again.
-pub async fn begin(
+async fn begin(
     db: &DatabaseConnection,
     scope: &SubmissionScope,
     intent: Intent,

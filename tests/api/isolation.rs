@@ -276,17 +276,33 @@ async fn each_principal_sees_exactly_its_rows(app: TestApp) {
         for row in &rows {
             let reply = client
                 .graphql(
-                    "query($id: ID!) { node(id: $id) { id ... on Submission { history { action } deliverables { status } } } }",
+                    "query($id: ID!) { node(id: $id) { id ... on Submission { history { action before } deliverables { status } } } }",
                     json!({ "id": row.0 }),
                 )
                 .await;
             let node = &reply.data()["node"];
             if expected.contains(&row.0) {
                 assert_eq!(node["id"], row.0.as_str(), "{user}: node of a visible row");
-                assert!(
-                    !node["history"].as_array().unwrap().is_empty(),
-                    "{user}: history of a visible row"
-                );
+                let history = node["history"].as_array().unwrap();
+                // A draft's past states are as private as the draft: another agency sees
+                // no entry written while the report was a draft (its creation included).
+                let during_draft = |entry: &&Value| {
+                    entry["before"].is_null() || entry["before"]["status"] == "DRAFT"
+                };
+                if row.1 == own {
+                    assert!(!history.is_empty(), "{user}: history of its own row");
+                } else {
+                    assert!(
+                        !history.iter().any(|e| during_draft(&e)),
+                        "{user}: draft-time history of {row:?}: {history:?}"
+                    );
+                    let reviewed = matches!(row.2, "ACCEPTED" | "RETURNED");
+                    assert_eq!(
+                        !history.is_empty(),
+                        reviewed,
+                        "{user}: history of {row:?} holds exactly its reviews"
+                    );
+                }
             } else {
                 assert_eq!(*node, Value::Null, "{user}: node of {row:?}");
             }
@@ -550,4 +566,37 @@ async fn row_level_security_filters_raw_sql() {
         ))
         .await;
     assert!(moved.is_err(), "a row cannot be handed to another tenant");
+}
+
+/// The server's own connection owns nothing: a statement outside a scoped transaction
+/// (no tenant settings) sees no tenant rows at all, while the owner sees them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outside_a_scoped_transaction_no_tenant_rows_are_visible() {
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
+    let rows = fixture(&app).await;
+    assert!(!rows.is_empty());
+    let count = |db: sea_orm::DatabaseConnection, table: &'static str| async move {
+        db.query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT count(*) AS n FROM {table}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap()
+    };
+    for table in ["submission", "submission_deliverable", "audit_log"] {
+        assert_eq!(
+            count(app.db.clone(), table).await,
+            0,
+            "{table} as the server"
+        );
+    }
+    let owner = plantrack::db::connect(app.owner_url.as_deref().unwrap(), 1)
+        .await
+        .unwrap();
+    assert_eq!(count(owner, "submission").await, rows.len() as i64);
 }

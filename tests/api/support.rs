@@ -32,6 +32,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub backend: &'static str,
     pub url: String,
+    /// PostgreSQL only: the URL of the role that owns the tables (migrations, seed).
+    pub owner_url: Option<String>,
     config: ServerConfig,
     statements: Arc<AtomicUsize>,
     /// Token of the default caller (the analyst), signed in on first use.
@@ -111,9 +113,13 @@ impl TestApp {
         Self::postgres_with(ServerConfig::default()).await
     }
 
+    /// The app connects as `plantrack_server`, a login role that owns nothing (as in
+    /// production); the database was migrated and seeded by its owner.
     pub async fn postgres_with(config: ServerConfig) -> Option<Self> {
-        let url = postgres::fresh_database().await?;
-        Some(Self::start(&url, config, "postgres", None).await)
+        let (url, owner_url) = postgres::fresh_database().await?;
+        let mut app = Self::start(&url, config, "postgres", None).await;
+        app.owner_url = Some(owner_url);
+        Some(app)
     }
 
     async fn start(
@@ -138,6 +144,7 @@ impl TestApp {
             db: conn,
             backend,
             url: url.to_owned(),
+            owner_url: None,
             config,
             statements,
             default_token: OnceCell::new(),
@@ -312,8 +319,9 @@ mod postgres {
 
     const TEMPLATE_DB: &str = "plantrack_template";
 
-    /// A new database, copied from the seeded template.
-    pub async fn fresh_database() -> Option<String> {
+    /// A new database, copied from the seeded template: the serving role's URL and the
+    /// owner's.
+    pub async fn fresh_database() -> Option<(String, String)> {
         let Some(admin_url) = CLUSTER.get_or_init(cluster).clone() else {
             if std::env::var("PLANTRACK_REQUIRE_PG").as_deref() == Ok("1") {
                 panic!("PostgreSQL is required (PLANTRACK_REQUIRE_PG=1) but none could be started");
@@ -342,6 +350,19 @@ mod postgres {
                     .await
                     .expect("template");
                 prepare(&template).await;
+                // The serving role: may log in, owns nothing, acts as the app role.
+                template
+                    .execute_unprepared(&format!(
+                        "DO $$ BEGIN \
+                           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{SERVER_ROLE}') \
+                           THEN CREATE ROLE {SERVER_ROLE} LOGIN; END IF; \
+                         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+                    ))
+                    .await
+                    .expect("create the serving role");
+                plantrack::db::grant_app_role(&template, SERVER_ROLE)
+                    .await
+                    .expect("grant the app role");
                 template.close().await.expect("close template");
             })
             .await;
@@ -358,7 +379,18 @@ mod postgres {
             .await
             .expect("create test database");
         admin.close().await.expect("close");
-        Some(with_database(&admin_url, &name))
+        let owner_url = with_database(&admin_url, &name);
+        Some((with_user(&owner_url, SERVER_ROLE), owner_url))
+    }
+
+    /// The login role the app serves as in tests.
+    const SERVER_ROLE: &str = "plantrack_server";
+
+    /// `url` with its user replaced (and no password: the test cluster trusts loopback).
+    fn with_user(url: &str, user: &str) -> String {
+        let (scheme, rest) = url.split_once("://").expect("a URL");
+        let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+        format!("{scheme}://{user}@{host}")
     }
 
     fn with_database(url: &str, name: &str) -> String {

@@ -213,11 +213,25 @@ async fn every_other_transition_is_refused_and_writes_nothing(app: TestApp) {
             );
         }
     }
-    // The coordinator's own draft: reviewing it is an invalid transition, not a missing row.
+    // Nobody reviews their own agency's report: not its draft, not once it is submitted.
     let own_task = task_id(&app, "I", Some(3)).await;
     let (id, version) = draft(&coordinator, &own_task, "2024", "own draft").await;
     let reply = review(&coordinator, &id, version, "ACCEPT", None).await;
-    assert_eq!(reply.error_code(), Some("INVALID_TRANSITION"));
+    assert_eq!(reply.error_code(), Some("FORBIDDEN"));
+    let submitted = coordinator
+        .graphql(
+            "mutation($id: ID!, $v: Int!) { submitSubmission(id: $id, expectedVersion: $v) { version } }",
+            json!({ "id": id, "v": version }),
+        )
+        .await;
+    let version = submitted.data()["submitSubmission"]["version"]
+        .as_i64()
+        .unwrap();
+    for decision in [("ACCEPT", None), ("RETURN", Some("self"))] {
+        let reply = review(&coordinator, &id, version, decision.0, decision.1).await;
+        assert_eq!(reply.error_code(), Some("FORBIDDEN"), "{}", reply.body);
+    }
+    assert_eq!(state(&coordinator, &id).await.0, "SUBMITTED");
 }
 
 async fn writes_need_an_open_window(app: TestApp) {
