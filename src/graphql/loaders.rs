@@ -306,6 +306,21 @@ pub fn new_tenant_loaders(
     gated(TenantLoader { db, scope }, gate)
 }
 
+/// Tenant loaders for one operation of a long-lived connection: no batching gate (the
+/// connection's futures are not run inside one) and no cache.
+pub fn live_tenant_loaders(db: DatabaseConnection, scope: SubmissionScope) -> TenantLoaders {
+    let loaders = new_tenant_loaders(db, scope, &PollGate::default());
+    loaders.enable_all_cache(false);
+    loaders
+}
+
+/// Catalog loaders for a long-lived connection, without a cache.
+pub fn live_loaders(db: DatabaseConnection) -> Loaders {
+    let loaders = new_loaders(db, &PollGate::default());
+    loaders.enable_all_cache(false);
+    loaders
+}
+
 pub fn tenant_loaders<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a TenantLoaders> {
     ctx.data_opt::<TenantLoaders>()
         .ok_or_else(|| async_graphql::ErrorExtensions::extend(&ServiceError::Unauthenticated))

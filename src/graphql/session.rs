@@ -1,13 +1,21 @@
 //! Who is asking, per request, and the rule that only `login` (and introspection, while
 //! enabled) may be asked without signing in.
 use async_graphql::{
-    Context, ErrorExtensions, Pos, ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    Context, ErrorExtensions, Pos, Request, ServerResult, Variables,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
+    },
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
+use sea_orm::DatabaseConnection;
 use std::{collections::HashMap, sync::Arc};
 
-use crate::service::{ServiceError, auth::Principal, tenancy::SubmissionScope};
+use super::loaders::live_tenant_loaders;
+use crate::service::{
+    ServiceError,
+    auth::{self, Principal},
+    tenancy::SubmissionScope,
+};
 
 /// The caller of one request.
 #[derive(Clone, Debug)]
@@ -22,6 +30,31 @@ pub enum Session {
         token: String,
     },
 }
+
+impl Session {
+    /// The session a bearer token stands for, as of now: `Refused` for a token that is
+    /// unknown, expired, revoked or whose user is disabled.
+    pub async fn from_token(db: &DatabaseConnection, token: &str) -> Result<Self, ServiceError> {
+        match auth::authenticate(db, token).await {
+            Ok(principal) => {
+                let scope = SubmissionScope::of(db, &principal).await?;
+                Ok(Self::SignedIn {
+                    principal,
+                    scope,
+                    token: token.to_owned(),
+                })
+            }
+            Err(ServiceError::Unauthenticated) => Ok(Self::Refused),
+            Err(other) => Err(other),
+        }
+    }
+}
+
+/// Marks the data of a long-lived connection (a WebSocket) signed in with this token.
+/// Its rights are checked again for every operation and every event, so that a
+/// connection loses them the moment its token or user does.
+#[derive(Clone, Debug)]
+pub struct LiveToken(pub String);
 
 pub fn session<'a>(ctx: &'a Context<'_>) -> &'a Session {
     ctx.data_opt::<Session>().unwrap_or(&Session::Anonymous)
@@ -71,7 +104,8 @@ fn only_public<'a>(
     })
 }
 
-/// Refuses operations that need a signed-in caller when there is none.
+/// Refuses operations that need a signed-in caller when there is none, and gives each
+/// operation of a long-lived connection the session its token stands for now.
 pub struct RequireSignIn;
 
 impl ExtensionFactory for RequireSignIn {
@@ -84,6 +118,32 @@ struct RequireSignInExtension;
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for RequireSignInExtension {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let Some(LiveToken(token)) = ctx.data_opt::<LiveToken>() else {
+            return next.run(ctx, request).await;
+        };
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        let refused = || {
+            ServiceError::Unauthenticated
+                .extend()
+                .into_server_error(Pos::default())
+        };
+        let session = Session::from_token(db, token)
+            .await
+            .map_err(|e| e.extend().into_server_error(Pos::default()))?;
+        let Session::SignedIn { scope, .. } = &session else {
+            return Err(refused());
+        };
+        // Loaders of a long-lived connection must not serve yesterday's rows.
+        let tenant = live_tenant_loaders(db.clone(), scope.clone());
+        next.run(ctx, request.data(tenant).data(session)).await
+    }
+
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,

@@ -6,7 +6,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use super::{
     error::IntoGql,
     scalars::Timestamp,
-    session::signed_in,
+    session::{Session, session, signed_in},
     state::{db, events},
     tenant_types::Submission,
 };
@@ -23,6 +23,14 @@ pub struct SubmissionEvent {
 
 pub struct Subscription;
 
+/// What becomes of one event for one subscriber.
+enum Delivery {
+    Send(Box<SubmissionEvent>),
+    Skip,
+    /// The subscriber's rights ended: the subscription completes.
+    End,
+}
+
 #[SubscriptionRoot]
 impl Subscription {
     /// Created, updated, submitted, returned and accepted submissions, as they happen,
@@ -35,6 +43,10 @@ impl Subscription {
     ) -> Result<impl Stream<Item = SubmissionEvent> + use<>> {
         let (_, scope) = signed_in(ctx).gql()?;
         let scope = scope.clone();
+        let token = match session(ctx) {
+            Session::SignedIn { token, .. } => token.clone(),
+            _ => return Err(ServiceError::Unauthenticated).gql(),
+        };
         let db = db(ctx).clone();
         let plan_id = match plan_code {
             Some(code) => Some(
@@ -47,30 +59,51 @@ impl Subscription {
             ),
             None => None,
         };
-        let stream = BroadcastStream::new(events(ctx).subscribe()).filter_map(move |received| {
-            let db = db.clone();
-            let scope = scope.clone();
-            async move {
-                let event = received.ok()?;
-                // The rule decides on the submission as it was at the event, so that a
-                // draft edit is not revealed once the draft has been submitted.
-                let status = event.status()?;
-                if plan_id.is_some_and(|p| p != event.plan_id)
-                    || !scope.permits(event.agency_id, event.plan_id, status)
-                {
-                    return None;
+        let received = BroadcastStream::new(events(ctx).subscribe());
+        let stream = received
+            .then(move |received| {
+                let (db, scope, token) = (db.clone(), scope.clone(), token.clone());
+                async move {
+                    let Ok(event) = received else {
+                        return Delivery::Skip;
+                    };
+                    // The rule decides on the submission as it was at the event, so that
+                    // a draft edit is not revealed once the draft has been submitted.
+                    let Some(status) = event.status() else {
+                        return Delivery::Skip;
+                    };
+                    if plan_id.is_some_and(|p| p != event.plan_id)
+                        || !scope.permits(event.agency_id, event.plan_id, status)
+                    {
+                        return Delivery::Skip;
+                    }
+                    // Rights end when the token or the user does: nothing more is sent.
+                    if !matches!(
+                        Session::from_token(&db, &token).await,
+                        Ok(Session::SignedIn { .. })
+                    ) {
+                        return Delivery::End;
+                    }
+                    match submissions::by_ids(&db, &scope, &[event.submission_id]).await {
+                        Ok(mut found) => match found.pop() {
+                            Some(current) => Delivery::Send(Box::new(SubmissionEvent {
+                                kind: event.kind,
+                                at: event.at.into(),
+                                submission: Submission(current),
+                            })),
+                            None => Delivery::Skip,
+                        },
+                        Err(_) => Delivery::Skip,
+                    }
                 }
-                let current = submissions::by_ids(&db, &scope, &[event.submission_id])
-                    .await
-                    .ok()?
-                    .pop()?;
-                Some(SubmissionEvent {
-                    kind: event.kind,
-                    at: event.at.into(),
-                    submission: Submission(current),
+            })
+            .take_while(|delivery| std::future::ready(!matches!(delivery, Delivery::End)))
+            .filter_map(|delivery| {
+                std::future::ready(match delivery {
+                    Delivery::Send(event) => Some(*event),
+                    Delivery::Skip | Delivery::End => None,
                 })
-            }
-        });
+            });
         Ok(stream)
     }
 }

@@ -1,19 +1,17 @@
 //! HTTP concerns: the router, limits, health, the GraphQL endpoint and report files.
 mod error;
 mod reports;
+mod websocket;
 
 use std::{sync::Arc, time::Duration};
 
-use async_graphql::{
-    BatchRequest, Data, ErrorExtensions,
-    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
-};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use async_graphql::{BatchRequest, ErrorExtensions, http::GraphiQLSource};
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
 use axum::{
     Json, Router,
-    extract::{State, WebSocketUpgrade},
+    extract::State,
     http::{HeaderMap, StatusCode, header::AUTHORIZATION},
-    response::{Html, IntoResponse, Response},
+    response::{Html, IntoResponse},
     routing::get,
 };
 use sea_orm::DatabaseConnection;
@@ -27,7 +25,7 @@ use crate::{
         loaders::{PollGate, new_loaders, new_tenant_loaders},
         session::Session,
     },
-    service::{ServiceError, auth, events::EventBus, health, tenancy::SubmissionScope},
+    service::{ServiceError, events::EventBus, health},
 };
 
 /// Everything a request handler needs.
@@ -50,7 +48,7 @@ pub fn router(app: AppState) -> Router {
     let limits = &app.config.limits;
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
-        .route("/graphql/ws", get(graphql_ws))
+        .route("/graphql/ws", get(websocket::graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/reports/{plan}/{file}", get(reports::consolidated))
@@ -111,60 +109,6 @@ async fn graphql(
     gate.run(app.schema.execute_batch(batch)).await.into()
 }
 
-/// Subscriptions over graphql-transport-ws (and the older graphql-ws). The token comes in
-/// the connection_init payload, as `{"Authorization": "Bearer <token>"}` or `{"token": …}`.
-async fn graphql_ws(
-    State(app): State<AppState>,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            let schema = app.schema.clone();
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(
-                    move |payload| async move { connection_data(&app, payload).await },
-                )
-                .serve()
-        })
-}
-
-async fn connection_data(app: &App, payload: serde_json::Value) -> async_graphql::Result<Data> {
-    let token = payload
-        .get("Authorization")
-        .or_else(|| payload.get("authorization"))
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
-        .or_else(|| {
-            payload
-                .get("token")
-                .and_then(|v| v.as_str())
-                .map(|t| format!("Bearer {t}"))
-        });
-    let mut headers = HeaderMap::new();
-    if let Some(value) = token.and_then(|t| t.parse().ok()) {
-        headers.insert(AUTHORIZATION, value);
-    }
-    let session = authenticate(app, &headers).await.map_err(|e| e.extend())?;
-    if matches!(session, Session::Refused) {
-        return Err(ServiceError::Unauthenticated.extend());
-    }
-    // A connection lives long: its loaders must not serve yesterday's rows.
-    let gate = PollGate::default();
-    let mut data = Data::default();
-    let loaders = new_loaders(app.db.clone(), &gate);
-    loaders.enable_all_cache(false);
-    data.insert(loaders);
-    if let Session::SignedIn { scope, .. } = &session {
-        let tenant = new_tenant_loaders(app.db.clone(), scope.clone(), &gate);
-        tenant.enable_all_cache(false);
-        data.insert(tenant);
-    }
-    data.insert(session);
-    Ok(data)
-}
-
 fn error_response(error: ServiceError) -> GraphQLResponse {
     async_graphql::Response::from_errors(vec![error.extend().into_server_error(Default::default())])
         .into()
@@ -181,20 +125,9 @@ pub async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Session, Ser
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty());
-    let Some(token) = token else {
-        return Ok(Session::Refused);
-    };
-    match auth::authenticate(&app.db, token).await {
-        Ok(principal) => {
-            let scope = SubmissionScope::of(&app.db, &principal).await?;
-            Ok(Session::SignedIn {
-                principal,
-                scope,
-                token: token.to_owned(),
-            })
-        }
-        Err(ServiceError::Unauthenticated) => Ok(Session::Refused),
-        Err(other) => Err(other),
+    match token {
+        Some(token) => Session::from_token(&app.db, token).await,
+        None => Ok(Session::Refused),
     }
 }
 

@@ -154,33 +154,143 @@ async fn events_reach_whoever_may_see_them(app: TestApp) {
     );
     assert_eq!(next_event(&mut anlao_events).await.0, "SUBMITTED");
 
-    // A forged token is refused at connection; without a token, a subscription is
-    // refused with UNAUTHENTICATED and no data.
-    let mut forged = connect(listen_on, json!({ "Authorization": "Bearer forged" })).await;
-    let answer = next_message(&mut forged, Duration::from_secs(5)).await;
-    assert!(answer.is_none(), "forged token acknowledged: {answer:?}");
-    let mut anonymous = connect(listen_on, json!({})).await;
+    // A forged token, or none, is refused at connection with 4403 Forbidden.
+    for payload in [json!({ "Authorization": "Bearer forged" }), json!({})] {
+        let mut refused = connect(listen_on, payload.clone()).await;
+        assert_eq!(
+            close_code(&mut refused, Duration::from_secs(5)).await,
+            Some(4403),
+            "{payload}"
+        );
+    }
+}
+
+/// The close code the server ends the socket with, skipping other messages; None when
+/// it stays open for `wait`.
+async fn close_code(socket: &mut Socket, wait: Duration) -> Option<u16> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(_)) | None) => return Some(1006),
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Sends one operation over an open socket and returns its first answer.
+async fn operation(socket: &mut Socket, id: &str, query: &str) -> Value {
+    socket
+        .send(Message::text(
+            json!({ "id": id, "type": "subscribe", "payload": { "query": query } }).to_string(),
+        ))
+        .await
+        .unwrap();
+    loop {
+        let message = next_message(socket, Duration::from_secs(10))
+            .await
+            .expect("an answer");
+        if message["id"] == id {
+            return message;
+        }
+    }
+}
+
+async fn sockets_lose_their_rights_when_the_sign_in_ends(app: TestApp) {
+    crate::fixtures::open_window(&app, "2024", 48).await.data();
+    let addr = app.serve().await;
+    let me = "{ me { user { username } } }";
+
+    // Logout: the next operation on the socket is refused, and the socket is closed.
+    let token = app.login("tayson").await;
+    let mut socket = connect(addr, json!({ "Authorization": format!("Bearer {token}") })).await;
     assert_eq!(
-        next_message(&mut anonymous, Duration::from_secs(5))
+        next_message(&mut socket, Duration::from_secs(10))
             .await
             .unwrap()["type"],
         "connection_ack"
     );
-    let query = "subscription { submissionEvents { kind } }";
-    anonymous
-        .send(Message::text(
-            json!({ "id": "1", "type": "subscribe", "payload": { "query": query } }).to_string(),
-        ))
-        .await
-        .unwrap();
-    let reply = next_message(&mut anonymous, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let answer = operation(&mut socket, "1", me).await;
     assert_eq!(
-        reply["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
-        "{reply}"
+        answer["payload"]["data"]["me"]["user"]["username"],
+        "tayson"
     );
-    assert_eq!(reply["payload"]["data"], Value::Null);
+    let logout = app
+        .send(
+            "/graphql",
+            &json!({ "query": "mutation { logout }" }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(logout.data()["logout"], true);
+    let answer = operation(&mut socket, "2", me).await;
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{answer}"
+    );
+    assert_eq!(
+        close_code(&mut socket, Duration::from_secs(10)).await,
+        Some(4403)
+    );
+
+    // A disabled user: its subscription hears nothing more, its writes are refused, and
+    // the socket is closed.
+    let mut coordinator = subscribe(&app, addr, "coordinator").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let admin = app.client("admin").await;
+    admin
+        .graphql(
+            "mutation { disableUser(username: \"coordinator\") { disabled } }",
+            json!({}),
+        )
+        .await
+        .data();
+    let tayson = app.client("tayson").await;
+    let (id, version) = draft(&tayson, &task_id(&app, "I", Some(1)).await, "2024", "x").await;
+    submit(&tayson, &id, version).await.data();
+    let heard = next_message(&mut coordinator, Duration::from_secs(10)).await;
+    assert!(
+        heard.as_ref().is_none_or(|m| m["type"] != "next"),
+        "a disabled user heard an event: {heard:?}"
+    );
+    assert_eq!(
+        close_code(&mut coordinator, Duration::from_secs(10)).await,
+        Some(4403)
+    );
+
+    // An expired token ends the connection too.
+    let token = app.login("anlao").await;
+    let mut socket = connect(addr, json!({ "token": token })).await;
+    assert_eq!(
+        next_message(&mut socket, Duration::from_secs(10))
+            .await
+            .unwrap()["type"],
+        "connection_ack"
+    );
+    use sea_orm::{EntityTrait, QueryFilter, sea_query::Expr};
+    entity::api_token::Entity::update_many()
+        .col_expr(
+            entity::api_token::Column::ExpiresAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
+        )
+        .filter(Expr::cust("1 = 1"))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let save = "mutation { saveSubmission(input: { taskId: \"x\", periodCode: \"2024\" }) { id } }";
+    let answer = operation(&mut socket, "3", save).await;
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{answer}"
+    );
+    assert_eq!(
+        close_code(&mut socket, Duration::from_secs(10)).await,
+        Some(4403)
+    );
 }
 
-on_both_databases!(events_reach_whoever_may_see_them);
+on_both_databases!(
+    events_reach_whoever_may_see_them,
+    sockets_lose_their_rights_when_the_sign_in_ends
+);
