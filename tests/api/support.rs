@@ -82,9 +82,14 @@ impl Reply {
 
 static SQLITE_TEMPLATE: OnceCell<(tempfile::TempDir, PathBuf)> = OnceCell::const_new();
 
+/// The configuration of ordinary tests.
+pub fn test_config() -> ServerConfig {
+    ServerConfig::default()
+}
+
 impl TestApp {
     pub async fn sqlite() -> Self {
-        Self::sqlite_with(ServerConfig::default()).await
+        Self::sqlite_with(test_config()).await
     }
 
     pub async fn sqlite_with(config: ServerConfig) -> Self {
@@ -108,7 +113,7 @@ impl TestApp {
     /// None (after saying so once) where no PostgreSQL can be had; a failure instead when
     /// PLANTRACK_REQUIRE_PG=1.
     pub async fn postgres() -> Option<Self> {
-        Self::postgres_with(ServerConfig::default()).await
+        Self::postgres_with(test_config()).await
     }
 
     pub async fn postgres_with(config: ServerConfig) -> Option<Self> {
