@@ -1,5 +1,5 @@
 //! What each command does.
-use std::io::Write;
+use std::{io::Write, net::SocketAddr};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -96,7 +96,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("binding {}", cli.server.bind))?;
             let addr = listener.local_addr()?;
             println!("plantrack is serving; GraphiQL: http://{addr}/graphql");
-            axum::serve(listener, router(app))
+            // The peer address reaches handlers: sign-ins are throttled per address.
+            let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, service)
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;
                 })

@@ -5,8 +5,8 @@ use super::{
     error::IntoGql,
     inputs::{CreateUserInput, OpenReportingWindowInput, SaveSubmissionInput, row_id},
     scalars::Timestamp,
-    session::{Session, session, signed_in},
-    state::{db, events},
+    session::{Session, client_address, session, signed_in},
+    state::{db, events, login_throttle},
     tenant_types::{AuthPayload, ReportingWindow, Submission, User},
     types::AgencyGroup,
 };
@@ -17,13 +17,20 @@ pub struct Mutation;
 #[Object]
 impl Mutation {
     /// Signs in; the token goes in `Authorization: Bearer <token>` on every later request.
+    /// A wrong password, an unknown or a disabled user all answer UNAUTHENTICATED ("wrong
+    /// username or password"). Attempts are limited per username and per client address;
+    /// past the limit, even the right password answers TOO_MANY_REQUESTS, with
+    /// `extensions.retryAfterSeconds`.
     async fn login(
         &self,
         ctx: &Context<'_>,
-        username: String,
-        password: String,
+        #[graphql(desc = "The user's name, e.g. `tayson`.")] username: String,
+        #[graphql(desc = "The user's password (at most 256 characters).")] password: String,
     ) -> Result<AuthPayload> {
-        let sign_in = auth::login(db(ctx), &username, &password).await.gql()?;
+        let client = client_address(ctx);
+        let sign_in = auth::login(db(ctx), login_throttle(ctx), &username, &password, client)
+            .await
+            .gql()?;
         Ok(AuthPayload {
             token: sign_in.token,
             expires_at: sign_in.expires_at.into(),

@@ -5,7 +5,7 @@ use async_graphql::{
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
-use std::sync::Arc;
+use std::{net::IpAddr, sync::Arc};
 
 use crate::service::{ServiceError, auth::Principal, tenancy::SubmissionScope};
 
@@ -21,6 +21,15 @@ pub enum Session {
         scope: SubmissionScope,
         token: String,
     },
+}
+
+/// The network address a request came from, where the transport knows it (sign-ins are
+/// throttled per address).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress(pub IpAddr);
+
+pub fn client_address(ctx: &Context<'_>) -> Option<IpAddr> {
+    ctx.data_opt::<ClientAddress>().map(|address| address.0)
 }
 
 pub fn session<'a>(ctx: &'a Context<'_>) -> &'a Session {

@@ -6,12 +6,14 @@
 //! GraphQL-shaped body, `{"errors":[{"message":…,"extensions":{"code":…}}]}`, with an HTTP
 //! status that says what went wrong: 400 BAD_REQUEST (malformed JSON, not a GraphQL
 //! request, an empty batch), 413 PAYLOAD_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE.
+use std::net::SocketAddr;
+
 use async_graphql::{BatchRequest, ErrorExtensions, Request};
 use async_graphql_axum::GraphQLResponse;
 use axum::{
-    Json,
+    Extension, Json,
     body::Bytes,
-    extract::{State, rejection::BytesRejection},
+    extract::{ConnectInfo, State, rejection::BytesRejection},
     http::{HeaderMap, StatusCode, header::CONTENT_TYPE},
     response::{IntoResponse, Response},
 };
@@ -21,7 +23,7 @@ use super::{AppState, authenticate};
 use crate::{
     graphql::{
         loaders::{PollGate, new_loaders, new_tenant_loaders},
-        session::Session,
+        session::{ClientAddress, Session},
     },
     service::ServiceError,
 };
@@ -29,6 +31,7 @@ use crate::{
 /// The body size limit is axum's `DefaultBodyLimit`, set on the router.
 pub(super) async fn graphql_post(
     State(app): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -62,6 +65,7 @@ pub(super) async fn graphql_post(
         Ok(session) => session,
         Err(error) => return error_response(error),
     };
+    let client = peer.map(|Extension(ConnectInfo(address))| ClientAddress(address.ip()));
     // Loaders are per request: nothing cached crosses from one principal to another.
     let gate = PollGate::default();
     let prepare = |request: Request| {
@@ -70,6 +74,9 @@ pub(super) async fn graphql_post(
             .data(session.clone());
         if let Session::SignedIn { scope, .. } = &session {
             request = request.data(new_tenant_loaders(app.db.clone(), scope.clone(), &gate));
+        }
+        if let Some(client) = client {
+            request = request.data(client);
         }
         request
     };

@@ -1,4 +1,6 @@
 //! Identity: users, password hashes, bearer tokens and the principal they stand for.
+use std::{net::IpAddr, sync::LazyLock};
+
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_hash::SaltString};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
@@ -8,12 +10,14 @@ use sea_orm::{
     EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 
 use super::{
     ServiceError, ServiceResult,
     audit::{self, Change},
     catalog,
     domain::{Role, parse_stored},
+    throttle::LoginThrottle,
 };
 
 /// Who is asking: a signed-in user, acting for one agency, in one role.
@@ -46,13 +50,63 @@ impl Principal {
 pub const TOKEN_LIFETIME: Duration = Duration::hours(12);
 
 const MIN_PASSWORD_CHARS: usize = 8;
+/// The longest password accepted anywhere, checked before any hashing: argon2's work
+/// grows with the input, and nobody types more.
+pub const MAX_PASSWORD_CHARS: usize = 256;
 
-pub fn hash_password(password: &str) -> ServiceResult<String> {
+/// Password hashes computed at once: argon2 takes a core and 19 MiB each, so a flood of
+/// sign-ins waits for a slot instead of starving every other request.
+static HASHING_SLOTS: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+
+/// What unknown and disabled users' sign-ins are verified against, so that they take as
+/// long as a wrong password for a real user.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_now(&random_password()).expect("hashing a random password"));
+
+fn within_max_length(password: &str) -> ServiceResult<()> {
+    if password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(ServiceError::bad_input(format!(
+            "a password has at most {MAX_PASSWORD_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a new password's length, before any hashing.
+fn valid_new_password(password: &str) -> ServiceResult<()> {
+    within_max_length(password)?;
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(ServiceError::bad_input(format!(
             "a password needs at least {MIN_PASSWORD_CHARS} characters"
         )));
     }
+    Ok(())
+}
+
+/// Runs argon2 work on the blocking pool, one hashing slot at a time.
+async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
+    let slot = HASHING_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| ServiceError::Internal(format!("hashing slots: {e}")))?;
+    tokio::task::spawn_blocking(move || {
+        // Held until the hash is done, even when the request that asked is gone.
+        let _slot = slot;
+        work()
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(format!("hashing task: {e}")))
+}
+
+/// Hashes a new password (8 to 256 characters).
+pub async fn hash_password(password: &str) -> ServiceResult<String> {
+    valid_new_password(password)?;
+    let password = password.to_owned();
+    hashing(move || hash_now(&password)).await?
+}
+
+fn hash_now(password: &str) -> ServiceResult<String> {
     let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
         .map_err(|e| ServiceError::Internal(format!("salt: {e}")))?;
     Argon2::default()
@@ -61,7 +115,18 @@ pub fn hash_password(password: &str) -> ServiceResult<String> {
         .map_err(|e| ServiceError::Internal(format!("hashing: {e}")))
 }
 
-fn verify_password(password: &str, hash: &str) -> bool {
+/// Whether `password` matches `hash`; without a hash (unknown or disabled user), the same
+/// work against a dummy hash, and false.
+async fn verify_password(password: &str, hash: Option<String>) -> ServiceResult<bool> {
+    let password = password.to_owned();
+    hashing(move || {
+        let matches = verify_now(&password, hash.as_deref().unwrap_or(&DUMMY_HASH));
+        matches && hash.is_some()
+    })
+    .await
+}
+
+fn verify_now(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
         .map(|parsed| {
             Argon2::default()
@@ -87,20 +152,30 @@ pub struct SignIn {
     pub user: user::Model,
 }
 
-/// Checks a username and password and issues a token. Wrong username and wrong password
-/// answer alike, so that usernames cannot be probed.
+/// Checks a username and password and issues a token. Unknown users, disabled users and
+/// wrong passwords answer alike and take the same work, so that usernames cannot be
+/// probed; attempts are throttled per username and per client address (`client`, where
+/// the transport knows it), right password or not.
 pub async fn login(
     db: &DatabaseConnection,
+    throttle: &LoginThrottle,
     username: &str,
     password: &str,
+    client: Option<IpAddr>,
 ) -> ServiceResult<SignIn> {
+    within_max_length(password)?;
+    let username = username.trim();
+    throttle.attempt(username, client)?;
     let user = user::Entity::find()
-        .filter(user::Column::Username.eq(username.trim()))
+        .filter(user::Column::Username.eq(username))
         .one(db)
-        .await?;
+        .await?
+        .filter(|user| !user.disabled);
+    let hash = user.as_ref().map(|user| user.password_hash.clone());
+    let verified = verify_password(password, hash).await?;
     let user = match user {
-        Some(user) if !user.disabled && verify_password(password, &user.password_hash) => user,
-        _ => return Err(ServiceError::Unauthenticated),
+        Some(user) if verified => user,
+        _ => return Err(ServiceError::WrongCredentials),
     };
     let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     let now = Utc::now();
@@ -166,7 +241,7 @@ pub struct NewUser {
     pub password: String,
 }
 
-fn valid_username(username: &str) -> ServiceResult<String> {
+pub(super) fn valid_username(username: &str) -> ServiceResult<String> {
     let username = username.trim();
     let ok = (3..=64).contains(&username.len())
         && username
@@ -203,7 +278,7 @@ pub async fn create_user(
             new.role.as_str()
         )));
     }
-    let password_hash = hash_password(&new.password)?;
+    let password_hash = hash_password(&new.password).await?;
     let txn = db.begin().await?;
     if user::Entity::find()
         .filter(user::Column::Username.eq(&username))
@@ -262,7 +337,7 @@ pub async fn reset_password(
     password: &str,
 ) -> ServiceResult<user::Model> {
     actor.require_role(&[Role::Admin])?;
-    let hash = hash_password(password)?;
+    let hash = hash_password(password).await?;
     update_user(db, actor, username, "reset_password", |u| {
         u.password_hash = Set(hash)
     })
@@ -348,12 +423,24 @@ pub async fn ensure_first_admin(
 mod tests {
     use super::*;
 
-    #[test]
-    fn passwords_verify_only_themselves() {
-        let hash = hash_password("correct horse").unwrap();
-        assert!(verify_password("correct horse", &hash));
-        assert!(!verify_password("wrong horse!", &hash));
-        assert!(hash_password("short").is_err());
+    #[tokio::test]
+    async fn passwords_verify_only_themselves() {
+        let hash = hash_password("correct horse").await.unwrap();
+        assert!(
+            verify_password("correct horse", Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(!verify_password("wrong horse!", Some(hash)).await.unwrap());
+        assert!(hash_password("short").await.is_err());
+        assert!(hash_password(&"x".repeat(257)).await.is_err());
+        assert!(hash_password(&"x".repeat(256)).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn without_a_hash_nothing_verifies() {
+        // Not even the dummy hash's own password could: it is random and never kept.
+        assert!(!verify_password("correct horse", None).await.unwrap());
     }
 
     #[test]

@@ -6,6 +6,12 @@ use sea_orm::DbErr;
 pub enum ServiceError {
     #[error("authentication required")]
     Unauthenticated,
+    /// A failed sign-in: unknown user, disabled user and wrong password answer alike.
+    #[error("wrong username or password")]
+    WrongCredentials,
+    /// Too many sign-in attempts for a username or from an address.
+    #[error("too many sign-in attempts; try again in {retry_after_secs} seconds")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("{0}")]
     Forbidden(String),
     /// Also the answer for rows the principal may not see, so that existence never leaks.
@@ -44,13 +50,14 @@ impl ServiceError {
     /// The stable code clients see in `extensions.code`.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Unauthenticated | Self::WrongCredentials => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadInput(_) => "BAD_USER_INPUT",
             Self::Conflict { .. } => "CONFLICT",
             Self::WindowClosed(_) => "WINDOW_CLOSED",
             Self::InvalidTransition { .. } => "INVALID_TRANSITION",
+            Self::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
             Self::Database(_) | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }

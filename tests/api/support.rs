@@ -3,6 +3,7 @@
 use std::{
     io::Write,
     net::{SocketAddr, TcpListener},
+    num::NonZeroU32,
     path::{Path, PathBuf},
     process::{Command, Stdio},
     sync::{
@@ -14,11 +15,12 @@ use std::{
 use axum::{
     Router,
     body::Body,
+    extract::ConnectInfo,
     http::{Request, StatusCode},
 };
 use http_body_util::BodyExt;
 use plantrack::{
-    config::ServerConfig,
+    config::{LoginLimits, ServerConfig},
     db, http,
     service::{auth, domain::Role, events::EventBus, seed},
 };
@@ -82,9 +84,17 @@ impl Reply {
 
 static SQLITE_TEMPLATE: OnceCell<(tempfile::TempDir, PathBuf)> = OnceCell::const_new();
 
-/// The configuration of ordinary tests.
+/// The configuration of ordinary tests: the default, but sign-in limits that no test
+/// reaches by signing in often (in-process requests all share one client address).
 pub fn test_config() -> ServerConfig {
-    ServerConfig::default()
+    let plenty = NonZeroU32::new(100_000).unwrap();
+    let mut config = ServerConfig::default();
+    config.limits.login = LoginLimits {
+        user_burst: plenty,
+        address_burst: plenty,
+        ..LoginLimits::default()
+    };
+    config
 }
 
 impl TestApp {
@@ -150,7 +160,7 @@ impl TestApp {
         }
     }
 
-    /// Serves this app on a loopback port, until the test ends.
+    /// Serves this app on a loopback port, until the test ends, as `plantrack serve` does.
     pub async fn serve(&self) -> SocketAddr {
         serve(self.router.clone()).await
     }
@@ -244,12 +254,26 @@ impl TestApp {
     }
 
     pub async fn send(&self, path: &str, body: &Value, token: Option<&str>) -> Reply {
+        self.send_from(None, path, body, token).await
+    }
+
+    /// `send`, as if from the client address `from` (as a served router would see it).
+    pub async fn send_from(
+        &self,
+        from: Option<SocketAddr>,
+        path: &str,
+        body: &Value,
+        token: Option<&str>,
+    ) -> Reply {
         let body = body.to_string();
         let mut request = Request::post(path)
             .header("content-type", "application/json")
             .header("content-length", body.len());
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(from) = from {
+            request = request.extension(ConnectInfo(from));
         }
         let request = request.body(Body::from(body)).expect("request");
         let (status, bytes) = self.request(request).await;
@@ -264,7 +288,8 @@ async fn serve(router: Router) -> SocketAddr {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await.expect("serve") });
     addr
 }
 
