@@ -84,7 +84,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             if let Some(password) = auth::ensure_first_admin(&db, FIRST_ADMIN_AGENCY).await? {
                 println!(
-                    "created the first user: admin / {password}  (shown once; sign in and change it)"
+                    "created the first user: admin / {password}  (shown once; sign in and change it: \
+                     mutation {{ changePassword(oldPassword: \"…\", newPassword: \"…\") }})"
                 );
             }
             let events = EventBus::for_database(&db, &cli.database_url)

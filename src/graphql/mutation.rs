@@ -48,6 +48,32 @@ impl Mutation {
         }
     }
 
+    /// Changes the signed-in user's own password. The current password is asked again (a
+    /// wrong one answers UNAUTHENTICATED and counts as a sign-in attempt); the new one
+    /// has 8 to 256 characters. Every other sign-in of the user ends; this one goes on.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The current password.")] old_password: String,
+        #[graphql(desc = "The new password, 8 to 256 characters.")] new_password: String,
+    ) -> Result<bool> {
+        let Session::SignedIn {
+            principal, token, ..
+        } = session(ctx)
+        else {
+            return Err(ServiceError::Unauthenticated).gql();
+        };
+        let passwords = auth::PasswordChange {
+            old: &old_password,
+            new: &new_password,
+            client: client_address(ctx),
+        };
+        auth::change_password(db(ctx), login_throttle(ctx), principal, token, passwords)
+            .await
+            .gql()
+            .map(|()| true)
+    }
+
     /// Creates or updates the caller's agency's draft (or returned) report. The agency is
     /// always the caller's own.
     async fn save_submission(
@@ -180,12 +206,12 @@ impl Mutation {
             .map(User)
     }
 
-    /// Sets a user's password (admin only).
+    /// Sets a user's password (admin only); every sign-in of the user ends.
     async fn reset_password(
         &self,
         ctx: &Context<'_>,
-        username: String,
-        password: String,
+        #[graphql(desc = "The user whose password is set.")] username: String,
+        #[graphql(desc = "The new password, 8 to 256 characters.")] password: String,
     ) -> Result<User> {
         let (principal, _) = signed_in(ctx).gql()?;
         auth::reset_password(db(ctx), principal, &username, &password)

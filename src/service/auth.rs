@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use entity::{agency, api_token, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, TransactionTrait,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, TransactionTrait, sea_query::Expr,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
@@ -329,7 +329,7 @@ fn user_view(user: &user::Model) -> serde_json::Value {
     })
 }
 
-/// Sets a new password (admin only); the user's tokens stay valid.
+/// Sets a new password (admin only) and ends every sign-in of the user.
 pub async fn reset_password(
     db: &DatabaseConnection,
     actor: &Principal,
@@ -338,10 +338,43 @@ pub async fn reset_password(
 ) -> ServiceResult<user::Model> {
     actor.require_role(&[Role::Admin])?;
     let hash = hash_password(password).await?;
-    update_user(db, actor, username, "reset_password", |u| {
-        u.password_hash = Set(hash)
-    })
-    .await
+    let change = |u: &mut user::ActiveModel| u.password_hash = Set(hash);
+    let action = "reset_password";
+    update_user(db, actor, username, action, change, EndTokens::All).await
+}
+
+/// The signed-in user changes their own password, giving the current one again (a wrong
+/// one counts as a sign-in attempt). Every other sign-in of the user ends; the one that
+/// asked (`token`) keeps working.
+pub async fn change_password(
+    db: &DatabaseConnection,
+    throttle: &LoginThrottle,
+    actor: &Principal,
+    token: &str,
+    passwords: PasswordChange<'_>,
+) -> ServiceResult<()> {
+    within_max_length(passwords.old)?;
+    valid_new_password(passwords.new)?;
+    throttle.attempt(&actor.username, passwords.client)?;
+    let current = user::Entity::find_by_id(actor.user_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::Unauthenticated)?;
+    if !verify_password(passwords.old, Some(current.password_hash)).await? {
+        return Err(ServiceError::WrongPassword);
+    }
+    let hash = hash_password(passwords.new).await?;
+    let change = |u: &mut user::ActiveModel| u.password_hash = Set(hash);
+    let end = EndTokens::AllBut(token);
+    update_user(db, actor, &actor.username, "change_password", change, end).await?;
+    Ok(())
+}
+
+/// The current and the new password, and where the request came from.
+pub struct PasswordChange<'a> {
+    pub old: &'a str,
+    pub new: &'a str,
+    pub client: Option<IpAddr>,
 }
 
 /// Disables a user (admin only): sign-in and every token stop working.
@@ -358,7 +391,16 @@ pub async fn set_disabled(
         ));
     }
     let action = if disabled { "disable" } else { "enable" };
-    update_user(db, actor, username, action, |u| u.disabled = Set(disabled)).await
+    let change = |u: &mut user::ActiveModel| u.disabled = Set(disabled);
+    update_user(db, actor, username, action, change, EndTokens::None).await
+}
+
+/// Which of a user's tokens a change revokes.
+enum EndTokens<'a> {
+    None,
+    All,
+    /// All but the one with this (plain) token.
+    AllBut(&'a str),
 }
 
 async fn update_user(
@@ -367,6 +409,7 @@ async fn update_user(
     username: &str,
     action: &str,
     change: impl FnOnce(&mut user::ActiveModel),
+    end_tokens: EndTokens<'_>,
 ) -> ServiceResult<user::Model> {
     let txn = db.begin().await?;
     let before = user::Entity::find()
@@ -377,6 +420,11 @@ async fn update_user(
     let mut active = before.clone().into_active_model();
     change(&mut active);
     let after = active.update(&txn).await?;
+    match end_tokens {
+        EndTokens::None => {}
+        EndTokens::All => revoke_tokens(&txn, after.id, None).await?,
+        EndTokens::AllBut(token) => revoke_tokens(&txn, after.id, Some(token)).await?,
+    }
     audit::record(
         &txn,
         Some(actor),
@@ -392,6 +440,23 @@ async fn update_user(
     .await?;
     txn.commit().await?;
     Ok(after)
+}
+
+/// Revokes the user's live tokens, but for `except` (a plain token).
+async fn revoke_tokens<C: ConnectionTrait>(
+    db: &C,
+    user_id: i64,
+    except: Option<&str>,
+) -> ServiceResult<()> {
+    let mut revoke = api_token::Entity::update_many()
+        .col_expr(api_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(api_token::Column::UserId.eq(user_id))
+        .filter(api_token::Column::RevokedAt.is_null());
+    if let Some(token) = except {
+        revoke = revoke.filter(api_token::Column::TokenHash.ne(token_hash(token)));
+    }
+    revoke.exec(db).await?;
+    Ok(())
 }
 
 /// On the first start of a database without users: an `admin` with a random password,

@@ -9,6 +9,9 @@ pub enum ServiceError {
     /// A failed sign-in: unknown user, disabled user and wrong password answer alike.
     #[error("wrong username or password")]
     WrongCredentials,
+    /// A signed-in user's current password, asked again before a change, was wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
     /// Too many sign-in attempts for a username or from an address.
     #[error("too many sign-in attempts; try again in {retry_after_secs} seconds")]
     TooManyRequests { retry_after_secs: u64 },
@@ -50,7 +53,9 @@ impl ServiceError {
     /// The stable code clients see in `extensions.code`.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Unauthenticated | Self::WrongCredentials => "UNAUTHENTICATED",
+            Self::Unauthenticated | Self::WrongCredentials | Self::WrongPassword => {
+                "UNAUTHENTICATED"
+            }
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadInput(_) => "BAD_USER_INPUT",

@@ -5,7 +5,7 @@ use std::{
 };
 
 use chrono::{Duration, Utc};
-use entity::{api_token, user};
+use entity::{api_token, audit_log, user};
 use plantrack::config::{LoginLimits, ServerConfig};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
@@ -18,6 +18,9 @@ use crate::{
 
 const LOGIN: &str =
     "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }";
+
+const CHANGE_PASSWORD: &str =
+    "mutation($o: String!, $n: String!) { changePassword(oldPassword: $o, newPassword: $n) }";
 
 async fn login_as(app: &TestApp, username: &str, password: &str) -> crate::support::Reply {
     app.anonymous()
@@ -261,6 +264,7 @@ async fn wrong_unknown_and_disabled_sign_ins_answer_alike(app: TestApp) {
 async fn overlong_passwords_are_bad_input(app: TestApp) {
     let long = "x".repeat(10_000);
     let admin = app.client("admin").await;
+    let tayson = app.client("tayson").await;
     let replies = [
         ("login", login_as(&app, "tayson", &long).await),
         (
@@ -279,6 +283,18 @@ async fn overlong_passwords_are_bad_input(app: TestApp) {
                     "mutation($p: String!) { resetPassword(username: \"anlao\", password: $p) { username } }",
                     json!({ "p": long }),
                 )
+                .await,
+        ),
+        (
+            "changePassword new",
+            tayson
+                .graphql(CHANGE_PASSWORD, json!({ "o": PASSWORD, "n": long }))
+                .await,
+        ),
+        (
+            "changePassword old",
+            tayson
+                .graphql(CHANGE_PASSWORD, json!({ "o": long, "n": "a fine new password" }))
                 .await,
         ),
     ];
@@ -424,6 +440,110 @@ async fn post_over_tcp(server: SocketAddr, body: &Value) -> (u16, Value) {
     (status, serde_json::from_str(body).unwrap())
 }
 
+async fn reset_password_ends_the_users_sign_ins(app: TestApp) {
+    let first = app.client("tayson").await;
+    let second = app.client("tayson").await;
+    assert_eq!(ask(&first).await, None);
+    let admin = app.client("admin").await;
+    let reply = admin
+        .graphql(
+            "mutation { resetPassword(username: \"tayson\", password: \"reset by admin\") { username } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(reply.data()["resetPassword"]["username"], "tayson");
+    assert_eq!(ask(&first).await.as_deref(), Some("UNAUTHENTICATED"));
+    assert_eq!(ask(&second).await.as_deref(), Some("UNAUTHENTICATED"));
+    // Other users' sign-ins go on.
+    assert_eq!(ask(&admin).await, None);
+    assert_eq!(
+        login_as(&app, "tayson", PASSWORD).await.error_code(),
+        Some("UNAUTHENTICATED")
+    );
+    login_as(&app, "tayson", "reset by admin").await.data();
+}
+
+async fn change_password_needs_the_old_one_and_ends_other_sign_ins(app: TestApp) {
+    let current = app.client("tayson").await;
+    let other = app.client("tayson").await;
+    let bystander = app.client("anlao").await;
+
+    let reply = app
+        .anonymous()
+        .graphql(
+            CHANGE_PASSWORD,
+            json!({ "o": PASSWORD, "n": "new password 2" }),
+        )
+        .await;
+    assert_eq!(
+        reply.error_code(),
+        Some("UNAUTHENTICATED"),
+        "{}",
+        reply.body
+    );
+
+    let reply = current
+        .graphql(
+            CHANGE_PASSWORD,
+            json!({ "o": "not the password", "n": "new password 2" }),
+        )
+        .await;
+    assert_eq!(
+        reply.error_code(),
+        Some("UNAUTHENTICATED"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(
+        reply.body["errors"][0]["message"],
+        "the current password is wrong"
+    );
+    let reply = current
+        .graphql(CHANGE_PASSWORD, json!({ "o": PASSWORD, "n": "short" }))
+        .await;
+    assert_eq!(reply.error_code(), Some("BAD_USER_INPUT"), "{}", reply.body);
+    // Refused changes change nothing.
+    assert_eq!(ask(&other).await, None);
+
+    let reply = current
+        .graphql(
+            CHANGE_PASSWORD,
+            json!({ "o": PASSWORD, "n": "new password 2" }),
+        )
+        .await;
+    assert_eq!(reply.data()["changePassword"], true);
+    assert_eq!(
+        ask(&current).await,
+        None,
+        "the sign-in that changed it goes on"
+    );
+    assert_eq!(ask(&other).await.as_deref(), Some("UNAUTHENTICATED"));
+    assert_eq!(ask(&bystander).await, None);
+    assert_eq!(
+        login_as(&app, "tayson", PASSWORD).await.error_code(),
+        Some("UNAUTHENTICATED")
+    );
+    login_as(&app, "tayson", "new password 2").await.data();
+
+    // Audited like other user changes, by the user, without the hash.
+    let tayson = user::Entity::find()
+        .filter(user::Column::Username.eq("tayson"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let audit = audit_log::Entity::find()
+        .filter(audit_log::Column::Entity.eq("user"))
+        .filter(audit_log::Column::EntityId.eq(tayson.id))
+        .filter(audit_log::Column::Action.eq("change_password"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].actor_id, Some(tayson.id));
+    assert!(!format!("{:?}", audit[0].after).contains("argon2"));
+}
+
 on_both_databases!(
     anonymous_callers_get_only_login_and_introspection,
     me_tells_who_is_signed_in,
@@ -431,4 +551,6 @@ on_both_databases!(
     only_admins_manage_users,
     wrong_unknown_and_disabled_sign_ins_answer_alike,
     overlong_passwords_are_bad_input,
+    reset_password_ends_the_users_sign_ins,
+    change_password_needs_the_old_one_and_ends_other_sign_ins,
 );
