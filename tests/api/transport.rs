@@ -93,9 +93,11 @@ async fn only_json_bodies_are_accepted() {
 #[tokio::test]
 async fn malformed_bodies_are_bad_requests() {
     let app = TestApp::sqlite().await;
+    let deep = "[".repeat(10_000);
     for (body, telling) in [
         ("{\"query\": ", "not valid JSON"),
         ("not json at all", "not valid JSON"),
+        (deep.as_str(), "recursion limit"),
         ("", "empty"),
         (" \n", "empty"),
         ("42", "JSON object"),
@@ -108,7 +110,7 @@ async fn malformed_bodies_are_bad_requests() {
             "not a GraphQL request",
         ),
     ] {
-        let reply = post(&app, Some("application/json"), body).await;
+        let reply = post(&app, Some("application/json"), body.to_owned()).await;
         let message = refused(&reply, StatusCode::BAD_REQUEST, "BAD_REQUEST");
         assert!(message.contains(telling), "{body}: {message}");
         // Said for people, not Rust's debug text.
