@@ -1,5 +1,10 @@
 //! Command line and environment configuration.
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    net::SocketAddr,
+    num::{NonZeroU32, NonZeroU64},
+    path::PathBuf,
+    time::Duration,
+};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -226,6 +231,64 @@ pub struct Limits {
     /// Whether introspection queries are answered.
     #[arg(long, env = "PLANTRACK_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub introspection: bool,
+    #[command(flatten)]
+    pub login: LoginLimits,
+}
+
+/// How fast passwords may be tried: `login` (and `changePassword`) attempts, right or
+/// wrong, are counted per username and per client address. Each quota allows a burst of
+/// attempts, then one more per period; past it, attempts are refused with
+/// TOO_MANY_REQUESTS before any password is checked.
+#[derive(Debug, Clone, Args)]
+pub struct LoginLimits {
+    /// Sign-in attempts one username may make in a burst.
+    #[arg(
+        long = "login-user-burst",
+        env = "PLANTRACK_LOGIN_USER_BURST",
+        default_value_t = LoginLimits::DEFAULT.user_burst,
+        global = true
+    )]
+    pub user_burst: NonZeroU32,
+    /// Seconds after which one username may try once more.
+    #[arg(
+        long = "login-user-period-secs",
+        env = "PLANTRACK_LOGIN_USER_PERIOD_SECS",
+        default_value_t = LoginLimits::DEFAULT.user_period_secs,
+        global = true
+    )]
+    pub user_period_secs: NonZeroU64,
+    /// Sign-in attempts one client address may make in a burst.
+    #[arg(
+        long = "login-address-burst",
+        env = "PLANTRACK_LOGIN_ADDRESS_BURST",
+        default_value_t = LoginLimits::DEFAULT.address_burst,
+        global = true
+    )]
+    pub address_burst: NonZeroU32,
+    /// Seconds after which one client address may try once more.
+    #[arg(
+        long = "login-address-period-secs",
+        env = "PLANTRACK_LOGIN_ADDRESS_PERIOD_SECS",
+        default_value_t = LoginLimits::DEFAULT.address_period_secs,
+        global = true
+    )]
+    pub address_period_secs: NonZeroU64,
+}
+
+impl LoginLimits {
+    /// Per username 10 attempts, then one every 30 s; per address 30, then one every 2 s.
+    pub const DEFAULT: Self = Self {
+        user_burst: NonZeroU32::new(10).unwrap(),
+        user_period_secs: NonZeroU64::new(30).unwrap(),
+        address_burst: NonZeroU32::new(30).unwrap(),
+        address_period_secs: NonZeroU64::new(2).unwrap(),
+    };
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
 }
 
 impl Default for Limits {
@@ -242,6 +305,7 @@ impl Default for Limits {
             max_batch: 10,
             request_timeout_secs: 30,
             introspection: true,
+            login: LoginLimits::default(),
         }
     }
 }

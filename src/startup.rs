@@ -1,5 +1,5 @@
 //! What each command does.
-use std::io::Write;
+use std::{io::Write, net::SocketAddr};
 
 use anyhow::Context;
 use sea_orm::{DatabaseConnection, DbBackend};
@@ -88,7 +88,9 @@ pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("binding {}", cli.server.bind))?;
             let addr = listener.local_addr()?;
             println!("plantrack is serving; GraphiQL: http://{addr}/graphql");
-            axum::serve(listener, router(app))
+            // The peer address reaches handlers: sign-ins are throttled per address.
+            let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, service)
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;
                 })
@@ -116,7 +118,10 @@ async fn prepare_database(cli: &Cli, db: &DatabaseConnection) -> anyhow::Result<
         tracing::info!("loaded the built-in plan 768/QĐ-UBND");
     }
     if let Some(password) = auth::ensure_first_admin(&owner, FIRST_ADMIN_AGENCY).await? {
-        println!("created the first user: admin / {password}  (shown once; sign in and change it)");
+        println!(
+            "created the first user: admin / {password}  (shown once; sign in and change it: \
+             mutation {{ changePassword(oldPassword: \"…\", newPassword: \"…\") }})"
+        );
     }
     if db.get_database_backend() == DbBackend::Postgres {
         if separate_owner {

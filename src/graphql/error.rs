@@ -10,8 +10,14 @@ impl ErrorExtensions for ServiceError {
         self.log_if_internal();
         // Internal errors display generically; their cause went to the log above.
         let mut error = Error::new(self.to_string()).extend_with(|_, e| e.set("code", self.code()));
-        if let ServiceError::Conflict { current, .. } = self {
-            error = error.extend_with(|_, e| e.set("currentVersion", *current));
+        match self {
+            ServiceError::Conflict { current, .. } => {
+                error = error.extend_with(|_, e| e.set("currentVersion", *current));
+            }
+            ServiceError::TooManyRequests { retry_after_secs } => {
+                error = error.extend_with(|_, e| e.set("retryAfterSeconds", *retry_after_secs));
+            }
+            _ => {}
         }
         error
     }

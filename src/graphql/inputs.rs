@@ -197,10 +197,14 @@ impl From<OpenReportingWindowInput> for OpenWindow {
 /// A new user.
 #[derive(InputObject)]
 pub struct CreateUserInput {
+    /// 3 to 64 letters, digits, '.', '_' or '-'; unique.
     pub username: String,
+    /// The name shown for the user; the username where left out.
     pub display_name: Option<String>,
     /// Code of the user's agency.
     pub agency: String,
+    /// What the user may do.
     pub role: crate::service::domain::Role,
+    /// The first password, 8 to 256 characters.
     pub password: String,
 }

@@ -19,7 +19,10 @@ pub mod types;
 use async_graphql::Schema;
 use sea_orm::DatabaseConnection;
 
-use crate::{config::Limits, service::events::EventBus};
+use crate::{
+    config::Limits,
+    service::{events::EventBus, throttle::LoginThrottle},
+};
 
 pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
@@ -36,7 +39,10 @@ pub fn build_schema(db: Option<(DatabaseConnection, EventBus)>, limits: &Limits)
         builder = builder.disable_introspection();
     }
     if let Some((db, events)) = db {
-        builder = builder.data(db).data(events);
+        builder = builder
+            .data(db)
+            .data(events)
+            .data(LoginThrottle::new(&limits.login));
     }
     builder.finish()
 }

@@ -5,8 +5,8 @@ use super::{
     error::IntoGql,
     inputs::{CreateUserInput, OpenReportingWindowInput, SaveSubmissionInput, row_id},
     scalars::Timestamp,
-    session::{Session, session, signed_in},
-    state::{db, events},
+    session::{Session, client_address, session, signed_in},
+    state::{db, events, login_throttle},
     tenant_types::{AuthPayload, ReportingWindow, Submission, User},
     types::AgencyGroup,
 };
@@ -17,13 +17,20 @@ pub struct Mutation;
 #[Object]
 impl Mutation {
     /// Signs in; the token goes in `Authorization: Bearer <token>` on every later request.
+    /// A wrong password, an unknown or a disabled user all answer UNAUTHENTICATED ("wrong
+    /// username or password"). Attempts are limited per username and per client address;
+    /// past the limit, even the right password answers TOO_MANY_REQUESTS, with
+    /// `extensions.retryAfterSeconds`.
     async fn login(
         &self,
         ctx: &Context<'_>,
-        username: String,
-        password: String,
+        #[graphql(desc = "The user's name, e.g. `tayson`.")] username: String,
+        #[graphql(desc = "The user's password (at most 256 characters).")] password: String,
     ) -> Result<AuthPayload> {
-        let sign_in = auth::login(db(ctx), &username, &password).await.gql()?;
+        let client = client_address(ctx);
+        let sign_in = auth::login(db(ctx), login_throttle(ctx), &username, &password, client)
+            .await
+            .gql()?;
         Ok(AuthPayload {
             token: sign_in.token,
             expires_at: sign_in.expires_at.into(),
@@ -39,6 +46,32 @@ impl Mutation {
             }
             _ => Err(ServiceError::Unauthenticated).gql(),
         }
+    }
+
+    /// Changes the signed-in user's own password. The current password is asked again (a
+    /// wrong one answers UNAUTHENTICATED and counts as a sign-in attempt); the new one
+    /// has 8 to 256 characters. Every other sign-in of the user ends; this one goes on.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The current password.")] old_password: String,
+        #[graphql(desc = "The new password, 8 to 256 characters.")] new_password: String,
+    ) -> Result<bool> {
+        let Session::SignedIn {
+            principal, token, ..
+        } = session(ctx)
+        else {
+            return Err(ServiceError::Unauthenticated).gql();
+        };
+        let passwords = auth::PasswordChange {
+            old: &old_password,
+            new: &new_password,
+            client: client_address(ctx),
+        };
+        auth::change_password(db(ctx), login_throttle(ctx), principal, token, passwords)
+            .await
+            .gql()
+            .map(|()| true)
     }
 
     /// Creates or updates the caller's agency's draft (or returned) report. The agency is
@@ -173,12 +206,12 @@ impl Mutation {
             .map(User)
     }
 
-    /// Sets a user's password (admin only).
+    /// Sets a user's password (admin only); every sign-in of the user ends.
     async fn reset_password(
         &self,
         ctx: &Context<'_>,
-        username: String,
-        password: String,
+        #[graphql(desc = "The user whose password is set.")] username: String,
+        #[graphql(desc = "The new password, 8 to 256 characters.")] password: String,
     ) -> Result<User> {
         let (principal, _) = signed_in(ctx).gql()?;
         auth::reset_password(db(ctx), principal, &username, &password)

@@ -8,7 +8,7 @@ use async_graphql::{
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 use sea_orm::DatabaseConnection;
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, net::IpAddr, sync::Arc};
 
 use super::loaders::live_tenant_loaders;
 use crate::service::{
@@ -55,6 +55,15 @@ impl Session {
 /// connection loses them the moment its token or user does.
 #[derive(Clone, Debug)]
 pub struct LiveToken(pub String);
+
+/// The network address a request came from, where the transport knows it (sign-ins are
+/// throttled per address).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress(pub IpAddr);
+
+pub fn client_address(ctx: &Context<'_>) -> Option<IpAddr> {
+    ctx.data_opt::<ClientAddress>().map(|address| address.0)
+}
 
 pub fn session<'a>(ctx: &'a Context<'_>) -> &'a Session {
     ctx.data_opt::<Session>().unwrap_or(&Session::Anonymous)

@@ -61,7 +61,9 @@ pub struct Viewer {
 pub struct AuthPayload {
     /// Send as `Authorization: Bearer <token>`. Shown only now.
     pub token: String,
+    /// When the token stops working.
     pub expires_at: Timestamp,
+    /// The signed-in user.
     pub user: User,
 }
 

@@ -15,7 +15,10 @@ impl IntoResponse for HttpError {
         let error = self.0;
         error.log_if_internal();
         let status = match &error {
-            ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ServiceError::Unauthenticated
+            | ServiceError::WrongCredentials
+            | ServiceError::WrongPassword => StatusCode::UNAUTHORIZED,
+            ServiceError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
             ServiceError::BadInput(_) => StatusCode::BAD_REQUEST,

@@ -1,30 +1,26 @@
 //! HTTP concerns: the router, limits, health, the GraphQL endpoint and report files.
 mod error;
+mod graphql_post;
 mod reports;
 mod websocket;
 
 use std::{sync::Arc, time::Duration};
 
-use async_graphql::{BatchRequest, ErrorExtensions, http::GraphiQLSource};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use async_graphql::http::GraphiQLSource;
 use axum::{
     Json, Router,
-    extract::State,
+    extract::{DefaultBodyLimit, State},
     http::{HeaderMap, StatusCode, header::AUTHORIZATION},
     response::{Html, IntoResponse},
     routing::get,
 };
 use sea_orm::DatabaseConnection;
 use serde_json::json;
-use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
+use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
 
 use crate::{
     config::ServerConfig,
-    graphql::{
-        AppSchema, build_schema,
-        loaders::{PollGate, new_loaders, new_tenant_loaders},
-        session::Session,
-    },
+    graphql::{AppSchema, build_schema, session::Session},
     service::{ServiceError, events::EventBus, health},
 };
 
@@ -47,12 +43,13 @@ impl App {
 pub fn router(app: AppState) -> Router {
     let limits = &app.config.limits;
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(graphiql).post(graphql_post::graphql_post))
         .route("/graphql/ws", get(websocket::graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/reports/{plan}/{file}", get(reports::consolidated))
-        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        // Read by the body extractors; POST /graphql answers 413 in GraphQL shape.
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(limits.request_timeout_secs),
@@ -68,50 +65,6 @@ async fn graphiql() -> Html<String> {
             .subscription_endpoint("/graphql/ws")
             .finish(),
     )
-}
-
-async fn graphql(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    request: GraphQLBatchRequest,
-) -> GraphQLResponse {
-    let batch = request.into_inner();
-    if let BatchRequest::Batch(requests) = &batch
-        && requests.len() > app.config.limits.max_batch
-    {
-        let error = ServiceError::bad_input(format!(
-            "a batch may hold at most {} operations",
-            app.config.limits.max_batch
-        ));
-        return error_response(error);
-    }
-    let session = match authenticate(&app, &headers).await {
-        Ok(session) => session,
-        Err(error) => return error_response(error),
-    };
-    // Loaders are per request: nothing cached crosses from one principal to another.
-    let gate = PollGate::default();
-    let prepare = |request: async_graphql::Request| {
-        let mut request = request
-            .data(new_loaders(app.db.clone(), &gate))
-            .data(session.clone());
-        if let Session::SignedIn { scope, .. } = &session {
-            request = request.data(new_tenant_loaders(app.db.clone(), scope.clone(), &gate));
-        }
-        request
-    };
-    let batch = match batch {
-        BatchRequest::Single(request) => BatchRequest::Single(prepare(request)),
-        BatchRequest::Batch(requests) => {
-            BatchRequest::Batch(requests.into_iter().map(prepare).collect())
-        }
-    };
-    gate.run(app.schema.execute_batch(batch)).await.into()
-}
-
-fn error_response(error: ServiceError) -> GraphQLResponse {
-    async_graphql::Response::from_errors(vec![error.extend().into_server_error(Default::default())])
-        .into()
 }
 
 /// The caller named by `Authorization: Bearer <token>`.

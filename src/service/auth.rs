@@ -1,19 +1,23 @@
 //! Identity: users, password hashes, bearer tokens and the principal they stand for.
+use std::{net::IpAddr, sync::LazyLock};
+
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_hash::SaltString};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use entity::{agency, api_token, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, TransactionTrait,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, TransactionTrait, sea_query::Expr,
 };
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 
 use super::{
     ServiceError, ServiceResult,
     audit::{self, Change},
     catalog,
     domain::{Role, parse_stored},
+    throttle::LoginThrottle,
 };
 
 /// Who is asking: a signed-in user, acting for one agency, in one role.
@@ -46,13 +50,63 @@ impl Principal {
 pub const TOKEN_LIFETIME: Duration = Duration::hours(12);
 
 const MIN_PASSWORD_CHARS: usize = 8;
+/// The longest password accepted anywhere, checked before any hashing: argon2's work
+/// grows with the input, and nobody types more.
+pub const MAX_PASSWORD_CHARS: usize = 256;
 
-pub fn hash_password(password: &str) -> ServiceResult<String> {
+/// Password hashes computed at once: argon2 takes a core and 19 MiB each, so a flood of
+/// sign-ins waits for a slot instead of starving every other request.
+static HASHING_SLOTS: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+
+/// What unknown and disabled users' sign-ins are verified against, so that they take as
+/// long as a wrong password for a real user.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_now(&random_password()).expect("hashing a random password"));
+
+fn within_max_length(password: &str) -> ServiceResult<()> {
+    if password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(ServiceError::bad_input(format!(
+            "a password has at most {MAX_PASSWORD_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a new password's length, before any hashing.
+fn valid_new_password(password: &str) -> ServiceResult<()> {
+    within_max_length(password)?;
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(ServiceError::bad_input(format!(
             "a password needs at least {MIN_PASSWORD_CHARS} characters"
         )));
     }
+    Ok(())
+}
+
+/// Runs argon2 work on the blocking pool, one hashing slot at a time.
+async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
+    let slot = HASHING_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| ServiceError::Internal(format!("hashing slots: {e}")))?;
+    tokio::task::spawn_blocking(move || {
+        // Held until the hash is done, even when the request that asked is gone.
+        let _slot = slot;
+        work()
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(format!("hashing task: {e}")))
+}
+
+/// Hashes a new password (8 to 256 characters).
+pub async fn hash_password(password: &str) -> ServiceResult<String> {
+    valid_new_password(password)?;
+    let password = password.to_owned();
+    hashing(move || hash_now(&password)).await?
+}
+
+fn hash_now(password: &str) -> ServiceResult<String> {
     let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
         .map_err(|e| ServiceError::Internal(format!("salt: {e}")))?;
     Argon2::default()
@@ -61,7 +115,18 @@ pub fn hash_password(password: &str) -> ServiceResult<String> {
         .map_err(|e| ServiceError::Internal(format!("hashing: {e}")))
 }
 
-fn verify_password(password: &str, hash: &str) -> bool {
+/// Whether `password` matches `hash`; without a hash (unknown or disabled user), the same
+/// work against a dummy hash, and false.
+async fn verify_password(password: &str, hash: Option<String>) -> ServiceResult<bool> {
+    let password = password.to_owned();
+    hashing(move || {
+        let matches = verify_now(&password, hash.as_deref().unwrap_or(&DUMMY_HASH));
+        matches && hash.is_some()
+    })
+    .await
+}
+
+fn verify_now(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
         .map(|parsed| {
             Argon2::default()
@@ -87,20 +152,30 @@ pub struct SignIn {
     pub user: user::Model,
 }
 
-/// Checks a username and password and issues a token. Wrong username and wrong password
-/// answer alike, so that usernames cannot be probed.
+/// Checks a username and password and issues a token. Unknown users, disabled users and
+/// wrong passwords answer alike and take the same work, so that usernames cannot be
+/// probed; attempts are throttled per username and per client address (`client`, where
+/// the transport knows it), right password or not.
 pub async fn login(
     db: &DatabaseConnection,
+    throttle: &LoginThrottle,
     username: &str,
     password: &str,
+    client: Option<IpAddr>,
 ) -> ServiceResult<SignIn> {
+    within_max_length(password)?;
+    let username = username.trim();
+    throttle.attempt(username, client)?;
     let user = user::Entity::find()
-        .filter(user::Column::Username.eq(username.trim()))
+        .filter(user::Column::Username.eq(username))
         .one(db)
-        .await?;
+        .await?
+        .filter(|user| !user.disabled);
+    let hash = user.as_ref().map(|user| user.password_hash.clone());
+    let verified = verify_password(password, hash).await?;
     let user = match user {
-        Some(user) if !user.disabled && verify_password(password, &user.password_hash) => user,
-        _ => return Err(ServiceError::Unauthenticated),
+        Some(user) if verified => user,
+        _ => return Err(ServiceError::WrongCredentials),
     };
     let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     let now = Utc::now();
@@ -166,7 +241,7 @@ pub struct NewUser {
     pub password: String,
 }
 
-fn valid_username(username: &str) -> ServiceResult<String> {
+pub(super) fn valid_username(username: &str) -> ServiceResult<String> {
     let username = username.trim();
     let ok = (3..=64).contains(&username.len())
         && username
@@ -203,7 +278,7 @@ pub async fn create_user(
             new.role.as_str()
         )));
     }
-    let password_hash = hash_password(&new.password)?;
+    let password_hash = hash_password(&new.password).await?;
     let txn = db.begin().await?;
     if user::Entity::find()
         .filter(user::Column::Username.eq(&username))
@@ -254,7 +329,7 @@ fn user_view(user: &user::Model) -> serde_json::Value {
     })
 }
 
-/// Sets a new password (admin only); the user's tokens stay valid.
+/// Sets a new password (admin only) and ends every sign-in of the user.
 pub async fn reset_password(
     db: &DatabaseConnection,
     actor: &Principal,
@@ -262,11 +337,44 @@ pub async fn reset_password(
     password: &str,
 ) -> ServiceResult<user::Model> {
     actor.require_role(&[Role::Admin])?;
-    let hash = hash_password(password)?;
-    update_user(db, actor, username, "reset_password", |u| {
-        u.password_hash = Set(hash)
-    })
-    .await
+    let hash = hash_password(password).await?;
+    let change = |u: &mut user::ActiveModel| u.password_hash = Set(hash);
+    let action = "reset_password";
+    update_user(db, actor, username, action, change, EndTokens::All).await
+}
+
+/// The signed-in user changes their own password, giving the current one again (a wrong
+/// one counts as a sign-in attempt). Every other sign-in of the user ends; the one that
+/// asked (`token`) keeps working.
+pub async fn change_password(
+    db: &DatabaseConnection,
+    throttle: &LoginThrottle,
+    actor: &Principal,
+    token: &str,
+    passwords: PasswordChange<'_>,
+) -> ServiceResult<()> {
+    within_max_length(passwords.old)?;
+    valid_new_password(passwords.new)?;
+    throttle.attempt(&actor.username, passwords.client)?;
+    let current = user::Entity::find_by_id(actor.user_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::Unauthenticated)?;
+    if !verify_password(passwords.old, Some(current.password_hash)).await? {
+        return Err(ServiceError::WrongPassword);
+    }
+    let hash = hash_password(passwords.new).await?;
+    let change = |u: &mut user::ActiveModel| u.password_hash = Set(hash);
+    let end = EndTokens::AllBut(token);
+    update_user(db, actor, &actor.username, "change_password", change, end).await?;
+    Ok(())
+}
+
+/// The current and the new password, and where the request came from.
+pub struct PasswordChange<'a> {
+    pub old: &'a str,
+    pub new: &'a str,
+    pub client: Option<IpAddr>,
 }
 
 /// Disables a user (admin only): sign-in and every token stop working.
@@ -283,7 +391,16 @@ pub async fn set_disabled(
         ));
     }
     let action = if disabled { "disable" } else { "enable" };
-    update_user(db, actor, username, action, |u| u.disabled = Set(disabled)).await
+    let change = |u: &mut user::ActiveModel| u.disabled = Set(disabled);
+    update_user(db, actor, username, action, change, EndTokens::None).await
+}
+
+/// Which of a user's tokens a change revokes.
+enum EndTokens<'a> {
+    None,
+    All,
+    /// All but the one with this (plain) token.
+    AllBut(&'a str),
 }
 
 async fn update_user(
@@ -292,6 +409,7 @@ async fn update_user(
     username: &str,
     action: &str,
     change: impl FnOnce(&mut user::ActiveModel),
+    end_tokens: EndTokens<'_>,
 ) -> ServiceResult<user::Model> {
     let txn = db.begin().await?;
     let before = user::Entity::find()
@@ -302,6 +420,11 @@ async fn update_user(
     let mut active = before.clone().into_active_model();
     change(&mut active);
     let after = active.update(&txn).await?;
+    match end_tokens {
+        EndTokens::None => {}
+        EndTokens::All => revoke_tokens(&txn, after.id, None).await?,
+        EndTokens::AllBut(token) => revoke_tokens(&txn, after.id, Some(token)).await?,
+    }
     audit::record(
         &txn,
         Some(actor),
@@ -317,6 +440,23 @@ async fn update_user(
     .await?;
     txn.commit().await?;
     Ok(after)
+}
+
+/// Revokes the user's live tokens, but for `except` (a plain token).
+async fn revoke_tokens<C: ConnectionTrait>(
+    db: &C,
+    user_id: i64,
+    except: Option<&str>,
+) -> ServiceResult<()> {
+    let mut revoke = api_token::Entity::update_many()
+        .col_expr(api_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(api_token::Column::UserId.eq(user_id))
+        .filter(api_token::Column::RevokedAt.is_null());
+    if let Some(token) = except {
+        revoke = revoke.filter(api_token::Column::TokenHash.ne(token_hash(token)));
+    }
+    revoke.exec(db).await?;
+    Ok(())
 }
 
 /// On the first start of a database without users: an `admin` with a random password,
@@ -348,12 +488,24 @@ pub async fn ensure_first_admin(
 mod tests {
     use super::*;
 
-    #[test]
-    fn passwords_verify_only_themselves() {
-        let hash = hash_password("correct horse").unwrap();
-        assert!(verify_password("correct horse", &hash));
-        assert!(!verify_password("wrong horse!", &hash));
-        assert!(hash_password("short").is_err());
+    #[tokio::test]
+    async fn passwords_verify_only_themselves() {
+        let hash = hash_password("correct horse").await.unwrap();
+        assert!(
+            verify_password("correct horse", Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(!verify_password("wrong horse!", Some(hash)).await.unwrap());
+        assert!(hash_password("short").await.is_err());
+        assert!(hash_password(&"x".repeat(257)).await.is_err());
+        assert!(hash_password(&"x".repeat(256)).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn without_a_hash_nothing_verifies() {
+        // Not even the dummy hash's own password could: it is random and never kept.
+        assert!(!verify_password("correct horse", None).await.unwrap());
     }
 
     #[test]

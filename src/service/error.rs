@@ -6,6 +6,15 @@ use sea_orm::DbErr;
 pub enum ServiceError {
     #[error("authentication required")]
     Unauthenticated,
+    /// A failed sign-in: unknown user, disabled user and wrong password answer alike.
+    #[error("wrong username or password")]
+    WrongCredentials,
+    /// A signed-in user's current password, asked again before a change, was wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// Too many sign-in attempts for a username or from an address.
+    #[error("too many sign-in attempts; try again in {retry_after_secs} seconds")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("{0}")]
     Forbidden(String),
     /// Also the answer for rows the principal may not see, so that existence never leaks.
@@ -75,7 +84,9 @@ impl ServiceError {
     /// The stable code clients see in `extensions.code`.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Unauthenticated | Self::WrongCredentials | Self::WrongPassword => {
+                "UNAUTHENTICATED"
+            }
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadInput(_) => "BAD_USER_INPUT",
@@ -84,6 +95,7 @@ impl ServiceError {
             Self::Conflict { .. } => "CONFLICT",
             Self::WindowClosed(_) => "WINDOW_CLOSED",
             Self::InvalidTransition { .. } => "INVALID_TRANSITION",
+            Self::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
             Self::Database(_) | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }

@@ -16,6 +16,7 @@ pub mod seed;
 pub mod submissions;
 pub mod tenancy;
 pub mod text;
+pub mod throttle;
 pub mod windows;
 pub mod workflow;
 

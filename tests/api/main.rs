@@ -10,4 +10,5 @@ mod isolation;
 mod limits;
 mod reports;
 mod schema;
+mod transport;
 mod workflow;

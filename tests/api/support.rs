@@ -3,6 +3,7 @@
 use std::{
     io::Write,
     net::{SocketAddr, TcpListener},
+    num::NonZeroU32,
     path::{Path, PathBuf},
     process::{Command, Stdio},
     sync::{
@@ -14,11 +15,12 @@ use std::{
 use axum::{
     Router,
     body::Body,
+    extract::ConnectInfo,
     http::{Request, StatusCode},
 };
 use http_body_util::BodyExt;
 use plantrack::{
-    config::ServerConfig,
+    config::{LoginLimits, ServerConfig},
     db, http,
     service::{auth, domain::Role, events::EventBus, seed},
 };
@@ -84,33 +86,62 @@ impl Reply {
 
 static SQLITE_TEMPLATE: OnceCell<(tempfile::TempDir, PathBuf)> = OnceCell::const_new();
 
+/// The configuration of ordinary tests: the default, but sign-in limits that no test
+/// reaches by signing in often (in-process requests all share one client address).
+pub fn test_config() -> ServerConfig {
+    let plenty = NonZeroU32::new(100_000).unwrap();
+    let mut config = ServerConfig::default();
+    config.limits.login = LoginLimits {
+        user_burst: plenty,
+        address_burst: plenty,
+        ..LoginLimits::default()
+    };
+    config
+}
+
+/// A copy of the migrated and seeded SQLite database (with the test users) in `dir`.
+pub async fn sqlite_copy_in(dir: &Path) -> PathBuf {
+    let (_, template) = SQLITE_TEMPLATE.get_or_init(sqlite_template).await;
+    let path = dir.join("test.db");
+    std::fs::copy(template, &path).expect("copy template");
+    path
+}
+
+async fn sqlite_template() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("template.db");
+    let conn = db::connect(&sqlite_url(&path), 1).await.expect("sqlite");
+    prepare(&conn).await;
+    conn.close().await.expect("close template");
+    (dir, path)
+}
+
+/// A fresh PostgreSQL database: (the serving role's URL, the owner's URL).
+pub async fn postgres_database() -> Option<(String, String)> {
+    postgres::fresh_database().await
+}
+
 impl TestApp {
     pub async fn sqlite() -> Self {
-        Self::sqlite_with(ServerConfig::default()).await
+        Self::sqlite_with(test_config()).await
+    }
+
+    /// An app on a copy of the seeded SQLite database placed in `dir`.
+    pub async fn sqlite_in(dir: &Path) -> Self {
+        let path = sqlite_copy_in(dir).await;
+        Self::start(&sqlite_url(&path), test_config(), "sqlite", None).await
     }
 
     pub async fn sqlite_with(config: ServerConfig) -> Self {
-        let (_, template) = SQLITE_TEMPLATE
-            .get_or_init(|| async {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let path = dir.path().join("template.db");
-                let conn = db::connect(&sqlite_url(&path), 1).await.expect("sqlite");
-                prepare(&conn).await;
-                conn.close().await.expect("close template");
-                (dir, path)
-            })
-            .await;
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("test.db");
-        std::fs::copy(template, &path).expect("copy template");
-        let url = sqlite_url(&path);
+        let url = sqlite_url(&sqlite_copy_in(dir.path()).await);
         Self::start(&url, config, "sqlite", Some(dir)).await
     }
 
     /// None (after saying so once) where no PostgreSQL can be had; a failure instead when
     /// PLANTRACK_REQUIRE_PG=1.
     pub async fn postgres() -> Option<Self> {
-        Self::postgres_with(ServerConfig::default()).await
+        Self::postgres_with(test_config()).await
     }
 
     /// The app connects as `plantrack_server`, a login role that owns nothing (as in
@@ -152,7 +183,16 @@ impl TestApp {
         }
     }
 
-    /// Serves this app on a loopback port, until the test ends.
+    /// A connection as the tables' owner, which row-level security does not bind (for
+    /// checking what the database holds); on SQLite the app's own.
+    pub async fn owner_db(&self) -> DatabaseConnection {
+        match &self.owner_url {
+            Some(url) => db::connect(url, 1).await.expect("connect as owner"),
+            None => self.db.clone(),
+        }
+    }
+
+    /// Serves this app on a loopback port, until the test ends, as `plantrack serve` does.
     pub async fn serve(&self) -> SocketAddr {
         serve(self.router.clone()).await
     }
@@ -246,12 +286,26 @@ impl TestApp {
     }
 
     pub async fn send(&self, path: &str, body: &Value, token: Option<&str>) -> Reply {
+        self.send_from(None, path, body, token).await
+    }
+
+    /// `send`, as if from the client address `from` (as a served router would see it).
+    pub async fn send_from(
+        &self,
+        from: Option<SocketAddr>,
+        path: &str,
+        body: &Value,
+        token: Option<&str>,
+    ) -> Reply {
         let body = body.to_string();
         let mut request = Request::post(path)
             .header("content-type", "application/json")
             .header("content-length", body.len());
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(from) = from {
+            request = request.extension(ConnectInfo(from));
         }
         let request = request.body(Body::from(body)).expect("request");
         let (status, bytes) = self.request(request).await;
@@ -266,11 +320,12 @@ async fn serve(router: Router) -> SocketAddr {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await.expect("serve") });
     addr
 }
 
-fn sqlite_url(path: &Path) -> String {
+pub fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
 }
 
@@ -306,7 +361,7 @@ async fn prepare(conn: &DatabaseConnection) {
 }
 
 /// Says something on the test binary's stderr even when output is captured.
-fn say(message: &str) {
+pub fn say(message: &str) {
     let _ = writeln!(std::io::stderr(), "{message}");
 }
 

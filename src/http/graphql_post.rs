@@ -1,0 +1,194 @@
+//! `POST /graphql`: a GraphQL request, or a batch of them, as JSON.
+//!
+//! Only `application/json` and `application/graphql-response+json` bodies are accepted
+//! (with parameters such as `charset=utf-8`): a cross-site HTML form can send neither, so
+//! another site cannot sign in or act through a visitor's browser. Every refusal is a
+//! GraphQL-shaped body, `{"errors":[{"message":…,"extensions":{"code":…}}]}`, with an HTTP
+//! status that says what went wrong: 400 BAD_REQUEST (malformed JSON, not a GraphQL
+//! request, an empty batch), 413 PAYLOAD_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE.
+use std::net::SocketAddr;
+
+use async_graphql::{BatchRequest, ErrorExtensions, Request};
+use async_graphql_axum::GraphQLResponse;
+use axum::{
+    Extension, Json,
+    body::Bytes,
+    extract::{ConnectInfo, State, rejection::BytesRejection},
+    http::{HeaderMap, StatusCode, header::CONTENT_TYPE},
+    response::{IntoResponse, Response},
+};
+use serde_json::{Value, json};
+
+use super::{AppState, authenticate};
+use crate::{
+    graphql::{
+        loaders::{PollGate, new_loaders, new_tenant_loaders},
+        session::{ClientAddress, Session},
+    },
+    service::ServiceError,
+};
+
+/// The body size limit is axum's `DefaultBodyLimit`, set on the router.
+pub(super) async fn graphql_post(
+    State(app): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let limits = &app.config.limits;
+    if !is_json(&headers) {
+        return Refusal::unsupported_media_type().into_response();
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Refusal::too_large(limits.max_body_bytes).into_response();
+        }
+        Err(_) => {
+            return Refusal::bad_request("the request body could not be read").into_response();
+        }
+    };
+    let batch = match parse(&body) {
+        Ok(batch) => batch,
+        Err(refusal) => return refusal.into_response(),
+    };
+    if let BatchRequest::Batch(requests) = &batch
+        && requests.len() > limits.max_batch
+    {
+        let error = ServiceError::bad_input(format!(
+            "a batch may hold at most {} operations",
+            limits.max_batch
+        ));
+        return error_response(error);
+    }
+    let session = match authenticate(&app, &headers).await {
+        Ok(session) => session,
+        Err(error) => return error_response(error),
+    };
+    let client = peer.map(|Extension(ConnectInfo(address))| ClientAddress(address.ip()));
+    // Loaders are per request: nothing cached crosses from one principal to another.
+    let gate = PollGate::default();
+    let prepare = |request: Request| {
+        let mut request = request
+            .data(new_loaders(app.db.clone(), &gate))
+            .data(session.clone());
+        if let Session::SignedIn { scope, .. } = &session {
+            request = request.data(new_tenant_loaders(app.db.clone(), scope.clone(), &gate));
+        }
+        if let Some(client) = client {
+            request = request.data(client);
+        }
+        request
+    };
+    let batch = match batch {
+        BatchRequest::Single(request) => BatchRequest::Single(prepare(request)),
+        BatchRequest::Batch(requests) => {
+            BatchRequest::Batch(requests.into_iter().map(prepare).collect())
+        }
+    };
+    GraphQLResponse::from(gate.run(app.schema.execute_batch(batch)).await).into_response()
+}
+
+/// Whether the body is declared as JSON in UTF-8 (the only encoding JSON has).
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(mime) = headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<mime::Mime>().ok())
+    else {
+        return false;
+    };
+    let json = matches!(
+        mime.essence_str(),
+        "application/json" | "application/graphql-response+json"
+    );
+    let utf8 = mime
+        .get_param(mime::CHARSET)
+        .is_none_or(|charset| charset == mime::UTF_8);
+    json && utf8
+}
+
+/// One operation (a JSON object) or a non-empty list of them.
+fn parse(body: &[u8]) -> Result<BatchRequest, Refusal> {
+    if body.trim_ascii().is_empty() {
+        return Err(Refusal::bad_request(
+            "the request body is empty: send a GraphQL request as JSON",
+        ));
+    }
+    // serde_json says what and where ("EOF while parsing an object at line 1 column 10",
+    // "recursion limit exceeded at …"), in words.
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| Refusal::bad_request(format!("the request body is not valid JSON: {e}")))?;
+    match value {
+        Value::Array(items) if items.is_empty() => Err(Refusal::bad_request(
+            "the batch is empty: send one operation, or a list of at least one",
+        )),
+        Value::Array(items) => items
+            .into_iter()
+            .map(operation)
+            .collect::<Result<_, _>>()
+            .map(BatchRequest::Batch),
+        single => operation(single).map(BatchRequest::Single),
+    }
+}
+
+fn operation(value: Value) -> Result<Request, Refusal> {
+    if !value.get("query").is_some_and(Value::is_string) {
+        return Err(Refusal::bad_request(
+            "a GraphQL request is a JSON object with a `query` string, such as \
+             {\"query\": \"{ plans { totalCount } }\"}",
+        ));
+    }
+    serde_json::from_value(value)
+        .map_err(|e| Refusal::bad_request(format!("not a GraphQL request: {e}")))
+}
+
+/// A domain error as a GraphQL response (HTTP 200, like errors of execution).
+fn error_response(error: ServiceError) -> Response {
+    let response = async_graphql::Response::from_errors(vec![
+        error.extend().into_server_error(Default::default()),
+    ]);
+    GraphQLResponse::from(response).into_response()
+}
+
+/// A request refused before any GraphQL ran.
+struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "BAD_REQUEST",
+            message: message.into(),
+        }
+    }
+
+    fn too_large(limit: usize) -> Self {
+        Self {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "PAYLOAD_TOO_LARGE",
+            message: format!("the request body is larger than {limit} bytes"),
+        }
+    }
+
+    fn unsupported_media_type() -> Self {
+        Self {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: "UNSUPPORTED_MEDIA_TYPE",
+            message: "send the request as `Content-Type: application/json`".into(),
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "errors": [{ "message": self.message, "extensions": { "code": self.code } }]
+        });
+        (self.status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,184 @@
+//! `POST /graphql` as HTTP: content types, malformed and oversized bodies, batches. Every
+//! refusal is GraphQL-shaped JSON with a telling status. None of this touches the
+//! database, so SQLite shows it.
+use axum::{
+    body::{Body, Bytes},
+    http::{Request, StatusCode},
+};
+use serde_json::{Value, json};
+
+use crate::support::{PASSWORD, TestApp, test_config};
+
+/// POSTs `body` to `/graphql` with the given content type (none where None).
+async fn post(
+    app: &TestApp,
+    content_type: Option<&str>,
+    body: impl Into<Body>,
+) -> (StatusCode, Value) {
+    let mut request = Request::post("/graphql");
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    let (status, bytes) = app.request(request.body(body.into()).unwrap()).await;
+    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+        panic!(
+            "a JSON body, not {:?} (status {status})",
+            String::from_utf8_lossy(&bytes)
+        )
+    });
+    (status, body)
+}
+
+/// The refusal's message, after checking its shape, status and code.
+fn refused(reply: &(StatusCode, Value), status: StatusCode, code: &str) -> String {
+    let (actual, body) = reply;
+    assert_eq!(*actual, status, "{body}");
+    let errors = body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(errors.len(), 1, "{body}");
+    assert_eq!(errors[0]["extensions"]["code"], code, "{body}");
+    assert!(body.get("data").is_none(), "{body}");
+    let message = errors[0]["message"].as_str().unwrap().to_owned();
+    assert!(!message.is_empty());
+    message
+}
+
+fn login_body() -> String {
+    json!({
+        "query": "mutation($p: String!) { login(username: \"tayson\", password: $p) { token } }",
+        "variables": { "p": PASSWORD },
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn only_json_bodies_are_accepted() {
+    let app = TestApp::sqlite().await;
+    // What an HTML form or a "simple" cross-site request can send: refused, no sign-in.
+    for content_type in [
+        Some("text/plain"),
+        Some("text/plain;charset=UTF-8"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        Some("application/json; charset=latin1"),
+        Some("application/jsonx"),
+        Some("not a media type"),
+        None,
+    ] {
+        let reply = post(&app, content_type, login_body()).await;
+        let message = refused(
+            &reply,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+        );
+        assert!(message.contains("application/json"), "{message}");
+    }
+    for content_type in [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON; charset=\"UTF-8\"",
+        "application/graphql-response+json",
+        "application/graphql-response+json; charset=utf-8",
+    ] {
+        let (status, body) = post(&app, Some(content_type), login_body()).await;
+        assert_eq!(status, StatusCode::OK, "{content_type}: {body}");
+        assert!(
+            body["data"]["login"]["token"].is_string(),
+            "{content_type}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_bad_requests() {
+    let app = TestApp::sqlite().await;
+    let deep = "[".repeat(10_000);
+    for (body, telling) in [
+        ("{\"query\": ", "not valid JSON"),
+        ("not json at all", "not valid JSON"),
+        (deep.as_str(), "recursion limit"),
+        ("", "empty"),
+        (" \n", "empty"),
+        ("42", "JSON object"),
+        ("\"{ plans { totalCount } }\"", "JSON object"),
+        ("[{\"query\": \"{ __typename }\"}, 7]", "JSON object"),
+        ("{\"variables\": {}}", "`query` string"),
+        ("{\"query\": 5}", "`query` string"),
+        (
+            "{\"query\": \"{ __typename }\", \"variables\": 5}",
+            "not a GraphQL request",
+        ),
+    ] {
+        let reply = post(&app, Some("application/json"), body.to_owned()).await;
+        let message = refused(&reply, StatusCode::BAD_REQUEST, "BAD_REQUEST");
+        assert!(message.contains(telling), "{body}: {message}");
+        // Said for people, not Rust's debug text.
+        for internal in ["Error(", "Syntax", "Eof", "untagged", "BatchRequest"] {
+            assert!(!message.contains(internal), "{body}: {message}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_empty_batch_is_a_bad_request() {
+    let app = TestApp::sqlite().await;
+    let reply = post(&app, Some("application/json"), " [ ] ").await;
+    let message = refused(&reply, StatusCode::BAD_REQUEST, "BAD_REQUEST");
+    assert!(message.contains("empty"), "{message}");
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_in_graphql_shape() {
+    let mut config = test_config();
+    config.limits.max_body_bytes = 2_000;
+    let app = TestApp::sqlite_with(config).await;
+    let padding = " ".repeat(3_000);
+    let oversized = format!("{{\"query\": \"{{ __typename }}\"{padding}}}");
+    // With a Content-Length, and streamed without one.
+    let reply = post(&app, Some("application/json"), oversized.clone()).await;
+    let message = refused(&reply, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE");
+    assert!(message.contains("2000 bytes"), "{message}");
+    let chunks = oversized
+        .into_bytes()
+        .chunks(500)
+        .map(|chunk| Ok::<_, std::io::Error>(Bytes::copy_from_slice(chunk)))
+        .collect::<Vec<_>>();
+    let streamed = Body::from_stream(futures_util::stream::iter(chunks));
+    let reply = post(&app, Some("application/json"), streamed).await;
+    refused(&reply, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE");
+    // Just under the limit is served.
+    let fits = format!("{{\"query\": \"{{ __typename }}\"{}}}", " ".repeat(1_900));
+    let (status, body) = post(&app, Some("application/json"), fits).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["__typename"], "Query");
+}
+
+#[tokio::test]
+async fn batches_and_signed_in_requests_still_work() {
+    let app = TestApp::sqlite().await;
+    let token = app.login("tayson").await;
+    let batch = json!([
+        { "query": "{ me { user { username } } }" },
+        { "query": "query($c: String!) { plan(code: $c) { code } }", "variables": { "c": "768/QĐ-UBND" } },
+    ]);
+    let reply = app.send("/graphql", &batch, Some(&token)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.body,
+        json!([
+            { "data": { "me": { "user": { "username": "tayson" } } } },
+            { "data": { "plan": { "code": "768/QĐ-UBND" } } },
+        ])
+    );
+    // Too many operations in one batch: refused before any runs.
+    let op = json!({ "query": "{ me { role } }" });
+    let ops = vec![op; test_config().limits.max_batch + 1];
+    let reply = app.send("/graphql", &Value::Array(ops), Some(&token)).await;
+    assert_eq!(reply.error_code(), Some("BAD_USER_INPUT"), "{}", reply.body);
+    // The token travels in the Authorization header; without it, nothing but login.
+    let reply = app
+        .send("/graphql", &json!({ "query": "{ me { role } }" }), None)
+        .await;
+    assert_eq!(reply.error_code(), Some("UNAUTHENTICATED"));
+}
