@@ -1,7 +1,9 @@
 //! Integration tests through the HTTP/GraphQL surface, each on SQLite and on PostgreSQL.
+mod sandbox;
 mod support;
 
 mod analysis;
+mod attacks;
 mod auth;
 mod catalog;
 mod events;
