@@ -80,11 +80,7 @@ fn describe(reply: &Reply) -> String {
         Some(message) => format!("error {:?}: {message}", reply.error_code()),
         None => reply.body.to_string(),
     };
-    let mut end = text.len().min(400);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("status {}, {}", reply.status, &text[..end])
+    format!("status {}, {}", reply.status, sandbox::head(&text, 400))
 }
 
 /// The server still answers a normal query, promptly.

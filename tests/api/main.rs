@@ -8,6 +8,7 @@ mod auth;
 mod catalog;
 mod events;
 mod fixtures;
+mod fuzz;
 mod isolation;
 mod limits;
 mod reports;

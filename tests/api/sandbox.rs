@@ -6,6 +6,7 @@
 use std::{
     fs,
     future::Future,
+    io::Write,
     os::unix::process::ExitStatusExt,
     path::Path,
     process::{Command, Stdio},
@@ -34,6 +35,12 @@ impl Watch {
         seconds: 120,
         megabytes: 2_048,
     };
+}
+
+/// Runs `body` in a child process of this test binary, or, in that child, right here.
+/// `name` is the test's path as `module_path!()` gives it, ending in the test's name.
+pub fn run(name: &str, watch: Watch, body: impl FnOnce()) {
+    run_with(name, watch, &[], body)
 }
 
 /// Runs `test` on a fresh database of `backend` ("sqlite" or "postgres") in a child process.
@@ -116,6 +123,10 @@ fn run_with(name: &str, watch: Watch, env: &[(&str, String)], body: impl FnOnce(
         if let Some(status) = child.try_wait().expect("child status") {
             let output = read_lossy(&output_file);
             if status.success() && output.contains("1 passed") {
+                // What the child said for the record (it ran with --nocapture).
+                for note in output.lines().filter(|l| l.starts_with("NOTE:")) {
+                    let _ = writeln!(std::io::stderr(), "{note}");
+                }
                 return;
             }
             break match status.signal() {
@@ -152,10 +163,16 @@ fn run_with(name: &str, watch: Watch, env: &[(&str, String)], body: impl FnOnce(
         }
         std::thread::sleep(Duration::from_millis(20));
     };
+    let output = read_lossy(&output_file);
+    let doing = read_lossy(&doing_file);
+    // What it was doing may be long (a fuzz case): keep it whole, show its start.
+    let kept = dir.keep().join("doing");
     panic!(
-        "{name}: {failure}\n--- it was doing: {}\n--- its output (the end):\n{}",
-        tail(&read_lossy(&doing_file), 2_000),
-        tail(&read_lossy(&output_file), 6_000)
+        "{name}: {failure}\n--- it was doing ({} bytes, kept in {}):\n{}\n--- its output (the end):\n{}",
+        doing.len(),
+        kept.display(),
+        head(&doing, 2_000),
+        tail(&output, 6_000)
     );
 }
 
@@ -176,6 +193,15 @@ fn read_lossy(path: &Path) -> String {
     fs::read(path)
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
         .unwrap_or_default()
+}
+
+/// At most the first `max` bytes of `text` (at a character boundary).
+pub fn head(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// At most the last `max` bytes of `text` (at a character boundary).
