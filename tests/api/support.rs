@@ -365,7 +365,7 @@ pub fn say(message: &str) {
     let _ = writeln!(std::io::stderr(), "{message}");
 }
 
-mod postgres {
+pub mod postgres {
     use super::*;
 
     static CLUSTER: OnceLock<Option<String>> = OnceLock::new();
@@ -374,9 +374,46 @@ mod postgres {
 
     const TEMPLATE_DB: &str = "plantrack_template";
 
+    /// Set for a child process of this test binary (see `sandbox`): the address of the
+    /// parent's cluster, whose template database is ready.
+    pub const SHARED_CLUSTER: &str = "PLANTRACK_TEST_SHARED_PG";
+
     /// A new database, copied from the seeded template: the serving role's URL and the
     /// owner's.
     pub async fn fresh_database() -> Option<(String, String)> {
+        let admin_url = match std::env::var(SHARED_CLUSTER) {
+            Ok(url) => url,
+            Err(_) => ready_cluster().await?,
+        };
+        let name = format!(
+            "plantrack_test_{}_{}",
+            std::process::id(),
+            NEXT_DB.fetch_add(1, Ordering::SeqCst)
+        );
+        let admin = db::connect(&admin_url, 1)
+            .await
+            .expect("connect to PostgreSQL");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}"))
+            .await
+            .expect("create test database");
+        admin.close().await.expect("close");
+        let owner_url = with_database(&admin_url, &name);
+        Some((with_user(&owner_url, SERVER_ROLE), owner_url))
+    }
+
+    /// The login role the app serves as in tests.
+    const SERVER_ROLE: &str = "plantrack_server";
+
+    /// `url` with its user replaced (and no password: the test cluster trusts loopback).
+    fn with_user(url: &str, user: &str) -> String {
+        let (scheme, rest) = url.split_once("://").expect("a URL");
+        let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+        format!("{scheme}://{user}@{host}")
+    }
+
+    /// The cluster's admin address, once its seeded template database is ready.
+    pub async fn ready_cluster() -> Option<String> {
         let Some(admin_url) = CLUSTER.get_or_init(cluster).clone() else {
             if std::env::var("PLANTRACK_REQUIRE_PG").as_deref() == Ok("1") {
                 panic!("PostgreSQL is required (PLANTRACK_REQUIRE_PG=1) but none could be started");
@@ -421,31 +458,7 @@ mod postgres {
                 template.close().await.expect("close template");
             })
             .await;
-        let name = format!(
-            "plantrack_test_{}_{}",
-            std::process::id(),
-            NEXT_DB.fetch_add(1, Ordering::SeqCst)
-        );
-        let admin = db::connect(&admin_url, 1)
-            .await
-            .expect("connect to PostgreSQL");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}"))
-            .await
-            .expect("create test database");
-        admin.close().await.expect("close");
-        let owner_url = with_database(&admin_url, &name);
-        Some((with_user(&owner_url, SERVER_ROLE), owner_url))
-    }
-
-    /// The login role the app serves as in tests.
-    const SERVER_ROLE: &str = "plantrack_server";
-
-    /// `url` with its user replaced (and no password: the test cluster trusts loopback).
-    fn with_user(url: &str, user: &str) -> String {
-        let (scheme, rest) = url.split_once("://").expect("a URL");
-        let host = rest.split_once('@').map_or(rest, |(_, host)| host);
-        format!("{scheme}://{user}@{host}")
+        Some(admin_url)
     }
 
     fn with_database(url: &str, name: &str) -> String {
