@@ -9,9 +9,10 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    ErrorExtensions, Pos, Response, ServerError, ServerResult, ValidationResult, Variables,
+    ErrorExtensions, Pos, Request, Response, ServerError, ServerResult, ValidationResult,
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest,
+        NextRequest, NextValidation,
     },
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
@@ -41,23 +42,36 @@ struct DocumentGuardExtension(DocumentLimits);
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for DocumentGuardExtension {
-    async fn parse_query(
+    /// Everything happens here, before async-graphql looks at the document: its own
+    /// post-parse recursion check walks every path through the fragments, so a fragment
+    /// graph must be measured (once per fragment) before that runs.
+    async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        scan(query, &self.0).map_err(refusal)?;
-        if variables.values().any(has_nul) {
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        scan(&request.query, &self.0).map_err(refusal)?;
+        if request.variables.values().any(has_nul) {
             return Err(refusal(NUL_TEXT.to_owned()));
         }
-        let document = next
-            .run(ctx, query, variables)
-            .await
-            .map_err(|e| with_code(e, "GRAPHQL_PARSE_FAILED"))?;
+        let document = async_graphql::parser::parse_query(&request.query)
+            .map_err(|e| with_code(ServerError::from(e), "GRAPHQL_PARSE_FAILED"))?;
         expanded_size(&document, self.0.max_expanded_fields).map_err(refusal)?;
-        Ok(document)
+        request.set_parsed_query(document);
+        next.run(ctx, request).await
+    }
+
+    /// Every error leaves with a code: those async-graphql raises itself while running a
+    /// valid document (an unknown operation name, an argument that does not coerce) are
+    /// the caller's input.
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        response.errors = std::mem::take(&mut response.errors)
+            .into_iter()
+            .map(|e| with_code(e, "BAD_USER_INPUT"))
+            .collect();
+        response
     }
 
     /// Validation errors get a code too: the cost and depth limits `QUERY_TOO_COMPLEX`,
@@ -283,9 +297,9 @@ fn has_nul(value: &async_graphql::Value) -> bool {
     }
 }
 
-/// The number of fields each operation selects once its fragments are expanded, refused
-/// past `max`. Each fragment is measured once; a fragment that spreads itself, directly
-/// or not, is refused.
+/// The number of selections (fields, spreads, inline fragments) of each operation once
+/// its fragments are expanded, refused past `max`. Each fragment is measured once; a
+/// fragment that spreads itself, directly or not, is refused.
 pub fn expanded_size(document: &ExecutableDocument, max: usize) -> Result<usize, String> {
     let mut sizes = FragmentSizes {
         document,
@@ -303,7 +317,9 @@ pub fn expanded_size(document: &ExecutableDocument, max: usize) -> Result<usize,
 }
 
 fn too_big(max: usize) -> String {
-    format!("the document selects more than {max} fields once its fragments are expanded")
+    format!(
+        "the document selects more than {max} fields and fragments once its fragments are expanded"
+    )
 }
 
 struct FragmentSizes<'a> {
@@ -320,10 +336,10 @@ impl<'a> FragmentSizes<'a> {
             let part = match &item.node {
                 Selection::Field(field) => 1 + self.of_set(&field.node.selection_set.node)?,
                 Selection::InlineFragment(inline) => {
-                    self.of_set(&inline.node.selection_set.node)?
+                    1 + self.of_set(&inline.node.selection_set.node)?
                 }
                 Selection::FragmentSpread(spread) => {
-                    self.of_fragment(spread.node.fragment_name.node.as_str())?
+                    1 + self.of_fragment(spread.node.fragment_name.node.as_str())?
                 }
             };
             size = size.saturating_add(part);
@@ -439,6 +455,10 @@ mod tests {
     #[test]
     fn ordinary_documents_count_their_fields() {
         let doc = parse("{ a { b c ...F } } fragment F on X { d e { f } }");
-        assert_eq!(expanded_size(&doc, 1_000), Ok(6));
+        assert_eq!(
+            expanded_size(&doc, 1_000),
+            Ok(7),
+            "six fields and one spread"
+        );
     }
 }

@@ -15,7 +15,7 @@ use sea_orm::{
 use super::{
     domain::{AgencyKind, AssignmentRole, PeriodKind, TaskSchedule},
     error::ServiceResult,
-    pagination::{KeyValue, Page, PageRequest, SortKey, paginate},
+    pagination::{KeyValue, Page, PageRequest, SortKey, check_order_len, paginate},
     text,
 };
 
@@ -426,6 +426,7 @@ pub async fn list_tasks<C: ConnectionTrait>(
     if let Some(search) = &filter.search {
         select = select.filter(text::matches_all(task::Column::SearchText, search)?);
     }
+    check_order_len(order.len())?;
     let mut keys: Vec<SortKey<task::Entity>> = Vec::new();
     for o in if order.is_empty() {
         &[TaskOrder::PositionAsc][..]

@@ -8,7 +8,7 @@ use entity::{agency, period, submission, task, task_period};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Query};
 
 use super::{
-    ServiceResult, catalog,
+    ServiceError, ServiceResult, catalog,
     domain::{AssignmentRole, PeriodKind, SubmissionStatus, parse_stored},
     tenancy::{Intent, SubmissionScope},
     windows,
@@ -85,8 +85,10 @@ pub async fn for_period(
         .to_owned();
     let mut tasks_query = task::Entity::find().filter(task::Column::Id.in_subquery(covered));
     if let Some(code) = plan_code {
-        tasks_query =
-            tasks_query.filter(task::Column::PlanId.in_subquery(catalog::plan_id_of(code)));
+        let plan = catalog::plan_by_code(db, code)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("plan"))?;
+        tasks_query = tasks_query.filter(task::Column::PlanId.eq(plan.id));
     }
     let tasks: HashMap<i64, task::Model> = tasks_query
         .all(db)

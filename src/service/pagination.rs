@@ -12,6 +12,21 @@ use super::error::{ServiceError, ServiceResult};
 
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const MAX_PAGE_SIZE: u64 = 100;
+/// Most orderings one list may be sorted by.
+pub const MAX_ORDER_KEYS: usize = 4;
+/// Longest accepted cursor, in characters: a cursor holds a few sort-key values.
+const MAX_CURSOR_CHARS: usize = 2_048;
+
+/// Refuses an `orderBy` longer than [`MAX_ORDER_KEYS`]: each ordering adds a column to
+/// the sort and a term to every cursor's condition.
+pub fn check_order_len(len: usize) -> ServiceResult<()> {
+    if len > MAX_ORDER_KEYS {
+        return Err(ServiceError::bad_input(format!(
+            "`orderBy` takes at most {MAX_ORDER_KEYS} orderings"
+        )));
+    }
+    Ok(())
+}
 
 /// One value of a row's position in the order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,6 +55,9 @@ impl Cursor {
     }
 
     pub fn decode(text: &str) -> ServiceResult<Self> {
+        if text.len() > MAX_CURSOR_CHARS {
+            return Err(ServiceError::bad_input("`after` is not a valid cursor"));
+        }
         URL_SAFE_NO_PAD
             .decode(text)
             .ok()
