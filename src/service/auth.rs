@@ -377,7 +377,8 @@ pub struct PasswordChange<'a> {
     pub client: Option<IpAddr>,
 }
 
-/// Disables a user (admin only): sign-in and every token stop working.
+/// Disables a user (admin only): sign-in stops working and every token is revoked, so
+/// that enabling the user again brings no old sign-in back.
 pub async fn set_disabled(
     db: &DatabaseConnection,
     actor: &Principal,
@@ -392,7 +393,12 @@ pub async fn set_disabled(
     }
     let action = if disabled { "disable" } else { "enable" };
     let change = |u: &mut user::ActiveModel| u.disabled = Set(disabled);
-    update_user(db, actor, username, action, change, EndTokens::None).await
+    let end = if disabled {
+        EndTokens::All
+    } else {
+        EndTokens::None
+    };
+    update_user(db, actor, username, action, change, end).await
 }
 
 /// Which of a user's tokens a change revokes.

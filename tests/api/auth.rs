@@ -172,7 +172,9 @@ async fn logged_out_forged_expired_and_disabled_tokens_are_refused(app: TestApp)
         )
         .await
         .data();
+    // Enabled again: a new sign-in works; the token from before stays revoked.
     assert_eq!(ask(&app.client("nnptnt").await).await, None);
+    assert_eq!(ask(&client).await.as_deref(), Some("UNAUTHENTICATED"));
 }
 
 async fn only_admins_manage_users(app: TestApp) {
