@@ -5,6 +5,7 @@ mod support;
 mod analysis;
 mod attacks;
 mod auth;
+mod cancellation;
 mod catalog;
 mod events;
 mod fixtures;
