@@ -55,8 +55,7 @@ impl Extension for DocumentGuardExtension {
         if request.variables.values().any(has_nul) {
             return Err(refusal(NUL_TEXT.to_owned()));
         }
-        let document = async_graphql::parser::parse_query(&request.query)
-            .map_err(|e| with_code(ServerError::from(e), "GRAPHQL_PARSE_FAILED"))?;
+        let document = parse(&request.query).await?;
         expanded_size(&document, self.0.max_expanded_fields).map_err(refusal)?;
         request.set_parsed_query(document);
         next.run(ctx, request).await
@@ -97,6 +96,27 @@ impl Extension for DocumentGuardExtension {
                 .collect()
         })
     }
+}
+
+/// Documents longer than this are parsed on the blocking pool, off the async workers.
+const PARSE_OFF_WORKERS_BYTES: usize = 8 * 1024;
+
+/// Parses a document (already bounded by [`scan`]); a large one on the blocking pool so
+/// that a stream of them cannot hold up the workers that serve everyone else.
+async fn parse(query: &str) -> ServerResult<ExecutableDocument> {
+    let parsed = if query.len() > PARSE_OFF_WORKERS_BYTES {
+        let query = query.to_owned();
+        tokio::task::spawn_blocking(move || async_graphql::parser::parse_query(query))
+            .await
+            .map_err(|e| {
+                ServiceError::Internal(format!("parsing task: {e}"))
+                    .extend()
+                    .into_server_error(Pos::default())
+            })?
+    } else {
+        async_graphql::parser::parse_query(query)
+    };
+    parsed.map_err(|e| with_code(ServerError::from(e), "GRAPHQL_PARSE_FAILED"))
 }
 
 /// Sets `extensions.code` where an error has none.

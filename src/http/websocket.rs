@@ -8,6 +8,7 @@
 //! disabled.
 use std::{
     future,
+    net::SocketAddr,
     str::FromStr,
     sync::{Arc, Mutex},
     time::Duration,
@@ -18,8 +19,9 @@ use async_graphql::{
     http::{ALL_WEBSOCKET_PROTOCOLS, WebSocket as GraphQLStream, WebSocketProtocols, WsMessage},
 };
 use axum::{
+    Extension,
     extract::{
-        State, WebSocketUpgrade,
+        ConnectInfo, State, WebSocketUpgrade,
         ws::{CloseFrame, Message, WebSocket},
     },
     http::{HeaderMap, StatusCode, header::SEC_WEBSOCKET_PROTOCOL},
@@ -31,7 +33,7 @@ use super::{App, AppState};
 use crate::{
     graphql::{
         loaders::{live_loaders, live_tenant_loaders},
-        session::{LiveToken, Session},
+        session::{ClientAddress, LiveToken, Session},
     },
     service::ServiceError,
 };
@@ -52,9 +54,12 @@ struct SignIn {
 
 pub async fn graphql_ws(
     State(app): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    // Sign-in attempts over the socket are throttled by the client's address too.
+    let client = peer.map(|Extension(ConnectInfo(address))| ClientAddress(address.ip()));
     // The first subprotocol the client offers that we speak.
     let protocol = headers
         .get(SEC_WEBSOCKET_PROTOCOL)
@@ -73,10 +78,15 @@ pub async fn graphql_ws(
     };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve(app, socket, protocol))
+        .on_upgrade(move |socket| serve(app, socket, protocol, client))
 }
 
-async fn serve(app: AppState, socket: WebSocket, protocol: WebSocketProtocols) {
+async fn serve(
+    app: AppState,
+    socket: WebSocket,
+    protocol: WebSocketProtocols,
+    client: Option<ClientAddress>,
+) {
     let (mut sink, stream) = socket.split();
     let sign_in = Arc::new(Mutex::new(SignIn::default()));
     let input = stream
@@ -88,7 +98,12 @@ async fn serve(app: AppState, socket: WebSocket, protocol: WebSocketProtocols) {
             })
         });
     let (init_app, init_sign_in, close_sign_in) = (app.clone(), sign_in.clone(), sign_in.clone());
+    let mut connection = Data::default();
+    if let Some(client) = client {
+        connection.insert(client);
+    }
     let outgoing = GraphQLStream::new(app.schema.clone(), input, protocol)
+        .connection_data(connection)
         .on_connection_init(move |payload| async move {
             connection_data(&init_app, payload, &init_sign_in).await
         })
