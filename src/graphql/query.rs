@@ -8,7 +8,7 @@ use super::{
     cost,
     error::IntoGql,
     inputs::{AgencyFilterInput, SubmissionFilterInput, TaskFilterInput},
-    relay::{Conn, connection},
+    relay::{Conn, connection, page_request},
     session::signed_in,
     state::db,
     tenant_types::{ReportingWindow, Submission, User, Viewer},
@@ -18,7 +18,6 @@ use crate::service::{
     catalog::{self, AgencyOrder, TaskOrder},
     domain::PeriodKind,
     obligations,
-    pagination::PageRequest,
     progress::{self, ProgressGroup},
     submissions::{self, SubmissionOrder},
     windows,
@@ -36,7 +35,7 @@ impl Query {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Conn<Plan>> {
-        let page = PageRequest::new(first, after).gql()?;
+        let page = page_request(ctx, first, after).gql()?;
         Ok(connection(
             catalog::list_plans(db(ctx), &page).await.gql()?,
             Plan,
@@ -83,7 +82,7 @@ impl Query {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Conn<Agency>> {
-        let page = PageRequest::new(first, after).gql()?;
+        let page = page_request(ctx, first, after).gql()?;
         let filter = filter.map(Into::into).unwrap_or_default();
         let agencies =
             catalog::list_agencies(db(ctx), &filter, order_by.unwrap_or_default(), &page)
@@ -135,7 +134,7 @@ impl Query {
         after: Option<String>,
     ) -> Result<Conn<Submission>> {
         let (_, scope) = signed_in(ctx).gql()?;
-        let page = PageRequest::new(first, after).gql()?;
+        let page = page_request(ctx, first, after).gql()?;
         let filter = filter
             .map(SubmissionFilterInput::into_filter)
             .transpose()

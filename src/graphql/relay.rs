@@ -1,11 +1,14 @@
 //! Relay conventions: opaque global ids and connections built from domain pages.
 use async_graphql::{
-    ID, OutputType, SimpleObject,
+    Context, ID, OutputType, SimpleObject,
     connection::{Connection, Edge},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
-use crate::service::{ServiceError, pagination::Page};
+use crate::service::{
+    ServiceError,
+    pagination::{Page, PageRequest},
+};
 
 /// The opaque id of a row of a type, e.g. `Task:12` encoded.
 pub fn global_id(type_name: &str, id: i64) -> ID {
@@ -34,12 +37,24 @@ pub struct ConnectionFields {
 
 pub type Conn<N> = Connection<String, N, ConnectionFields>;
 
+/// The page a connection field asks for; the list is counted only when the selection
+/// holds `totalCount`, since counting scans the whole list.
+pub fn page_request(
+    ctx: &Context<'_>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<PageRequest, ServiceError> {
+    let count = ctx.look_ahead().field("totalCount").exists();
+    Ok(PageRequest::new(first, after)?.counting(count))
+}
+
 pub fn connection<T, N: OutputType>(page: Page<T>, node: impl Fn(T) -> N) -> Conn<N> {
     let mut conn = Connection::with_additional_fields(
         page.has_previous_page,
         page.has_next_page,
         ConnectionFields {
-            total_count: page.total_count,
+            // Counted whenever `totalCount` is selected (see `page_request`).
+            total_count: page.total_count.unwrap_or_default(),
         },
     );
     conn.edges.extend(

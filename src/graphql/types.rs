@@ -12,14 +12,13 @@ use super::{
         MembersOfGroup, SectionsOfPlan, SubmissionById, SubmissionsOf, TasksOfAgency,
         TasksOfSection, TimeframeOfTask, loaders, tenant_loaders,
     },
-    relay::{Conn, connection, global_id},
+    relay::{Conn, connection, global_id, page_request},
 };
 use crate::graphql::{scalars::Date, state::db};
 use crate::service::{
     ServiceError,
     catalog::{self, TaskOrder},
     domain::{AgencyKind, AssignmentRole, PeriodKind, TaskSchedule, parse_stored},
-    pagination::PageRequest,
     submissions::Parent,
 };
 
@@ -150,7 +149,7 @@ pub async fn task_connection(
     first: Option<i32>,
     after: Option<String>,
 ) -> Result<Conn<Task>> {
-    let page = PageRequest::new(first, after).gql()?;
+    let page = page_request(ctx, first, after).gql()?;
     let tasks = catalog::list_tasks(db(ctx), &filter, &order_by.unwrap_or_default(), &page)
         .await
         .gql()?;

@@ -67,11 +67,13 @@ impl Cursor {
     }
 }
 
-/// What a client asked for: a page size and where to start.
+/// What a client asked for: a page size, where to start, and whether it wants the total.
 #[derive(Clone, Debug)]
 pub struct PageRequest {
     pub first: u64,
     pub after: Option<Cursor>,
+    /// Counting the whole list costs a scan of it: done only when asked for.
+    pub count: bool,
 }
 
 impl PageRequest {
@@ -90,7 +92,16 @@ impl PageRequest {
             Some(n) => n as u64,
         };
         let after = after.as_deref().map(Cursor::decode).transpose()?;
-        Ok(Self { first, after })
+        Ok(Self {
+            first,
+            after,
+            count: true,
+        })
+    }
+
+    /// The same request, counting the whole list only if `count`.
+    pub fn counting(self, count: bool) -> Self {
+        Self { count, ..self }
     }
 }
 
@@ -100,7 +111,8 @@ pub struct Page<T> {
     pub items: Vec<(Cursor, T)>,
     pub has_next_page: bool,
     pub has_previous_page: bool,
-    pub total_count: u64,
+    /// `None` when the request did not ask for it.
+    pub total_count: Option<u64>,
 }
 
 /// One column of an order, with how to read its value off a row.
@@ -149,7 +161,11 @@ where
     E::Model: Sync,
     C: ConnectionTrait,
 {
-    let total_count = select.clone().count(db).await?;
+    let total_count = if page.count {
+        Some(select.clone().count(db).await?)
+    } else {
+        None
+    };
     let mut query = select;
     if let Some(after) = &page.after {
         let fits = after.0.len() == keys.len()

@@ -461,7 +461,29 @@ async fn statement_count_does_not_grow_with_page_size(app: TestApp) {
     assert!(counts[0] <= 12, "{counts:?}");
 }
 
+/// A page costs one count of the whole list only when `totalCount` is asked for.
+async fn lists_are_counted_only_when_asked(app: TestApp) {
+    app.graphql("{ __typename }", json!({})).await;
+    let mut statements = Vec::new();
+    for query in [
+        "{ tasks(first: 5) { edges { node { id } } } }",
+        "{ tasks(first: 5) { totalCount edges { node { id } } } }",
+        "{ tasks(first: 5) { ...Counted } } fragment Counted on TaskConnection { totalCount }",
+    ] {
+        let before = app.statement_count();
+        let reply = app.graphql(query, json!({})).await;
+        reply.data();
+        statements.push(app.statement_count() - before);
+        if query.contains("totalCount") {
+            assert_eq!(reply.data()["tasks"]["totalCount"], 20, "{query}");
+        }
+    }
+    assert_eq!(statements[1], statements[0] + 1, "{statements:?}");
+    assert_eq!(statements[2], statements[1], "{statements:?}");
+}
+
 on_both_databases!(
+    lists_are_counted_only_when_asked,
     plan_has_five_sections_and_twenty_tasks,
     every_assignment_resolves_and_groups_expand,
     deliverables_and_timeframes_follow_the_plan,
