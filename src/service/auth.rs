@@ -6,8 +6,11 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use entity::{agency, api_token, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, TransactionTrait, sea_query::Expr,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, TransactionTrait,
+    sea_query::{Expr, Query},
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
@@ -200,17 +203,19 @@ pub async fn login(
 /// The principal a bearer token stands for; expired, revoked, unknown tokens and disabled
 /// users are refused alike.
 pub async fn authenticate<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<Principal> {
-    let found = api_token::Entity::find()
-        .filter(api_token::Column::TokenHash.eq(token_hash(token)))
-        .filter(api_token::Column::RevokedAt.is_null())
-        .filter(api_token::Column::ExpiresAt.gt(Utc::now()))
+    // One statement: the enabled user holding a live token with this hash.
+    let live_token = Query::select()
+        .column(api_token::Column::UserId)
+        .from(api_token::Entity)
+        .and_where(api_token::Column::TokenHash.eq(token_hash(token)))
+        .and_where(api_token::Column::RevokedAt.is_null())
+        .and_where(api_token::Column::ExpiresAt.gt(Utc::now()))
+        .to_owned();
+    let user = user::Entity::find()
+        .filter(user::Column::Id.in_subquery(live_token))
+        .filter(user::Column::Disabled.eq(false))
         .one(db)
         .await?
-        .ok_or(ServiceError::Unauthenticated)?;
-    let user = user::Entity::find_by_id(found.user_id)
-        .one(db)
-        .await?
-        .filter(|u| !u.disabled)
         .ok_or(ServiceError::Unauthenticated)?;
     Ok(Principal {
         user_id: user.id,
