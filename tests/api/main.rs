@@ -6,6 +6,7 @@ mod analysis;
 mod attacks;
 mod auth;
 mod catalog;
+mod durability;
 mod events;
 mod fixtures;
 mod fuzz;
