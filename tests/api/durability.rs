@@ -1,7 +1,8 @@
 //! Nothing acknowledged is lost (issue 7 §2). A save the API answered with success is in
-//! the database after a full disk and after the server was killed; while the database
-//! cannot take writes, requests answer promptly with an error code, never hang, and never
-//! claim a write that did not happen.
+//! the database after a full disk, after the server was killed, and after the database
+//! server went away and came back; while the database cannot take writes, requests
+//! answer promptly with an error code, never hang, and never claim a write that did not
+//! happen.
 //!
 //! Each test writes through the public surface (GraphQL over real TCP), keeps a ledger of
 //! every acknowledged (submission, version), and at the end reads the database directly
@@ -15,7 +16,7 @@ use std::{
     process::{Command, Stdio},
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -426,6 +427,214 @@ async fn open_window_over(http: &Http, coordinator: &str) {
         "{}",
         answer.body
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. PostgreSQL stopped and started again under load.
+
+/// Longest a request may take while PostgreSQL is down (the pool's acquire timeout is 3 s).
+const PROMPT: Duration = Duration::from_secs(6);
+/// How long PostgreSQL stays down.
+const OUTAGE: Duration = Duration::from_secs(4);
+/// How long saves may keep failing once PostgreSQL is back.
+const BACK_WITHIN: Duration = Duration::from_secs(10);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_outage_answers_promptly_and_loses_nothing() {
+    // Its own cluster: stopping the shared one would fail every other test.
+    let Some(cluster) = support::postgres::Cluster::start() else {
+        if std::env::var("PLANTRACK_REQUIRE_PG").as_deref() == Ok("1") {
+            panic!("PostgreSQL is required (PLANTRACK_REQUIRE_PG=1) but none could be started");
+        }
+        say("NOTE: no PostgreSQL cluster can be started here: the outage test is SKIPPED");
+        return;
+    };
+    let (url, owner_url) =
+        support::postgres::prepared_database(&cluster.admin_url(), "plantrack_outage").await;
+    let mut app = TestApp::at(&url).await;
+    app.owner_url = Some(owner_url.clone());
+    open_window(&app, PERIOD, 48).await.data();
+    let http = Http {
+        addr: app.serve().await,
+    };
+    let writers = writers(&http, &[("tayson", 3), ("anlao", 3)], Failures::Uncertain).await;
+
+    // Writers save until told to stop, keeping every answer with its times.
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    // Per writer: when (ms since the start) a save was last acknowledged.
+    let last_acked: Vec<Arc<AtomicU64>> = writers
+        .iter()
+        .map(|_| Arc::new(AtomicU64::new(0)))
+        .collect();
+    let running: Vec<_> = writers
+        .into_iter()
+        .zip(&last_acked)
+        .map(|(mut writer, last_acked)| {
+            let stop = stop.clone();
+            let last_acked = last_acked.clone();
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                while !stop.load(Ordering::SeqCst) {
+                    let sent = started.elapsed();
+                    let outcome = writer.save().await;
+                    let answered = started.elapsed();
+                    let failed = !outcome.is_acked();
+                    if !failed {
+                        last_acked.store(sent.as_millis() as u64, Ordering::SeqCst);
+                    }
+                    answers.push(Timed {
+                        sent,
+                        answered,
+                        outcome,
+                    });
+                    if failed {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+                (writer, answers)
+            })
+        })
+        .collect();
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let cluster = Arc::new(cluster);
+    let stopping = started.elapsed();
+    let pg = cluster.clone();
+    assert!(
+        tokio::task::spawn_blocking(move || pg.stop())
+            .await
+            .unwrap(),
+        "pg_ctl stop"
+    );
+    let stopped = started.elapsed();
+    // While it is down: health answers promptly and says so.
+    let asked = Instant::now();
+    let (ready, health) = tokio::join!(get(&http, "/readyz"), get(&http, "/healthz"));
+    for (path, answer) in [("/readyz", ready), ("/healthz", health)] {
+        assert_eq!(
+            answer.status, 503,
+            "{path} while PostgreSQL was down: {}",
+            answer.body
+        );
+    }
+    assert!(
+        asked.elapsed() < PROMPT,
+        "/readyz and /healthz took {:?} while PostgreSQL was down",
+        asked.elapsed()
+    );
+    let down_for = started.elapsed() - stopped;
+    tokio::time::sleep(OUTAGE.saturating_sub(down_for)).await;
+    let restarting = started.elapsed();
+    let pg = cluster.clone();
+    assert!(
+        tokio::task::spawn_blocking(move || pg.start_again())
+            .await
+            .unwrap(),
+        "pg_ctl start"
+    );
+    let restarted = started.elapsed();
+    wait_for_status(&http, "/readyz", 200, BACK_WITHIN)
+        .await
+        .unwrap_or_else(|last| panic!("/readyz once PostgreSQL was back: {last}"));
+    // Every writer gets a save through again (checked below, once they have stopped).
+    let restarted_ms = restarted.as_millis() as u64;
+    while started.elapsed() < restarted + BACK_WITHIN
+        && last_acked
+            .iter()
+            .any(|at| at.load(Ordering::SeqCst) < restarted_ms)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    let mut finished = Vec::new();
+    for writer in running {
+        finished.push(
+            tokio::time::timeout(HANG, writer)
+                .await
+                .expect("a writer hung")
+                .expect("writer"),
+        );
+    }
+
+    let mut codes = BTreeMap::<String, usize>::new();
+    let mut slowest_down = Duration::ZERO;
+    let mut cut_by_the_stop = BTreeMap::<String, usize>::new();
+    for (writer, answers) in &finished {
+        for answer in answers {
+            let took = answer.answered - answer.sent;
+            let phase = if answer.answered < stopping {
+                "before the stop"
+            } else if answer.sent >= restarted {
+                "after the restart"
+            } else {
+                "around the outage"
+            };
+            match &answer.outcome {
+                Outcome::Acked => {}
+                Outcome::Refused { code, .. } => {
+                    *codes.entry(format!("{code} {phase}")).or_default() += 1
+                }
+                other => panic!("{writer} at {:?}: {other}", answer.sent),
+            }
+            // Sent while PostgreSQL was down: answered promptly all the same.
+            if answer.sent >= stopped && answer.sent < restarting {
+                slowest_down = slowest_down.max(took);
+                assert!(
+                    took < PROMPT,
+                    "{writer}: a save sent while PostgreSQL was down took {took:?}"
+                );
+            }
+            // Sent and answered while PostgreSQL was down for sure (stopped, and not yet
+            // starting again): refused, as unavailable.
+            if answer.sent >= stopped && answer.answered < restarting {
+                match &answer.outcome {
+                    Outcome::Refused { code, message } => assert_eq!(
+                        code, "SERVICE_UNAVAILABLE",
+                        "{writer}: a save while PostgreSQL was down: {message}"
+                    ),
+                    other => panic!("{writer}: a save while PostgreSQL was down: {other}"),
+                }
+            }
+            // Cut by the stop: an error, but perhaps not "unavailable".
+            if answer.sent < stopped && answer.answered >= stopping && !answer.outcome.is_acked() {
+                *cut_by_the_stop
+                    .entry(answer.outcome.to_string())
+                    .or_default() += 1;
+            }
+        }
+        let back = answers
+            .iter()
+            .any(|a| a.sent >= restarted && a.outcome.is_acked());
+        assert!(
+            back,
+            "{writer}: no save succeeded within {BACK_WITHIN:?} of PostgreSQL's return: {:?}",
+            answers.last()
+        );
+    }
+    let writers: Vec<Writer> = finished.into_iter().map(|(w, _)| w).collect();
+    let owner = db::connect(&owner_url, 1)
+        .await
+        .expect("connect as the owner");
+    let ledger = check_ledger(&owner, &writers).await;
+    owner.close().await.expect("close");
+    app.db.clone().close().await.expect("close the app's pool");
+    say(&format!(
+        "NOTE: PostgreSQL outage of {:?}: {} saves acknowledged, all stored ({} more stored \
+         whose answers were errors); refused: {codes:?}; slowest answer while down \
+         {slowest_down:?}; saves cut by the stop: {cut_by_the_stop:?}",
+        restarted - stopped,
+        ledger.acknowledged,
+        ledger.unacknowledged
+    ));
+}
+
+/// An answer and when its request was sent and answered (since the test's start).
+#[derive(Debug)]
+struct Timed {
+    sent: Duration,
+    answered: Duration,
+    outcome: Outcome,
 }
 
 // ---------------------------------------------------------------------------------------
