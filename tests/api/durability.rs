@@ -638,6 +638,100 @@ struct Timed {
 }
 
 // ---------------------------------------------------------------------------------------
+// 4. The pool's check on a returned connection (db.rs, `after_release`).
+
+/// A pooled connection that comes back outside any transaction is reused; one that comes
+/// back inside a transaction the driver never counted (a request cancelled while its
+/// BEGIN was in flight; SQLite rolling back by itself) is closed, not handed on.
+mod a_connection_left_in_a_transaction_is_not_reused {
+    use sea_orm::sqlx::{self, Connection as _};
+
+    use super::*;
+
+    /// Whether this connection is the one marked: a temporary table lives as long as its
+    /// connection.
+    async fn marked(c: &mut sqlx::SqliteConnection) -> bool {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sqlite_temp_master WHERE name = 'mark'")
+            .fetch_one(c)
+            .await
+            .expect("read the mark")
+            == 1
+    }
+
+    async fn backend_pid(c: &mut sqlx::PgConnection) -> i32 {
+        sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(c)
+            .await
+            .expect("pg_backend_pid")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = support::sqlite_copy_in(dir.path()).await;
+        let conn = db::connect(&support::sqlite_url(&file), 1)
+            .await
+            .expect("connect");
+        let pool = conn.get_sqlite_connection_pool();
+        let mut c = pool.acquire().await.expect("acquire");
+        sqlx::raw_sql("CREATE TEMP TABLE mark (x)")
+            .execute(&mut *c)
+            .await
+            .expect("mark the connection");
+        drop(c);
+        let mut c = pool.acquire().await.expect("acquire");
+        assert!(marked(&mut c).await, "a clean connection was not reused");
+        // BEGIN behind the driver's back: it counts no transaction.
+        sqlx::raw_sql("BEGIN")
+            .execute(&mut *c)
+            .await
+            .expect("begin");
+        assert!(!c.is_in_transaction());
+        drop(c);
+        let mut c = pool.acquire().await.expect("acquire");
+        assert!(
+            !marked(&mut c).await,
+            "a connection returned inside a transaction was reused"
+        );
+        drop(c);
+        conn.close().await.expect("close");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let Some((url, _)) = support::postgres_database().await else {
+            return;
+        };
+        let conn = db::connect(&url, 1).await.expect("connect");
+        let pool = conn.get_postgres_connection_pool();
+        let mut c = pool.acquire().await.expect("acquire");
+        let first = backend_pid(&mut c).await;
+        drop(c);
+        let mut c = pool.acquire().await.expect("acquire");
+        assert_eq!(
+            backend_pid(&mut c).await,
+            first,
+            "a clean connection was not reused"
+        );
+        // BEGIN behind the driver's back: it counts no transaction.
+        sqlx::raw_sql("BEGIN")
+            .execute(&mut *c)
+            .await
+            .expect("begin");
+        assert!(!c.is_in_transaction());
+        drop(c);
+        let mut c = pool.acquire().await.expect("acquire");
+        assert_ne!(
+            backend_pid(&mut c).await,
+            first,
+            "a connection returned inside a transaction was reused"
+        );
+        drop(c);
+        conn.close().await.expect("close");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Writers and their ledger.
 
 /// What a failed save says about whether it was written.
