@@ -596,11 +596,20 @@ async fn postgres_outage_answers_promptly_and_loses_nothing() {
                     other => panic!("{writer}: a save while PostgreSQL was down: {other}"),
                 }
             }
-            // Cut by the stop: an error, but perhaps not "unavailable".
+            // Cut by the stop (their connection ended under them): unavailable too.
             if answer.sent < stopped && answer.answered >= stopping && !answer.outcome.is_acked() {
                 *cut_by_the_stop
                     .entry(answer.outcome.to_string())
                     .or_default() += 1;
+            }
+            // Whenever refused: unavailable (or CONFLICT, once a save whose answer was
+            // lost had been written after all).
+            if let Outcome::Refused { code, message } = &answer.outcome {
+                assert!(
+                    code == "SERVICE_UNAVAILABLE" || code == "CONFLICT",
+                    "{writer} at {:?} ({phase}): {code}: {message}",
+                    answer.sent
+                );
             }
         }
         let back = answers
