@@ -277,7 +277,12 @@ async fn acknowledged_writes_survive_a_kill(url: &str, owner_url: Option<&str>) 
             tokio::spawn(async move {
                 loop {
                     match writer.save().await {
-                        Outcome::Acked => acked.store(true, Ordering::SeqCst),
+                        Outcome::Acked => {
+                            acked.store(true, Ordering::SeqCst);
+                            // A breath between saves: SQLite's lock goes to whoever polls
+                            // first, and a writer that never breathes starves the others.
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
                         Outcome::Unanswered(_) if killed.load(Ordering::SeqCst) => break,
                         // A living server answered with an error, or dropped a request.
                         other => panic!("{writer} before the kill: {other}"),
