@@ -12,7 +12,7 @@ use futures_util::future::BoxFuture;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
-    sqlx::{self, Connection, pool::PoolConnectionMetadata},
+    sqlx::{self, Connection, Row, pool::PoolConnectionMetadata},
 };
 
 use crate::service::tenancy::APP_ROLE;
@@ -99,7 +99,10 @@ fn sqlite_connection_is_clean(
 /// Whether a PostgreSQL connection is outside any transaction. The server is asked, not
 /// the driver: a request cancelled while its `BEGIN` was in flight leaves a transaction
 /// open that the driver never counted. Inside an explicit transaction the statement
-/// starts after the transaction did; outside one, both times are the same.
+/// starts after the transaction did; outside one, both times are the same — with the
+/// simple query protocol only: with a prepared statement the implicit transaction starts
+/// at Bind and the statement again at Execute, microseconds later, and every clean
+/// connection would look dirty (and be closed).
 fn postgres_connection_is_clean(
     conn: &mut sqlx::PgConnection,
     _: PoolConnectionMetadata,
@@ -109,10 +112,10 @@ fn postgres_connection_is_clean(
             tracing::warn!("closing a PostgreSQL connection returned inside a transaction");
             return Ok(false);
         }
-        let clean: bool =
-            sqlx::query_scalar("SELECT transaction_timestamp() = statement_timestamp()")
-                .fetch_one(&mut *conn)
-                .await?;
+        let clean: bool = sqlx::raw_sql("SELECT transaction_timestamp() = statement_timestamp()")
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
         if !clean {
             tracing::warn!("closing a PostgreSQL connection whose transaction was left open");
         }

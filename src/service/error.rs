@@ -45,27 +45,39 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 
 impl From<DbErr> for ServiceError {
     /// A database that cannot be reached (no pooled connection in time, a refused or
-    /// broken connection) is SERVICE_UNAVAILABLE, for the client to retry; anything else
-    /// is internal.
+    /// broken connection, a server shutting down) is SERVICE_UNAVAILABLE, for the client
+    /// to retry; anything else is internal.
     fn from(err: DbErr) -> Self {
         match &err {
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::Unavailable(err.to_string()),
-            _ if is_statement_timeout(&err) => Self::Unavailable(err.to_string()),
+            _ if is_unavailable(&err) => Self::Unavailable(err.to_string()),
             _ => Self::Database(err),
         }
     }
 }
 
-/// PostgreSQL's `statement_timeout` cancelled the statement (SQLSTATE 57014).
-fn is_statement_timeout(err: &DbErr) -> bool {
+/// A statement failed because the database went away or gave up, not because of the
+/// statement: the connection broke under it (an I/O error), PostgreSQL's
+/// `statement_timeout` cancelled it (SQLSTATE 57014), the server is shutting down or
+/// starting (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now), or
+/// the connection failed (class 08).
+fn is_unavailable(err: &DbErr) -> bool {
     let (DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
     | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))) = err
     else {
         return false;
     };
-    e.as_database_error()
-        .and_then(|d| d.code())
-        .is_some_and(|code| code == "57014")
+    match &**e {
+        sea_orm::sqlx::Error::Io(_)
+        | sea_orm::sqlx::Error::PoolTimedOut
+        | sea_orm::sqlx::Error::PoolClosed => true,
+        other => other
+            .as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|code| {
+                matches!(&*code, "57014" | "57P01" | "57P02" | "57P03") || code.starts_with("08")
+            }),
+    }
 }
 
 impl ServiceError {

@@ -7,6 +7,7 @@ mod attacks;
 mod auth;
 mod cancellation;
 mod catalog;
+mod durability;
 mod events;
 mod fixtures;
 mod fuzz;

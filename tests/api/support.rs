@@ -132,6 +132,17 @@ impl TestApp {
         Self::start(&sqlite_url(&path), test_config(), "sqlite", None).await
     }
 
+    /// An app on the database at `url` (SQLite or PostgreSQL, by its scheme), which must
+    /// be migrated and seeded already. On PostgreSQL set `owner_url` for `owner_db`.
+    pub async fn at(url: &str) -> Self {
+        let backend = if url.starts_with("postgres") {
+            "postgres"
+        } else {
+            "sqlite"
+        };
+        Self::start(url, test_config(), backend, None).await
+    }
+
     pub async fn sqlite_with(config: ServerConfig) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = sqlite_url(&sqlite_copy_in(dir.path()).await);
@@ -426,39 +437,46 @@ pub mod postgres {
         };
         TEMPLATE
             .get_or_init(|| async {
-                let admin = db::connect(&admin_url, 1)
-                    .await
-                    .expect("connect to PostgreSQL");
-                admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {TEMPLATE_DB}"))
-                    .await
-                    .expect("drop template");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {TEMPLATE_DB}"))
-                    .await
-                    .expect("create template");
-                admin.close().await.expect("close");
-                let template = db::connect(&with_database(&admin_url, TEMPLATE_DB), 1)
-                    .await
-                    .expect("template");
-                prepare(&template).await;
-                // The serving role: may log in, owns nothing, acts as the app role.
-                template
-                    .execute_unprepared(&format!(
-                        "DO $$ BEGIN \
-                           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{SERVER_ROLE}') \
-                           THEN CREATE ROLE {SERVER_ROLE} LOGIN; END IF; \
-                         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
-                    ))
-                    .await
-                    .expect("create the serving role");
-                plantrack::db::grant_app_role(&template, SERVER_ROLE)
-                    .await
-                    .expect("grant the app role");
-                template.close().await.expect("close template");
+                prepared_database(&admin_url, TEMPLATE_DB).await;
             })
             .await;
         Some(admin_url)
+    }
+
+    /// Makes database `name` on the cluster of `admin_url` anew: migrated and seeded by
+    /// its owner, with the serving role allowed to act as the app role. Returns (the
+    /// serving role's URL, the owner's URL).
+    pub async fn prepared_database(admin_url: &str, name: &str) -> (String, String) {
+        let admin = db::connect(admin_url, 1)
+            .await
+            .expect("connect to PostgreSQL");
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+            .await
+            .expect("drop the database");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create the database");
+        admin.close().await.expect("close");
+        let owner_url = with_database(admin_url, name);
+        let owner = db::connect(&owner_url, 1).await.expect("connect as owner");
+        prepare(&owner).await;
+        // The serving role: may log in, owns nothing, acts as the app role.
+        owner
+            .execute_unprepared(&format!(
+                "DO $$ BEGIN \
+                   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{SERVER_ROLE}') \
+                   THEN CREATE ROLE {SERVER_ROLE} LOGIN; END IF; \
+                 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+            ))
+            .await
+            .expect("create the serving role");
+        plantrack::db::grant_app_role(&owner, SERVER_ROLE)
+            .await
+            .expect("grant the app role");
+        owner.close().await.expect("close");
+        (with_user(&owner_url, SERVER_ROLE), owner_url)
     }
 
     fn with_database(url: &str, name: &str) -> String {
@@ -479,59 +497,138 @@ pub mod postgres {
         if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
             return Some(url);
         }
-        let bin = find_bin_dir()?;
-        let dir = std::env::temp_dir().join(format!("plantrack-pg-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).ok()?;
-        let as_root = is_root();
-        if as_root {
-            run(Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(&dir))?;
+        let cluster = Cluster::start()?;
+        let url = cluster.admin_url();
+        // Shared by every test of this process: its watchdog removes it once the process
+        // has gone.
+        std::mem::forget(cluster);
+        Some(url)
+    }
+
+    /// A throwaway PostgreSQL cluster on a free loopback port, run as the `postgres` user
+    /// when root (initdb refuses root). It can be stopped and started again on the same
+    /// port; dropping it stops it and removes its files, and a watchdog does the same
+    /// should the test process die first.
+    pub struct Cluster {
+        bin: PathBuf,
+        dir: PathBuf,
+        port: u16,
+        as_root: bool,
+    }
+
+    impl Cluster {
+        /// None (after saying why) where no cluster can be made here.
+        pub fn start() -> Option<Self> {
+            let bin = find_bin_dir()?;
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            let dir = std::env::temp_dir().join(format!(
+                "plantrack-pg-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::SeqCst)
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).ok()?;
+            let as_root = is_root();
+            if as_root {
+                run(Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(&dir))?;
+            }
+            let port = TcpListener::bind("127.0.0.1:0")
+                .ok()?
+                .local_addr()
+                .ok()?
+                .port();
+            let cluster = Self {
+                bin,
+                dir,
+                port,
+                as_root,
+            };
+            run(&mut cluster.sh(format!(
+                "{bin}/initdb -D {data} --auth=trust -U postgres -E UTF8 --locale=C --no-sync",
+                bin = cluster.bin.display(),
+                data = cluster.data().display()
+            )))?;
+            // Stop the cluster and remove it once this test process has gone.
+            let watchdog = format!(
+                "while [ -d /proc/{pid} ]; do sleep 1; done; {bin}/pg_ctl -D {data} -m immediate stop; rm -rf {dir}",
+                pid = std::process::id(),
+                bin = cluster.bin.display(),
+                data = cluster.data().display(),
+                dir = cluster.dir.display()
+            );
+            cluster
+                .sh(watchdog)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .ok()?;
+            cluster.start_again().then_some(cluster)
         }
-        let data = dir.join("data");
-        // initdb refuses to run as root: run the cluster as the `postgres` user then.
-        let sh = |script: String| {
-            let mut cmd = if as_root {
-                Command::new("su")
+
+        /// The superuser's URL (the cluster trusts loopback).
+        pub fn admin_url(&self) -> String {
+            format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+        }
+
+        /// `pg_ctl start` on the cluster's port, waiting until it accepts connections.
+        pub fn start_again(&self) -> bool {
+            run(&mut self.sh(format!(
+                "{bin}/pg_ctl -D {data} -l {dir}/log -w -o \"-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400\" start",
+                bin = self.bin.display(),
+                data = self.data().display(),
+                dir = self.dir.display(),
+                port = self.port
+            )))
+            .is_some()
+        }
+
+        /// `pg_ctl stop -m fast`: open sessions are ended, and it waits until the server
+        /// has gone.
+        pub fn stop(&self) -> bool {
+            run(&mut self.sh(format!(
+                "{bin}/pg_ctl -D {data} -m fast -w stop",
+                bin = self.bin.display(),
+                data = self.data().display()
+            )))
+            .is_some()
+        }
+
+        fn data(&self) -> PathBuf {
+            self.dir.join("data")
+        }
+
+        /// A shell command, as the `postgres` user when root.
+        fn sh(&self, script: String) -> Command {
+            let mut cmd = if self.as_root {
+                let mut su = Command::new("su");
+                su.args(["postgres", "-s", "/bin/sh"]);
+                su
             } else {
                 Command::new("/bin/sh")
             };
-            if as_root {
-                cmd.args(["postgres", "-s", "/bin/sh"]);
-            }
             cmd.args(["-c", &script]);
             cmd
-        };
-        let bin = bin.display();
-        run(&mut sh(format!(
-            "{bin}/initdb -D {} --auth=trust -U postgres -E UTF8 --locale=C --no-sync",
-            data.display()
-        )))?;
-        let port = TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        run(&mut sh(format!(
-            "{bin}/pg_ctl -D {data} -l {dir}/log -w -o \"-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400\" start",
-            data = data.display(),
-            dir = dir.display()
-        )))?;
-        // Stop the cluster and remove it once this test process has gone.
-        let watchdog = format!(
-            "while [ -d /proc/{pid} ]; do sleep 1; done; {bin}/pg_ctl -D {data} -m immediate stop; rm -rf {dir}",
-            pid = std::process::id(),
-            data = data.display(),
-            dir = dir.display()
-        );
-        sh(watchdog)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        Some(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
+        }
+    }
+
+    impl Drop for Cluster {
+        fn drop(&mut self) {
+            let status = self
+                .sh(format!(
+                    "{bin}/pg_ctl -D {data} -m immediate stop",
+                    bin = self.bin.display(),
+                    data = self.data().display()
+                ))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            drop(status);
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 
     fn run(cmd: &mut Command) -> Option<()> {
