@@ -60,7 +60,8 @@ impl From<DbErr> for ServiceError {
 /// statement: the connection broke under it (an I/O error), PostgreSQL's
 /// `statement_timeout` cancelled it (SQLSTATE 57014), the server is shutting down or
 /// starting (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now), or
-/// the connection failed (class 08).
+/// the connection failed (class 08); or SQLite found its disk full or could not get the
+/// write lock in time.
 fn is_unavailable(err: &DbErr) -> bool {
     let (DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
     | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))) = err
@@ -71,12 +72,22 @@ fn is_unavailable(err: &DbErr) -> bool {
         sea_orm::sqlx::Error::Io(_)
         | sea_orm::sqlx::Error::PoolTimedOut
         | sea_orm::sqlx::Error::PoolClosed => true,
-        other => other
-            .as_database_error()
-            .and_then(|d| d.code())
-            .is_some_and(|code| {
+        other => other.as_database_error().is_some_and(|d| {
+            if d.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                .is_some()
+            {
+                // SQLite: the disk is full (SQLITE_FULL) or the write lock was not had in
+                // time (SQLITE_BUSY, SQLITE_LOCKED); extended codes keep the primary one
+                // in their low byte.
+                return d
+                    .code()
+                    .and_then(|code| code.parse::<i32>().ok())
+                    .is_some_and(|code| matches!(code & 0xff, 5 | 6 | 13));
+            }
+            d.code().is_some_and(|code| {
                 matches!(&*code, "57014" | "57P01" | "57P02" | "57P03") || code.starts_with("08")
-            }),
+            })
+        }),
     }
 }
 

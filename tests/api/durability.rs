@@ -102,7 +102,12 @@ async fn a_full_disk_loses_nothing_acknowledged() {
             for (writer, outcome) in save_all(&mut writers).await {
                 match outcome {
                     Outcome::Acked => saved_while_full += 1,
-                    Outcome::Refused { code, .. } => {
+                    Outcome::Refused { code, message } => {
+                        // A full disk is the database being unavailable, for a while.
+                        assert_eq!(
+                            code, "SERVICE_UNAVAILABLE",
+                            "cycle {cycle}: {writer} on a full disk: {message}"
+                        );
                         failed += 1;
                         *refused.entry(code).or_default() += 1;
                     }
