@@ -34,6 +34,40 @@ pub mod bound {
     pub const ANALYSIS_ROWS: usize = 1_000;
 }
 
+/// What one row of an analysis (obligations, progress) costs besides its selected fields:
+/// the service builds every row whole, with its task, agency and period.
+pub const ANALYSIS_ROW: usize = 10;
+
+/// The cost of an analysis of at most `ANALYSIS_ROWS` rows selecting `child` per row.
+pub fn analysis(child: usize) -> usize {
+    list(bound::ANALYSIS_ROWS, child.saturating_add(ANALYSIS_ROW))
+}
+
+/// What the operations of one batched request have spent together: the cost limit holds
+/// for the batch as a whole, not only for each of its operations.
+#[derive(Debug)]
+pub struct BatchBudget {
+    spent: std::sync::atomic::AtomicUsize,
+    max: usize,
+}
+
+impl BatchBudget {
+    pub fn new(max: usize) -> Self {
+        Self {
+            spent: std::sync::atomic::AtomicUsize::new(0),
+            max,
+        }
+    }
+
+    /// Spends `cost`; false once the batch has spent more than its limit.
+    pub fn spend(&self, cost: usize) -> bool {
+        let before = self
+            .spent
+            .fetch_add(cost, std::sync::atomic::Ordering::SeqCst);
+        before.saturating_add(cost) <= self.max
+    }
+}
+
 /// The cost of a list of at most `items` whose elements each cost `child`.
 pub fn list(items: usize, child: usize) -> usize {
     items.saturating_mul(child.max(1)).min(CEILING)
@@ -61,5 +95,14 @@ mod tests {
         );
         assert_eq!(page(Some(-4), 7), 0);
         assert_eq!(list(usize::MAX, usize::MAX), CEILING);
+        assert_eq!(analysis(1), 11_000);
+    }
+
+    #[test]
+    fn a_batch_shares_one_budget() {
+        let budget = BatchBudget::new(100);
+        assert!(budget.spend(60));
+        assert!(budget.spend(40));
+        assert!(!budget.spend(1));
     }
 }

@@ -17,6 +17,7 @@ use async_graphql::{
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
+use super::cost::BatchBudget;
 use crate::service::ServiceError;
 
 /// What a document may be before it is parsed and validated.
@@ -80,7 +81,18 @@ impl Extension for DocumentGuardExtension {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
+        let result = next.run(ctx).await;
+        if let (Ok(valid), Some(budget)) = (&result, ctx.data_opt::<std::sync::Arc<BatchBudget>>())
+            && !budget.spend(valid.complexity)
+        {
+            let error = ServerError::new(
+                "Query is too complex: the operations of this batch cost more together than \
+                 one operation may",
+                None,
+            );
+            return Err(vec![with_code(error, "QUERY_TOO_COMPLEX")]);
+        }
+        result.map_err(|errors| {
             errors
                 .into_iter()
                 .map(|e| {

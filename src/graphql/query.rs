@@ -149,7 +149,7 @@ impl Query {
     /// A reporting period's obligations: which tasks each agency must report on and where
     /// each report stands. Tenants see their own; coordinators (of the plan), analysts
     /// and admins see every agency's.
-    #[graphql(complexity = "cost::list(cost::bound::ANALYSIS_ROWS, child_complexity)")]
+    #[graphql(complexity = "cost::analysis(child_complexity)")]
     async fn obligations(
         &self,
         ctx: &Context<'_>,
@@ -173,7 +173,7 @@ impl Query {
     /// Progress of a plan by agency, section, task or period: expected reports, what came
     /// in, completeness and timeliness. Without `periodCode`, over every period with a
     /// reporting window. Counts cover only what the caller may see.
-    #[graphql(complexity = "cost::list(cost::bound::ANALYSIS_ROWS, child_complexity)")]
+    #[graphql(complexity = "cost::analysis(child_complexity)")]
     async fn progress(
         &self,
         ctx: &Context<'_>,

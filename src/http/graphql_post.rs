@@ -6,7 +6,7 @@
 //! GraphQL-shaped body, `{"errors":[{"message":…,"extensions":{"code":…}}]}`, with an HTTP
 //! status that says what went wrong: 400 BAD_REQUEST (malformed JSON, not a GraphQL
 //! request, an empty batch), 413 PAYLOAD_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE.
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use async_graphql::{BatchRequest, ErrorExtensions, Request};
 use async_graphql_axum::GraphQLResponse;
@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use super::{AppState, authenticate};
 use crate::{
     graphql::{
+        cost::BatchBudget,
         loaders::{PollGate, new_loaders, new_tenant_loaders},
         session::{ClientAddress, Session},
     },
@@ -68,9 +69,12 @@ pub(super) async fn graphql_post(
     let client = peer.map(|Extension(ConnectInfo(address))| ClientAddress(address.ip()));
     // Loaders are per request: nothing cached crosses from one principal to another.
     let gate = PollGate::default();
+    // One cost budget for the whole batch, shared by its operations.
+    let budget = Arc::new(BatchBudget::new(limits.max_complexity));
     let prepare = |request: Request| {
         let mut request = request
             .data(new_loaders(app.db.clone(), &gate))
+            .data(budget.clone())
             .data(session.clone());
         if let Session::SignedIn { scope, .. } = &session {
             request = request.data(new_tenant_loaders(app.db.clone(), scope.clone(), &gate));

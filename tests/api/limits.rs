@@ -91,6 +91,49 @@ async fn errors_carry_codes_and_no_internals(app: TestApp) {
     assert!(!reply.body.to_string().to_lowercase().contains("select "));
 }
 
+/// Lists multiply what they select, analyses count the rows they build, and the
+/// operations of a batch share one budget.
+#[tokio::test]
+async fn costs_multiply_and_a_batch_shares_one_budget() {
+    let app = TestApp::sqlite().await;
+    let nested = "{ agencies(first: 100) { edges { node { ledTasks { leadAgencies { ledTasks { leadAgencies { code } } } } } } } }";
+    let reply = app.graphql(nested, json!({})).await;
+    assert_eq!(
+        reply.error_code(),
+        Some("QUERY_TOO_COMPLEX"),
+        "{}",
+        reply.body
+    );
+
+    // 16 obligation analyses cost 176,000 of the 200,000 one operation may spend.
+    let aliases: String = (0..16)
+        .map(|i| format!("o{i}: obligations(periodCode: \"2025\") {{ state }} "))
+        .collect();
+    let operation = json!({ "query": format!("{{ {aliases} }}") });
+    let one = app.post_json("/graphql", &operation).await;
+    assert!(one.body.get("errors").is_none(), "{}", one.body);
+    let batch = app
+        .post_json("/graphql", &json!([operation, operation]))
+        .await;
+    let answers = batch.body.as_array().expect("a batch answer");
+    assert!(answers[0].get("errors").is_none(), "{}", batch.body);
+    assert_eq!(
+        answers[1]["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
+        "{}",
+        batch.body
+    );
+    let too_many = (0..19)
+        .map(|i| format!("o{i}: obligations(periodCode: \"2025\") {{ state }} "))
+        .collect::<String>();
+    let reply = app.graphql(&format!("{{ {too_many} }}"), json!({})).await;
+    assert_eq!(
+        reply.error_code(),
+        Some("QUERY_TOO_COMPLEX"),
+        "{}",
+        reply.body
+    );
+}
+
 on_both_databases!(
     health_and_graphiql_answer,
     errors_carry_codes_and_no_internals
