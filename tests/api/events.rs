@@ -197,6 +197,19 @@ async fn operation(socket: &mut Socket, id: &str, query: &str) -> Value {
     }
 }
 
+/// The next operation on the socket is refused, and the server closes it with 4403.
+async fn rights_have_ended(socket: &mut Socket, query: &str) {
+    let answer = operation(socket, "after", query).await;
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{answer}"
+    );
+    assert_eq!(
+        close_code(socket, Duration::from_secs(10)).await,
+        Some(4403)
+    );
+}
+
 async fn sockets_lose_their_rights_when_the_sign_in_ends(app: TestApp) {
     crate::fixtures::open_window(&app, "2024", 48).await.data();
     let addr = app.serve().await;
@@ -224,15 +237,7 @@ async fn sockets_lose_their_rights_when_the_sign_in_ends(app: TestApp) {
         )
         .await;
     assert_eq!(logout.data()["logout"], true);
-    let answer = operation(&mut socket, "2", me).await;
-    assert_eq!(
-        answer["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
-        "{answer}"
-    );
-    assert_eq!(
-        close_code(&mut socket, Duration::from_secs(10)).await,
-        Some(4403)
-    );
+    rights_have_ended(&mut socket, me).await;
 
     // A disabled user: its subscription hears nothing more, its writes are refused, and
     // the socket is closed.
@@ -279,15 +284,7 @@ async fn sockets_lose_their_rights_when_the_sign_in_ends(app: TestApp) {
         .await
         .unwrap();
     let save = "mutation { saveSubmission(input: { taskId: \"x\", periodCode: \"2024\" }) { id } }";
-    let answer = operation(&mut socket, "3", save).await;
-    assert_eq!(
-        answer["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
-        "{answer}"
-    );
-    assert_eq!(
-        close_code(&mut socket, Duration::from_secs(10)).await,
-        Some(4403)
-    );
+    rights_have_ended(&mut socket, save).await;
 }
 
 on_both_databases!(
