@@ -539,6 +539,42 @@ async fn row_level_security_filters_raw_sql() {
     );
     assert!(analyst.iter().all(|(_, status)| status != "DRAFT"));
 
+    // History too: entries written while a report was a draft reach only its agency.
+    let audit_count = |agency: String, role: &'static str, during_draft: bool| {
+        let db = &app.db;
+        async move {
+            let txn = db.begin().await.unwrap();
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT set_config('app.agency_id', $1, true), set_config('app.role', $2, true)",
+                [agency.into(), role.into()],
+            ))
+            .await
+            .unwrap();
+            txn.execute_unprepared("SET LOCAL ROLE plantrack_app")
+                .await
+                .unwrap();
+            let n = txn
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    format!(
+                        "SELECT count(*) AS n FROM audit_log \
+                         WHERE entity = 'submission' AND during_draft = {during_draft}"
+                    ),
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<i64>("", "n")
+                .unwrap();
+            txn.rollback().await.unwrap();
+            n
+        }
+    };
+    assert_eq!(audit_count("0".into(), "ANALYST", true).await, 0);
+    assert!(audit_count("0".into(), "ANALYST", false).await > 0);
+    assert!(audit_count(tay_son.to_string(), "EDITOR", true).await > 0);
+
     // Writing another tenant's row under Tây Sơn's settings is refused by the database.
     let txn = app.db.begin().await.unwrap();
     txn.execute_unprepared(&format!(
