@@ -395,6 +395,16 @@ pub async fn submit(
         )
         .col_expr(submission::Column::SubmittedAt, Expr::value(now))
         .col_expr(submission::Column::SubmittedBy, Expr::value(actor.user_id))
+        // A resubmitted report awaits a new review: the old one lives on in its history.
+        .col_expr(
+            submission::Column::ReviewComment,
+            Expr::value(None::<String>),
+        )
+        .col_expr(
+            submission::Column::ReviewedAt,
+            Expr::value(None::<chrono::DateTime<Utc>>),
+        )
+        .col_expr(submission::Column::ReviewedBy, Expr::value(None::<i64>))
         .col_expr(submission::Column::UpdatedAt, Expr::value(now))
         .col_expr(submission::Column::UpdatedBy, Expr::value(actor.user_id));
     let after = compare_and_set(&txn, &before, update).await?;

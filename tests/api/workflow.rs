@@ -1,5 +1,5 @@
 //! The review workflow, reporting windows, optimistic concurrency and the audit trail.
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{
     fixtures::{PLAN, draft, field, open_window, review, save, submission_in, submit, task_id},
@@ -101,7 +101,10 @@ async fn a_report_goes_from_draft_to_accepted(app: TestApp) {
 
     let reply = save(&tayson, json!({ "taskId": task, "periodCode": "2024", "expectedVersion": 4, "results": "1.250 lượt" })).await;
     assert_eq!(field(&reply, "saveSubmission")["status"], "RETURNED");
-    field(&submit(&tayson, &id, 5).await, "submitSubmission");
+    // Resubmitted: the old review no longer stands on the report (its history keeps it).
+    let resubmitted = field(&submit(&tayson, &id, 5).await, "submitSubmission").clone();
+    assert_eq!(resubmitted["status"], "SUBMITTED");
+    assert_eq!(resubmitted["reviewComment"], Value::Null);
     let accepted = field(
         &review(&coordinator, &id, 6, "ACCEPT", None).await,
         "reviewSubmission",
@@ -161,6 +164,10 @@ async fn a_report_goes_from_draft_to_accepted(app: TestApp) {
     );
     assert_eq!(node["history"][3]["before"]["status"], "SUBMITTED");
     assert_eq!(node["history"][3]["after"]["status"], "RETURNED");
+    assert_eq!(
+        node["history"][3]["after"]["reviewComment"],
+        "Bổ sung số liệu"
+    );
 }
 
 async fn every_other_transition_is_refused_and_writes_nothing(app: TestApp) {
