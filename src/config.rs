@@ -126,8 +126,9 @@ pub enum UserCommand {
     },
 }
 
+/// A role as the API spells it (upper case): `editor` is refused, not guessed at.
 fn parse_role(text: &str) -> Result<Role, String> {
-    text.to_ascii_uppercase().parse().map_err(|_| {
+    text.parse().map_err(|_| {
         format!(
             "unknown role `{text}`; one of {}",
             Role::ALL

@@ -58,6 +58,7 @@ pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
             let db = db::connect_with(cli.migration_url(), &cli.pool()).await?;
             db::migrate(&db).await?;
             seed::load(&db, seed::PLAN_768).await?;
+            let new_agency = agency.clone();
             let new = auth::NewUser {
                 username,
                 display_name,
@@ -69,8 +70,8 @@ pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!(
-                "added {} ({}) of agency id {}",
-                user.username, user.role, user.agency_id
+                "added {} ({}) of agency {}",
+                user.username, user.role, new_agency
             );
             Ok(())
         }

@@ -7,6 +7,7 @@ mod attacks;
 mod auth;
 mod cancellation;
 mod catalog;
+mod cli;
 mod durability;
 mod events;
 mod fixtures;
