@@ -1,4 +1,4 @@
-//! Domain errors as plain HTTP answers (for the non-GraphQL endpoints).
+//! Errors as HTTP answers, in GraphQL's error shape on every endpoint.
 use axum::{
     Json,
     http::StatusCode,
@@ -32,7 +32,13 @@ impl IntoResponse for HttpError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        let body = json!({ "error": { "code": error.code(), "message": error.to_string() } });
-        (status, Json(body)).into_response()
+        error_response(status, error.code(), &error.to_string())
     }
+}
+
+/// The one shape of every error the HTTP layer answers, GraphQL's:
+/// `{"errors":[{"message":…,"extensions":{"code":…}}]}`.
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (status, Json(body)).into_response()
 }

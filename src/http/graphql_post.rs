@@ -11,15 +11,15 @@ use std::{net::SocketAddr, sync::Arc};
 use async_graphql::{BatchRequest, ErrorExtensions, Request};
 use async_graphql_axum::GraphQLResponse;
 use axum::{
-    Extension, Json,
+    Extension,
     body::Bytes,
     extract::{ConnectInfo, State, rejection::BytesRejection},
     http::{HeaderMap, StatusCode, header::CONTENT_TYPE},
     response::{IntoResponse, Response},
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{AppState, authenticate};
+use super::{AppState, authenticate, error};
 use crate::{
     graphql::{
         cost::BatchBudget,
@@ -190,9 +190,6 @@ impl Refusal {
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        let body = json!({
-            "errors": [{ "message": self.message, "extensions": { "code": self.code } }]
-        });
-        (self.status, Json(body)).into_response()
+        error::error_response(self.status, self.code, &self.message)
     }
 }
