@@ -453,6 +453,28 @@ async fn report_csv(app: &TestApp, token: &str) -> Vec<Vec<String>> {
 
 on_both_databases!(each_principal_sees_exactly_its_rows);
 
+/// A transaction acting as the application role with these tenant settings, as the
+/// service's scoped transactions do.
+async fn as_app_role(
+    db: &sea_orm::DatabaseConnection,
+    settings: Vec<(&'static str, String)>,
+) -> sea_orm::DatabaseTransaction {
+    let txn = db.begin().await.unwrap();
+    for (name, value) in settings {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT set_config($1, $2, true)",
+            [name.into(), value.into()],
+        ))
+        .await
+        .unwrap();
+    }
+    txn.execute_unprepared("SET LOCAL ROLE plantrack_app")
+        .await
+        .unwrap();
+    txn
+}
+
 /// PostgreSQL enforces the rule again: raw SQL under one tenant's settings, as the
 /// application role, returns only that tenant's rows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -482,19 +504,7 @@ async fn row_level_security_filters_raw_sql() {
     let raw = |settings: Vec<(&'static str, String)>| {
         let db = &app.db;
         async move {
-            let txn = db.begin().await.unwrap();
-            for (name, value) in settings {
-                txn.execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT set_config($1, $2, true)",
-                    [name.into(), value.into()],
-                ))
-                .await
-                .unwrap();
-            }
-            txn.execute_unprepared("SET LOCAL ROLE plantrack_app")
-                .await
-                .unwrap();
+            let txn = as_app_role(db, settings).await;
             let found: Vec<(i64, String)> = txn
                 .query_all_raw(Statement::from_string(
                     DbBackend::Postgres,
@@ -543,17 +553,11 @@ async fn row_level_security_filters_raw_sql() {
     let audit_count = |agency: String, role: &'static str, during_draft: bool| {
         let db = &app.db;
         async move {
-            let txn = db.begin().await.unwrap();
-            txn.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT set_config('app.agency_id', $1, true), set_config('app.role', $2, true)",
-                [agency.into(), role.into()],
-            ))
-            .await
-            .unwrap();
-            txn.execute_unprepared("SET LOCAL ROLE plantrack_app")
-                .await
-                .unwrap();
+            let txn = as_app_role(
+                db,
+                vec![("app.agency_id", agency), ("app.role", role.into())],
+            )
+            .await;
             let n = txn
                 .query_one_raw(Statement::from_string(
                     DbBackend::Postgres,
@@ -576,15 +580,7 @@ async fn row_level_security_filters_raw_sql() {
     assert!(audit_count(tay_son.to_string(), "EDITOR", true).await > 0);
 
     // Writing another tenant's row under Tây Sơn's settings is refused by the database.
-    let txn = app.db.begin().await.unwrap();
-    txn.execute_unprepared(&format!(
-        "SELECT set_config('app.agency_id', '{tay_son}', true)"
-    ))
-    .await
-    .unwrap();
-    txn.execute_unprepared("SET LOCAL ROLE plantrack_app")
-        .await
-        .unwrap();
+    let txn = as_app_role(&app.db, vec![("app.agency_id", tay_son.to_string())]).await;
     let updated = txn
         .execute_unprepared(&format!(
             "UPDATE submission SET summary = 'x' WHERE agency_id = {an_lao}"
