@@ -9,7 +9,7 @@ use crate::{
     config::{Cli, Command, UserCommand},
     db, graphql,
     http::{App, router},
-    service::{auth, events::EventBus, seed},
+    service::{auth, events::EventBus, seed, submissions},
 };
 
 /// The agency the first admin account belongs to: the built-in plan's issuer.
@@ -117,6 +117,10 @@ async fn prepare_database(cli: &Cli, db: &DatabaseConnection) -> anyhow::Result<
     let report = seed::load(&owner, seed::PLAN_768).await?;
     if report.plan_loaded {
         tracing::info!("loaded the built-in plan 768/QĐ-UBND");
+    }
+    let folded = submissions::fold_unindexed_reports(&owner).await?;
+    if folded > 0 {
+        tracing::info!(reports = folded, "indexed older reports for search");
     }
     if let Some(password) = auth::ensure_first_admin(&owner, FIRST_ADMIN_AGENCY).await? {
         println!(

@@ -19,6 +19,9 @@ pub struct Model {
     pub results: String,
     pub difficulties: String,
     pub proposals: String,
+    /// Summary, results, difficulties, proposals and evidence references folded to
+    /// lowercase without diacritics, for search.
+    pub search_text: String,
     pub version: i32,
     /// Whether the latest submit came before the window's deadline.
     pub on_time: Option<bool>,

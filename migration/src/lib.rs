@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20260101_000001_initial;
 mod m20260102_000001_row_level_security;
 mod m20260103_000001_hardening;
+mod m20260104_000001_report_search;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000001_initial::Migration),
             Box::new(m20260102_000001_row_level_security::Migration),
             Box::new(m20260103_000001_hardening::Migration),
+            Box::new(m20260104_000001_report_search::Migration),
         ]
     }
 }

@@ -2,7 +2,11 @@
 //! items it can hold — a connection by its page size, an unpaged list by its bound. The
 //! schema refuses a query whose cost exceeds `--max-complexity` before any database work,
 //! so a short query over nested lists cannot fan out into millions of rows.
-use crate::service::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use super::filters::IntoFilter;
+use crate::service::{
+    filter::Predicate,
+    pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE},
+};
 
 /// No single cost grows past this, so that adding costs up never overflows.
 const CEILING: usize = 1_000_000_000;
@@ -71,6 +75,38 @@ impl BatchBudget {
 /// The cost of a list of at most `items` whose elements each cost `child`.
 pub fn list(items: usize, child: usize) -> usize {
     items.saturating_mul(child.max(1)).min(CEILING)
+}
+
+/// What one condition of a filter costs: each is a SQL condition or subquery over a
+/// whole table, whatever the page size.
+pub const FILTER_TERM: usize = 50;
+
+/// The number of conditions of an optional filter input (0 where it does not convert;
+/// the resolver then refuses it).
+pub fn terms<I: IntoFilter + Clone>(filter: &Option<I>) -> usize
+where
+    I::Predicate: Predicate,
+{
+    filter
+        .clone()
+        .and_then(|f| f.into_filter().ok())
+        .map_or(0, |f| f.size().terms)
+}
+
+/// A page of a list narrowed by a filter of `terms` conditions.
+pub fn filtered_page(first: Option<i32>, terms: usize, child: usize) -> usize {
+    page(first, child)
+        .saturating_add(terms.saturating_mul(FILTER_TERM))
+        .min(CEILING)
+}
+
+/// A grouped aggregate over `dimensions`, narrowed by a filter of `terms` conditions:
+/// up to `ANALYSIS_ROWS` groups, each grouping dimension a further sort of the rows.
+pub fn aggregate(dimensions: usize, terms: usize, child: usize) -> usize {
+    analysis(child)
+        .saturating_add(dimensions.saturating_mul(ANALYSIS_ROW * bound::ANALYSIS_ROWS))
+        .saturating_add(terms.saturating_mul(FILTER_TERM))
+        .min(CEILING)
 }
 
 /// The cost of a connection page of `first` items (the default page when absent).

@@ -1,4 +1,4 @@
-//! Input objects: filters. Each converts into the domain's own filter type.
+//! Input objects of mutations. Each converts into the domain's own command type.
 use async_graphql::InputObject;
 
 use async_graphql::ID;
@@ -6,9 +6,8 @@ use async_graphql::ID;
 use super::{relay::parse_global_id, scalars::Timestamp};
 use crate::service::{
     ServiceError,
-    catalog::{AgencyFilter, TaskFilter},
-    domain::{AgencyKind, Progress, SubmissionStatus, TaskSchedule},
-    submissions::{Evidence, SaveSubmission, SubmissionFilter},
+    domain::Progress,
+    submissions::{Evidence, SaveSubmission},
     windows::OpenWindow,
 };
 
@@ -20,94 +19,6 @@ pub fn row_id(id: &ID, type_name: &str) -> Result<i64, ServiceError> {
             "`{}` is not the id of a {type_name}",
             id.as_str()
         ))),
-    }
-}
-
-/// Narrows a task list. Agency arguments are agency codes (e.g. "so-ldtbxh"); an agency
-/// matches through its groups too.
-#[derive(InputObject, Default)]
-#[graphql(name = "TaskFilter")]
-pub struct TaskFilterInput {
-    /// Plan code, e.g. "768/QĐ-UBND".
-    pub plan_code: Option<String>,
-    /// Section numeral, e.g. "III".
-    pub section: Option<String>,
-    /// Tasks this agency leads.
-    pub lead_agency: Option<String>,
-    /// Tasks this agency cooperates on.
-    pub partner_agency: Option<String>,
-    /// Tasks this agency leads or cooperates on.
-    pub agency: Option<String>,
-    pub schedule: Option<TaskSchedule>,
-    /// Words that must all appear in the content, ignoring case and diacritics.
-    pub search: Option<String>,
-}
-
-impl From<TaskFilterInput> for TaskFilter {
-    fn from(input: TaskFilterInput) -> Self {
-        TaskFilter {
-            plan_id: None,
-            plan_code: input.plan_code,
-            section: input.section,
-            lead_agency: input.lead_agency,
-            partner_agency: input.partner_agency,
-            agency: input.agency,
-            schedule: input.schedule,
-            search: input.search,
-        }
-    }
-}
-
-/// Narrows an agency list.
-#[derive(InputObject, Default)]
-#[graphql(name = "AgencyFilter")]
-pub struct AgencyFilterInput {
-    pub kind: Option<AgencyKind>,
-    pub is_tenant: Option<bool>,
-    /// Members of the agency group with this code, e.g. "ubnd-cac-huyen".
-    pub group: Option<String>,
-    /// Words that must all appear in the name, short name or code, ignoring case and diacritics.
-    pub search: Option<String>,
-}
-
-impl From<AgencyFilterInput> for AgencyFilter {
-    fn from(input: AgencyFilterInput) -> Self {
-        AgencyFilter {
-            kind: input.kind,
-            is_tenant: input.is_tenant,
-            group: input.group,
-            search: input.search,
-        }
-    }
-}
-
-/// Narrows a submission list (always within what the caller may see).
-#[derive(InputObject, Default)]
-#[graphql(name = "SubmissionFilter")]
-pub struct SubmissionFilterInput {
-    pub plan_code: Option<String>,
-    /// Reporting agency code.
-    pub agency: Option<String>,
-    pub task_id: Option<ID>,
-    /// Section numeral, e.g. "III".
-    pub section: Option<String>,
-    /// Reporting period code, e.g. "2024" or "2024S1".
-    pub period_code: Option<String>,
-    pub status: Option<SubmissionStatus>,
-    pub progress: Option<Progress>,
-}
-
-impl SubmissionFilterInput {
-    pub fn into_filter(self) -> Result<SubmissionFilter, ServiceError> {
-        Ok(SubmissionFilter {
-            plan_code: self.plan_code,
-            agency: self.agency,
-            task_id: self.task_id.map(|id| row_id(&id, "Task")).transpose()?,
-            section: self.section,
-            period_code: self.period_code,
-            status: self.status,
-            progress: self.progress,
-        })
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod analysis_types;
 pub mod cost;
 pub mod error;
+pub mod filters;
 pub mod guard;
 pub mod inputs;
 pub mod loaders;

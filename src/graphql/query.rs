@@ -4,10 +4,14 @@ use async_graphql::{Context, ID, Object, Result};
 use entity::{agency, user};
 
 use super::{
-    analysis_types::{Obligation, ProgressRow},
+    analysis_types::{AggregateGroup, Counted, Obligation, ProgressRow},
     cost,
     error::IntoGql,
-    inputs::{AgencyFilterInput, SubmissionFilterInput, TaskFilterInput},
+    filters::{
+        AgencyFilter, AgencyOrderBy, AggregateDimension, AggregateHaving, IntoFilter,
+        ObligationFilter, ObligationOrderBy, PlanFilter, PlanOrderBy, SubmissionFilter,
+        SubmissionOrderBy, TaskFilter, TaskOrderBy, filter_of, sorting,
+    },
     relay::{Conn, connection, page_request},
     session::signed_in,
     state::db,
@@ -15,29 +19,38 @@ use super::{
     types::{Agency, AgencyGroup, Node, Period, Plan, Task, node, required, task_connection},
 };
 use crate::service::{
-    catalog::{self, AgencyOrder, TaskOrder},
+    aggregate::{self, Grouping},
+    catalog,
     domain::PeriodKind,
     obligations,
     progress::{self, ProgressGroup},
-    submissions::{self, SubmissionOrder},
-    windows,
+    submissions, windows,
 };
 
 pub struct Query;
 
 #[Object]
 impl Query {
-    /// All plans, oldest first.
-    #[graphql(complexity = "cost::page(first, child_complexity)")]
+    /// Plans, filtered, ordered (default: oldest first) and paged.
+    #[graphql(complexity = "cost::filtered_page(first, cost::terms(&filter), child_complexity)")]
     async fn plans(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
+        filter: Option<PlanFilter>,
+        #[graphql(desc = "Sort keys, first key first (at most 4).")] order_by: Option<
+            Vec<PlanOrderBy>,
+        >,
+        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> Result<Conn<Plan>> {
         let page = page_request(ctx, first, after).gql()?;
+        let scope = signed_in(ctx).ok().map(|(_, scope)| scope);
+        let filter = filter_of(filter).gql()?;
+        let order = sorting(order_by, Into::into);
         Ok(connection(
-            catalog::list_plans(db(ctx), &page).await.gql()?,
+            catalog::list_plans(db(ctx), scope, &filter, &order, &page)
+                .await
+                .gql()?,
             Plan,
         ))
     }
@@ -53,41 +66,40 @@ impl Query {
     }
 
     /// Tasks across plans, filtered, ordered (default: the plan's order) and paged.
-    #[graphql(complexity = "cost::page(first, child_complexity)")]
+    #[graphql(complexity = "cost::filtered_page(first, cost::terms(&filter), child_complexity)")]
     async fn tasks(
         &self,
         ctx: &Context<'_>,
-        filter: Option<TaskFilterInput>,
-        order_by: Option<Vec<TaskOrder>>,
+        filter: Option<TaskFilter>,
+        #[graphql(desc = "Sort keys, first key first (at most 4).")] order_by: Option<
+            Vec<TaskOrderBy>,
+        >,
         #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> Result<Conn<Task>> {
-        task_connection(
-            ctx,
-            filter.map(Into::into).unwrap_or_default(),
-            order_by,
-            first,
-            after,
-        )
-        .await
+        let filter = filter_of(filter).gql()?;
+        task_connection(ctx, filter, order_by, first, after).await
     }
 
-    /// Agencies, filtered and paged.
-    #[graphql(complexity = "cost::page(first, child_complexity)")]
+    /// Agencies, filtered, ordered (default: by code) and paged.
+    #[graphql(complexity = "cost::filtered_page(first, cost::terms(&filter), child_complexity)")]
     async fn agencies(
         &self,
         ctx: &Context<'_>,
-        filter: Option<AgencyFilterInput>,
-        order_by: Option<AgencyOrder>,
-        first: Option<i32>,
-        after: Option<String>,
+        filter: Option<AgencyFilter>,
+        #[graphql(desc = "Sort keys, first key first (at most 4).")] order_by: Option<
+            Vec<AgencyOrderBy>,
+        >,
+        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> Result<Conn<Agency>> {
         let page = page_request(ctx, first, after).gql()?;
-        let filter = filter.map(Into::into).unwrap_or_default();
-        let agencies =
-            catalog::list_agencies(db(ctx), &filter, order_by.unwrap_or_default(), &page)
-                .await
-                .gql()?;
+        let scope = signed_in(ctx).ok().map(|(_, scope)| scope);
+        let filter = filter_of(filter).gql()?;
+        let order = sorting(order_by, Into::into);
+        let agencies = catalog::list_agencies(db(ctx), scope, &filter, &order, &page)
+            .await
+            .gql()?;
         Ok(connection(agencies, Agency))
     }
 
@@ -124,50 +136,113 @@ impl Query {
 
     /// Reports the caller may see: their own agency's, and for coordinators, analysts and
     /// admins the submitted ones in their reach. Drafts never leave their agency.
-    #[graphql(complexity = "cost::page(first, child_complexity)")]
+    #[graphql(complexity = "cost::filtered_page(first, cost::terms(&filter), child_complexity)")]
     async fn submissions(
         &self,
         ctx: &Context<'_>,
-        filter: Option<SubmissionFilterInput>,
-        order_by: Option<SubmissionOrder>,
+        filter: Option<SubmissionFilter>,
+        #[graphql(desc = "Sort keys, first key first (at most 4); default newest first.")]
+        order_by: Option<Vec<SubmissionOrderBy>>,
         #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> Result<Conn<Submission>> {
         let (_, scope) = signed_in(ctx).gql()?;
         let page = page_request(ctx, first, after).gql()?;
-        let filter = filter
-            .map(SubmissionFilterInput::into_filter)
-            .transpose()
-            .gql()?
-            .unwrap_or_default();
-        let rows = submissions::list(db(ctx), scope, &filter, order_by.unwrap_or_default(), &page)
+        let filter = filter_of(filter).gql()?;
+        let order = sorting(order_by, Into::into);
+        let rows = submissions::list(db(ctx), scope, &filter, &order, &page)
             .await
             .gql()?;
         Ok(connection(rows, Submission))
     }
 
-    /// A reporting period's obligations: which tasks each agency must report on and where
-    /// each report stands. Tenants see their own; coordinators (of the plan), analysts
-    /// and admins see every agency's.
-    #[graphql(complexity = "cost::analysis(child_complexity)")]
+    /// Groups of the reports the caller may see (drafts of other agencies never count),
+    /// narrowed by `filter`, with counts, distinct counts, first and last times and the
+    /// timeliness ratio of each group. At most 1,000 groups, ordered by their keys.
+    #[graphql(
+        complexity = "cost::aggregate(group_by.len(), cost::terms(&filter), child_complexity)"
+    )]
+    async fn submissions_aggregate(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<SubmissionFilter>,
+        #[graphql(
+            desc = "Dimensions to group by; none: one group of everything.",
+            default
+        )]
+        group_by: Vec<AggregateDimension>,
+        #[graphql(desc = "Conditions the groups must meet.")] having: Option<AggregateHaving>,
+    ) -> Result<Vec<AggregateGroup>> {
+        let (_, scope) = signed_in(ctx).gql()?;
+        let filter = filter_of(filter).gql()?;
+        let grouping = grouping(group_by, having).gql()?;
+        let groups = aggregate::submissions(db(ctx), scope, &filter, &grouping)
+            .await
+            .gql()?;
+        Ok(groups
+            .into_iter()
+            .map(|group| AggregateGroup {
+                group,
+                counted: Counted::Submissions,
+            })
+            .collect())
+    }
+
+    /// Reporting obligations: which tasks each agency must report on for each period
+    /// with a reporting window, and where each report stands. Tenants see their own;
+    /// coordinators (of the plan), analysts and admins see every agency's.
+    #[graphql(complexity = "cost::filtered_page(first, cost::terms(&filter), child_complexity)")]
     async fn obligations(
         &self,
         ctx: &Context<'_>,
-        period_code: String,
-        #[graphql(desc = "Only this agency's (code).")] agency: Option<String>,
-        #[graphql(desc = "Only this plan's.")] plan_code: Option<String>,
-    ) -> Result<Vec<Obligation>> {
+        filter: Option<ObligationFilter>,
+        #[graphql(
+            desc = "Sort keys, first key first (at most 4); default period, the plan's order, agency code."
+        )]
+        order_by: Option<Vec<ObligationOrderBy>>,
+        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
+    ) -> Result<Conn<Obligation>> {
         let (_, scope) = signed_in(ctx).gql()?;
-        let rows = obligations::for_period(
-            db(ctx),
-            scope,
-            &period_code,
-            agency.as_deref(),
-            plan_code.as_deref(),
-        )
-        .await
-        .gql()?;
-        Ok(rows.into_iter().map(Obligation).collect())
+        let page = page_request(ctx, first, after).gql()?;
+        let filter = filter_of(filter).gql()?;
+        let order = sorting(order_by, Into::into);
+        let rows = obligations::list(db(ctx), scope, &filter, &order, &page)
+            .await
+            .gql()?;
+        Ok(connection(rows, Obligation))
+    }
+
+    /// Groups of the obligations the caller may survey, narrowed by `filter`: reports
+    /// expected (`count`), what came in, completeness and timeliness of each group. At
+    /// most 1,000 groups, ordered by their keys.
+    #[graphql(
+        complexity = "cost::aggregate(group_by.len(), cost::terms(&filter), child_complexity)"
+    )]
+    async fn obligations_aggregate(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ObligationFilter>,
+        #[graphql(
+            desc = "Dimensions to group by; none: one group of everything.",
+            default
+        )]
+        group_by: Vec<AggregateDimension>,
+        #[graphql(desc = "Conditions the groups must meet.")] having: Option<AggregateHaving>,
+    ) -> Result<Vec<AggregateGroup>> {
+        let (_, scope) = signed_in(ctx).gql()?;
+        let filter = filter_of(filter).gql()?;
+        let grouping = grouping(group_by, having).gql()?;
+        let groups = aggregate::obligations(db(ctx), scope, &filter, &grouping)
+            .await
+            .gql()?;
+        Ok(groups
+            .into_iter()
+            .map(|group| AggregateGroup {
+                group,
+                counted: Counted::Obligations,
+            })
+            .collect())
     }
 
     /// Progress of a plan by agency, section, task or period: expected reports, what came
@@ -220,4 +295,15 @@ impl Query {
             .map(Period)
             .collect())
     }
+}
+
+/// The domain grouping of `groupBy` and `having`.
+fn grouping(
+    group_by: Vec<AggregateDimension>,
+    having: Option<AggregateHaving>,
+) -> crate::service::ServiceResult<Grouping> {
+    Ok(Grouping {
+        by: group_by.into_iter().map(Into::into).collect(),
+        having: having.map_or_else(|| Ok(Default::default()), IntoFilter::into_filter)?,
+    })
 }

@@ -6,7 +6,7 @@ use entity::{agency, agency_group, assignment, deliverable, period, plan, sectio
 use super::{
     cost,
     error::IntoGql,
-    inputs::TaskFilterInput,
+    filters::{IntoFilter, TaskFilter, TaskOrderBy, sorting},
     loaders::{
         AgenciesOfTask, AssignmentsOfTask, ById, CatalogLoader, DeliverablesOfTask, GroupsOfAgency,
         MembersOfGroup, SectionsOfPlan, SubmissionById, SubmissionsOf, TasksOfAgency,
@@ -16,9 +16,10 @@ use super::{
 };
 use crate::graphql::{scalars::Date, state::db};
 use crate::service::{
-    ServiceError,
-    catalog::{self, TaskOrder},
+    ServiceError, catalog,
+    catalog_filter::{PlanPredicate, TaskPredicate},
     domain::{AgencyKind, AssignmentRole, PeriodKind, TaskSchedule, parse_stored},
+    filter::{Filter, Op, Value},
     submissions::Parent,
 };
 
@@ -127,30 +128,40 @@ impl Plan {
             .collect())
     }
     /// The plan's tasks, filtered, ordered and paged.
-    #[graphql(complexity = "cost::page(first, child_complexity)")]
+    #[graphql(complexity = "cost::filtered_page(first, cost::terms(&filter), child_complexity)")]
     async fn tasks(
         &self,
         ctx: &Context<'_>,
-        filter: Option<TaskFilterInput>,
-        order_by: Option<Vec<TaskOrder>>,
-        first: Option<i32>,
-        after: Option<String>,
+        filter: Option<TaskFilter>,
+        #[graphql(desc = "Sort keys, first key first (at most 4).")] order_by: Option<
+            Vec<TaskOrderBy>,
+        >,
+        #[graphql(desc = "Page size: default 20, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> Result<Conn<Task>> {
-        let mut filter = filter.map(catalog::TaskFilter::from).unwrap_or_default();
-        filter.plan_id = Some(self.0.id);
+        let of_plan = Filter::is(TaskPredicate::Plan(Filter::is(PlanPredicate::Id(
+            Op::EqualTo(Value::Int(self.0.id)),
+        ))));
+        let filter = match filter {
+            Some(filter) => filter.into_filter().gql()?.and(of_plan),
+            None => of_plan,
+        };
         task_connection(ctx, filter, order_by, first, after).await
     }
 }
 
+/// A page of tasks narrowed by `filter`.
 pub async fn task_connection(
     ctx: &Context<'_>,
-    filter: catalog::TaskFilter,
-    order_by: Option<Vec<TaskOrder>>,
+    filter: Filter<TaskPredicate>,
+    order_by: Option<Vec<TaskOrderBy>>,
     first: Option<i32>,
     after: Option<String>,
 ) -> Result<Conn<Task>> {
     let page = page_request(ctx, first, after).gql()?;
-    let tasks = catalog::list_tasks(db(ctx), &filter, &order_by.unwrap_or_default(), &page)
+    let scope = super::session::signed_in(ctx).ok().map(|(_, scope)| scope);
+    let order = sorting(order_by, Into::into);
+    let tasks = catalog::list_tasks(db(ctx), scope, &filter, &order, &page)
         .await
         .gql()?;
     Ok(connection(tasks, Task))

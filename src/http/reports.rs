@@ -155,16 +155,19 @@ const SUMMARY_HEADINGS: [&str; 9] = [
     "Tỷ lệ đúng hạn (%)",
 ];
 
-fn summary_numbers(c: &ProgressCounts) -> [f64; 8] {
+/// The summary's numbers; a rate is empty where it is undefined (nothing expected, or
+/// nothing came in), never 0.
+fn summary_numbers(c: &ProgressCounts) -> [Option<f64>; 8] {
+    let percent = |rate: Option<f64>| rate.map(|r| (r * 1000.0).round() / 10.0);
     [
-        c.expected as f64,
-        c.submitted as f64,
-        c.accepted as f64,
-        c.returned as f64,
-        c.on_time as f64,
-        c.completed as f64,
-        (c.completeness() * 1000.0).round() / 10.0,
-        (c.timeliness() * 1000.0).round() / 10.0,
+        Some(c.expected as f64),
+        Some(c.submitted as f64),
+        Some(c.accepted as f64),
+        Some(c.returned as f64),
+        Some(c.on_time as f64),
+        Some(c.completed as f64),
+        percent(c.completeness),
+        percent(c.timeliness),
     ]
 }
 
@@ -224,7 +227,9 @@ fn xlsx(report: &ConsolidatedReport) -> Result<Vec<u8>, XlsxError> {
         for (label, counts) in rows {
             summary.write_string(line, 0, text_cell(&label))?;
             for (col, number) in summary_numbers(counts).iter().enumerate() {
-                summary.write_number(line, col as u16 + 1, *number)?;
+                if let Some(number) = number {
+                    summary.write_number(line, col as u16 + 1, *number)?;
+                }
             }
             line += 1;
         }

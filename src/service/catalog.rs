@@ -8,14 +8,20 @@ use entity::{
     task, task_period,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QueryTrait,
     sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement},
 };
 
 use super::{
-    domain::{AgencyKind, AssignmentRole, PeriodKind, TaskSchedule},
+    catalog_filter::{
+        AgencyPredicate, AgencySort, PlanPredicate, PlanSort, TaskPredicate, TaskSort, column,
+    },
+    domain::{AssignmentRole, PeriodKind},
     error::ServiceResult,
-    pagination::{KeyValue, Page, PageRequest, SortKey, check_order_len, paginate},
+    filter::{Filter, catalog_page},
+    pagination::{Page, PageRequest, Sorting, order_keys},
+    tenancy::SubmissionScope,
     text,
 };
 
@@ -64,16 +70,22 @@ pub async fn period_by_code<C: ConnectionTrait>(
         .await?)
 }
 
-pub async fn list_plans<C: ConnectionTrait>(
-    db: &C,
+/// Plans, filtered, ordered (default: oldest first) and paged.
+pub async fn list_plans(
+    db: &DatabaseConnection,
+    scope: Option<&SubmissionScope>,
+    filter: &Filter<PlanPredicate>,
+    order: &[Sorting<PlanSort>],
     page: &PageRequest,
 ) -> ServiceResult<Page<plan::Model>> {
-    let keys = [SortKey::new(
-        plan::Column::Id,
-        Order::Asc,
-        |p: &plan::Model| KeyValue::Int(p.id),
-    )];
-    paginate(db, plan::Entity::find(), &keys, page).await
+    let keys = order_keys(
+        order,
+        Sorting::asc(PlanSort::IssuedOn),
+        PlanSort::keys,
+        column(plan::Entity, plan::Column::Id),
+    )?;
+    let base = plan::Entity::find().into_query();
+    catalog_page(db, scope, base, filter, &keys, page).await
 }
 
 pub async fn sections_of_plans<C: ConnectionTrait>(
@@ -272,7 +284,7 @@ pub async fn tasks_of_agencies<C: ConnectionTrait>(
     let assignments = assignment::Entity::find()
         .filter(assignment::Column::Role.eq(role.as_str()))
         .filter(
-            Condition::any()
+            sea_orm::Condition::any()
                 .add(assignment::Column::AgencyId.is_in(agency_ids.iter().copied()))
                 .add(assignment::Column::GroupId.is_in(group_ids.iter().copied())),
         )
@@ -308,31 +320,6 @@ pub async fn tasks_of_agencies<C: ConnectionTrait>(
         );
     }
     Ok(out)
-}
-
-/// How a task list is filtered. Codes are agency codes; unknown codes match nothing.
-#[derive(Clone, Debug, Default)]
-pub struct TaskFilter {
-    pub plan_id: Option<i64>,
-    pub plan_code: Option<String>,
-    pub section: Option<String>,
-    pub lead_agency: Option<String>,
-    pub partner_agency: Option<String>,
-    pub agency: Option<String>,
-    pub schedule: Option<TaskSchedule>,
-    pub search: Option<String>,
-}
-
-/// Orders of a task list; every order ends with the id so it is total.
-#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
-pub enum TaskOrder {
-    /// The plan's own order (section, then number).
-    #[default]
-    PositionAsc,
-    PositionDesc,
-    /// By content, ignoring case and diacritics.
-    ContentAsc,
-    ContentDesc,
 }
 
 /// `SELECT id FROM plan WHERE code = …`: a filter by plan code that matches nothing
@@ -372,190 +359,40 @@ pub fn section_ids_of(numeral: &str) -> SelectStatement {
         .to_owned()
 }
 
-/// Task ids assigned to the agency `code` (directly or through a group), in `role` or any.
-fn tasks_assigned_to(code: &str, role: Option<AssignmentRole>) -> SelectStatement {
-    let agency_id = agency_id_of(code);
-    let groups = Query::select()
-        .column(agency_group_member::Column::GroupId)
-        .from(agency_group_member::Entity)
-        .and_where(agency_group_member::Column::AgencyId.in_subquery(agency_id.clone()))
-        .to_owned();
-    let mut query = Query::select();
-    query
-        .column(assignment::Column::TaskId)
-        .from(assignment::Entity)
-        .cond_where(
-            Condition::any()
-                .add(assignment::Column::AgencyId.in_subquery(agency_id))
-                .add(assignment::Column::GroupId.in_subquery(groups)),
-        );
-    if let Some(role) = role {
-        query.and_where(assignment::Column::Role.eq(role.as_str()));
-    }
-    query
-}
-
-pub async fn list_tasks<C: ConnectionTrait>(
-    db: &C,
-    filter: &TaskFilter,
-    order: &[TaskOrder],
+/// Tasks, filtered, ordered (default: the plans' own order) and paged.
+pub async fn list_tasks(
+    db: &DatabaseConnection,
+    scope: Option<&SubmissionScope>,
+    filter: &Filter<TaskPredicate>,
+    order: &[Sorting<TaskSort>],
     page: &PageRequest,
 ) -> ServiceResult<Page<task::Model>> {
-    let mut select = task::Entity::find();
-    if let Some(plan_id) = filter.plan_id {
-        select = select.filter(task::Column::PlanId.eq(plan_id));
-    }
-    if let Some(code) = &filter.plan_code {
-        select = select.filter(task::Column::PlanId.in_subquery(plan_id_of(code)));
-    }
-    if let Some(numeral) = &filter.section {
-        select = select.filter(task::Column::SectionId.in_subquery(section_ids_of(numeral)));
-    }
-    for (code, role) in [
-        (&filter.lead_agency, Some(AssignmentRole::Lead)),
-        (&filter.partner_agency, Some(AssignmentRole::Partner)),
-        (&filter.agency, None),
-    ] {
-        if let Some(code) = code {
-            select = select.filter(task::Column::Id.in_subquery(tasks_assigned_to(code, role)));
-        }
-    }
-    if let Some(schedule) = filter.schedule {
-        select = select.filter(task::Column::Schedule.eq(schedule.as_str()));
-    }
-    if let Some(search) = &filter.search {
-        select = select.filter(text::matches_all(task::Column::SearchText, search)?);
-    }
-    check_order_len(order.len())?;
-    let mut keys: Vec<SortKey<task::Entity>> = Vec::new();
-    for o in if order.is_empty() {
-        &[TaskOrder::PositionAsc][..]
-    } else {
-        order
-    } {
-        match o {
-            TaskOrder::PositionAsc | TaskOrder::PositionDesc => {
-                let dir = if *o == TaskOrder::PositionAsc {
-                    Order::Asc
-                } else {
-                    Order::Desc
-                };
-                keys.push(SortKey::new(
-                    task::Column::PlanId,
-                    dir.clone(),
-                    |t: &task::Model| KeyValue::Int(t.plan_id),
-                ));
-                keys.push(SortKey::new(
-                    task::Column::Position,
-                    dir,
-                    |t: &task::Model| KeyValue::Int(t.position.into()),
-                ));
-            }
-            TaskOrder::ContentAsc | TaskOrder::ContentDesc => {
-                let dir = if *o == TaskOrder::ContentAsc {
-                    Order::Asc
-                } else {
-                    Order::Desc
-                };
-                keys.push(SortKey::new(
-                    task::Column::SearchText,
-                    dir,
-                    |t: &task::Model| KeyValue::Text(t.search_text.clone()),
-                ));
-            }
-        }
-    }
-    keys.push(SortKey::new(
-        task::Column::Id,
-        Order::Asc,
-        |t: &task::Model| KeyValue::Int(t.id),
-    ));
-    paginate(db, select, &keys, page).await
+    let keys = order_keys(
+        order,
+        Sorting::asc(TaskSort::Position),
+        TaskSort::keys,
+        column(task::Entity, task::Column::Id),
+    )?;
+    let base = task::Entity::find().into_query();
+    catalog_page(db, scope, base, filter, &keys, page).await
 }
 
-#[derive(Clone, Debug, Default)]
-pub struct AgencyFilter {
-    pub kind: Option<AgencyKind>,
-    pub is_tenant: Option<bool>,
-    pub group: Option<String>,
-    pub search: Option<String>,
-}
-
-#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
-pub enum AgencyOrder {
-    #[default]
-    CodeAsc,
-    CodeDesc,
-    /// By name, ignoring case and diacritics.
-    NameAsc,
-    NameDesc,
-}
-
-pub async fn list_agencies<C: ConnectionTrait>(
-    db: &C,
-    filter: &AgencyFilter,
-    order: AgencyOrder,
+/// Agencies, filtered, ordered (default: by code) and paged.
+pub async fn list_agencies(
+    db: &DatabaseConnection,
+    scope: Option<&SubmissionScope>,
+    filter: &Filter<AgencyPredicate>,
+    order: &[Sorting<AgencySort>],
     page: &PageRequest,
 ) -> ServiceResult<Page<agency::Model>> {
-    let mut select = agency::Entity::find();
-    if let Some(kind) = filter.kind {
-        select = select.filter(agency::Column::Kind.eq(kind.as_str()));
-    }
-    if let Some(is_tenant) = filter.is_tenant {
-        select = select.filter(agency::Column::IsTenant.eq(is_tenant));
-    }
-    if let Some(group) = &filter.group {
-        select = select.filter(
-            agency::Column::Id.in_subquery(
-                Query::select()
-                    .column(agency_group_member::Column::AgencyId)
-                    .from(agency_group_member::Entity)
-                    .and_where(
-                        agency_group_member::Column::GroupId.in_subquery(
-                            Query::select()
-                                .column(agency_group::Column::Id)
-                                .from(agency_group::Entity)
-                                .and_where(agency_group::Column::Code.eq(group.trim()))
-                                .to_owned(),
-                        ),
-                    )
-                    .to_owned(),
-            ),
-        );
-    }
-    if let Some(search) = &filter.search {
-        select = select.filter(text::matches_all(agency::Column::SearchText, search)?);
-    }
-    let keys = match order {
-        AgencyOrder::CodeAsc | AgencyOrder::CodeDesc => {
-            let dir = if order == AgencyOrder::CodeAsc {
-                Order::Asc
-            } else {
-                Order::Desc
-            };
-            vec![SortKey::new(
-                agency::Column::Code,
-                dir,
-                |a: &agency::Model| KeyValue::Text(a.code.clone()),
-            )]
-        }
-        AgencyOrder::NameAsc | AgencyOrder::NameDesc => {
-            let dir = if order == AgencyOrder::NameAsc {
-                Order::Asc
-            } else {
-                Order::Desc
-            };
-            vec![
-                SortKey::new(agency::Column::SearchText, dir, |a: &agency::Model| {
-                    KeyValue::Text(a.search_text.clone())
-                }),
-                SortKey::new(agency::Column::Id, Order::Asc, |a: &agency::Model| {
-                    KeyValue::Int(a.id)
-                }),
-            ]
-        }
-    };
-    paginate(db, select, &keys, page).await
+    let keys = order_keys(
+        order,
+        Sorting::asc(AgencySort::Code),
+        AgencySort::keys,
+        column(agency::Entity, agency::Column::Id),
+    )?;
+    let base = agency::Entity::find().into_query();
+    catalog_page(db, scope, base, filter, &keys, page).await
 }
 
 pub async fn agency_groups<C: ConnectionTrait>(db: &C) -> ServiceResult<Vec<agency_group::Model>> {

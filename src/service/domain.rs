@@ -116,6 +116,18 @@ stored_enum!(
 );
 
 stored_enum!(
+    /// Where an obligation stands: its report's status as the caller sees it.
+    ObligationState {
+        /// No report the caller can see.
+        Missing => "MISSING",
+        Draft => "DRAFT",
+        Submitted => "SUBMITTED",
+        Returned => "RETURNED",
+        Accepted => "ACCEPTED",
+    }
+);
+
+stored_enum!(
     /// How far a task (or a deliverable) has come.
     Progress {
         NotStarted => "NOT_STARTED",

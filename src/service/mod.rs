@@ -1,11 +1,14 @@
 //! The domain layer: rules (tenancy scope, workflow, validation, audit) and the only code
 //! that writes. The GraphQL and HTTP layers call in here; nothing here knows about them.
+pub mod aggregate;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod catalog_filter;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod filter;
 pub mod groups;
 pub mod health;
 pub mod obligations;
@@ -13,6 +16,7 @@ pub mod pagination;
 pub mod progress;
 pub mod report;
 pub mod seed;
+pub mod submission_filter;
 pub mod submissions;
 pub mod tenancy;
 pub mod text;

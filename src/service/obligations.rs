@@ -1,151 +1,406 @@
-//! Reporting obligations: for a reporting period, which tasks each agency must report on
-//! (lead assignments, groups expanded, tasks whose timeframe covers the period, tenant
-//! agencies valid in the period) and where its report stands.
-use std::collections::{HashMap, HashSet};
+//! Reporting obligations: which agency must report on which task for which period, and
+//! where its report stands. The one definition of "a report is expected", in SQL:
+//!
+//! an agency owes a report on a task for a period when the task's plan has a reporting
+//! window for the period, the task assigns the agency as lead (groups expanded), one of
+//! the task's phases covers the period, and the agency is a tenant that exists during
+//! the period.
+//!
+//! The caller sees the obligations of the agencies it may survey (its own; a plan's
+//! coordinator and analysts every agency's), each with the report it may see.
+use std::collections::HashMap;
 
-use chrono::NaiveDate;
-use entity::{agency, period, submission, task, task_period};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Query};
-
-use super::{
-    ServiceError, ServiceResult, catalog,
-    domain::{AssignmentRole, PeriodKind, SubmissionStatus, parse_stored},
-    tenancy::{Intent, SubmissionScope},
-    windows,
+use entity::{agency, period, plan, reporting_window, section, submission, task, task_period};
+use sea_orm::{
+    DatabaseConnection, FromQueryResult,
+    sea_query::{Alias, Condition, Expr, ExprTrait, JoinType, Query, SelectStatement},
 };
 
-/// Where an obligation stands.
-#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ObligationState {
-    /// No report the caller can see.
-    Missing,
-    Draft,
-    Submitted,
-    Returned,
-    Accepted,
+use super::{
+    ServiceResult, catalog,
+    catalog_filter::{
+        AgencyPredicate, PeriodPredicate, PlanPredicate, TaskPredicate, assignees, column, lookup,
+        related,
+    },
+    domain::{AssignmentRole, ObligationState, parse_stored},
+    filter::{Field, Filter, Op, Predicate, Reach, Size},
+    pagination::{KeyKind, Page, PageRequest, SortKey, Sorting, order_keys, paginate},
+    tenancy::{Intent, ScopedTxn, SubmissionScope},
+};
+
+/// The alias the obligations table goes by in queries.
+pub const TABLE: &str = "obligation";
+
+/// A column of the obligations table.
+pub fn col(name: &str) -> Expr {
+    Expr::col((Alias::new(TABLE), Alias::new(name)))
 }
 
-/// One agency's duty to report on one task for one period.
+/// One agency's duty to report on one task for one period, with the report the caller
+/// may see.
+#[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
+pub struct ObligationRow {
+    pub agency_id: i64,
+    pub task_id: i64,
+    pub period_id: i64,
+    pub plan_id: i64,
+    pub submission_id: Option<i64>,
+    /// MISSING, or the visible report's status.
+    pub state: String,
+    pub on_time: Option<bool>,
+}
+
+impl ObligationRow {
+    pub fn state(&self) -> ServiceResult<ObligationState> {
+        parse_stored(&self.state)
+    }
+}
+
+/// Every obligation the transaction's scope may survey, as a table with the columns
+/// agency_id, agency_kind, task_id, section_id, plan_id, period_id, submission_id,
+/// state, progress, on_time, submitted_at, reviewed_at.
+pub fn table(txn: &ScopedTxn) -> SelectStatement {
+    let a = |name: &str| Expr::col((Alias::new("assignee"), Alias::new(name)));
+    let s = |c: submission::Column| column(submission::Entity, c);
+    let p = |name: &str| Expr::col((Alias::new("reported"), Alias::new(name)));
+    let phase = |name: &str| Expr::col((Alias::new("phase"), Alias::new(name)));
+    let missing = ObligationState::Missing.as_str();
+    Query::select()
+        .distinct()
+        .expr_as(a("agency_id"), Alias::new("agency_id"))
+        .expr_as(
+            column(agency::Entity, agency::Column::Kind),
+            Alias::new("agency_kind"),
+        )
+        .expr_as(a("task_id"), Alias::new("task_id"))
+        .expr_as(
+            column(task::Entity, task::Column::SectionId),
+            Alias::new("section_id"),
+        )
+        .expr_as(
+            column(task::Entity, task::Column::PlanId),
+            Alias::new("plan_id"),
+        )
+        .expr_as(p("id"), Alias::new("period_id"))
+        .expr_as(s(submission::Column::Id), Alias::new("submission_id"))
+        .expr_as(
+            Expr::case(s(submission::Column::Id).is_null(), missing)
+                .finally(s(submission::Column::Status)),
+            Alias::new("state"),
+        )
+        .expr_as(s(submission::Column::Progress), Alias::new("progress"))
+        .expr_as(s(submission::Column::OnTime), Alias::new("on_time"))
+        .expr_as(
+            s(submission::Column::SubmittedAt),
+            Alias::new("submitted_at"),
+        )
+        .expr_as(s(submission::Column::ReviewedAt), Alias::new("reviewed_at"))
+        .from_subquery(assignees(AssignmentRole::Lead), Alias::new("assignee"))
+        .inner_join(
+            task::Entity,
+            column(task::Entity, task::Column::Id).eq(a("task_id")),
+        )
+        .inner_join(
+            agency::Entity,
+            column(agency::Entity, agency::Column::Id).eq(a("agency_id")),
+        )
+        .inner_join(
+            task_period::Entity,
+            column(task_period::Entity, task_period::Column::TaskId)
+                .eq(column(task::Entity, task::Column::Id)),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            period::Entity,
+            Alias::new("phase"),
+            phase("id").eq(column(task_period::Entity, task_period::Column::PeriodId)),
+        )
+        .inner_join(
+            reporting_window::Entity,
+            column(reporting_window::Entity, reporting_window::Column::PlanId)
+                .eq(column(task::Entity, task::Column::PlanId)),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            period::Entity,
+            Alias::new("reported"),
+            Condition::all()
+                .add(p("id").eq(column(
+                    reporting_window::Entity,
+                    reporting_window::Column::PeriodId,
+                )))
+                .add(p("starts_on").gte(phase("starts_on")))
+                .add(p("ends_on").lte(phase("ends_on"))),
+        )
+        .join(
+            JoinType::LeftJoin,
+            submission::Entity,
+            Condition::all()
+                .add(s(submission::Column::AgencyId).eq(a("agency_id")))
+                .add(s(submission::Column::TaskId).eq(a("task_id")))
+                .add(s(submission::Column::PeriodId).eq(p("id")))
+                .add(txn.submission_condition()),
+        )
+        .and_where(column(agency::Entity, agency::Column::IsTenant).eq(true))
+        .cond_where(
+            Condition::any()
+                .add(column(agency::Entity, agency::Column::ValidFrom).is_null())
+                .add(column(agency::Entity, agency::Column::ValidFrom).lte(p("ends_on"))),
+        )
+        .cond_where(
+            Condition::any()
+                .add(column(agency::Entity, agency::Column::ValidTo).is_null())
+                .add(column(agency::Entity, agency::Column::ValidTo).gte(p("starts_on"))),
+        )
+        .cond_where(
+            txn.survey_condition(a("agency_id"), column(task::Entity, task::Column::PlanId)),
+        )
+        .to_owned()
+}
+
+/// `SELECT obligation.* FROM (table) AS obligation WHERE filter`.
+pub fn filtered(
+    txn: &ScopedTxn,
+    filter: &Filter<ObligationPredicate>,
+) -> ServiceResult<SelectStatement> {
+    filter.check()?;
+    let reach = Reach::scoped(txn);
+    Ok(Query::select()
+        .expr(Expr::col((Alias::new(TABLE), sea_orm::sea_query::Asterisk)))
+        .from_subquery(table(txn), Alias::new(TABLE))
+        .cond_where(filter.condition(&reach)?)
+        .to_owned())
+}
+
+/// A condition on an obligation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ObligationPredicate {
+    State(Op),
+    OnTime(Op),
+    Progress(Op),
+    SubmittedAt(Op),
+    Plan(Filter<PlanPredicate>),
+    Task(Filter<TaskPredicate>),
+    Agency(Filter<AgencyPredicate>),
+    Period(Filter<PeriodPredicate>),
+}
+
+impl Predicate for ObligationPredicate {
+    fn condition(&self, cx: &Reach) -> ServiceResult<Condition> {
+        let f = |name: &str| Field {
+            expr: col(name),
+            nullable: true,
+            text: false,
+        };
+        match self {
+            Self::State(op) => f("state").compare(op, cx),
+            Self::OnTime(op) => f("on_time").compare(op, cx),
+            Self::Progress(op) => f("progress").compare(op, cx),
+            Self::SubmittedAt(op) => f("submitted_at").compare(op, cx),
+            Self::Plan(filter) => {
+                related(col("plan_id"), plan::Entity, plan::Column::Id, filter, cx)
+            }
+            Self::Task(filter) => {
+                related(col("task_id"), task::Entity, task::Column::Id, filter, cx)
+            }
+            Self::Agency(filter) => related(
+                col("agency_id"),
+                agency::Entity,
+                agency::Column::Id,
+                filter,
+                cx,
+            ),
+            Self::Period(filter) => related(
+                col("period_id"),
+                period::Entity,
+                period::Column::Id,
+                filter,
+                cx,
+            ),
+        }
+    }
+
+    fn size(&self) -> Size {
+        match self {
+            Self::Plan(filter) => filter.size().nested(),
+            Self::Task(filter) => filter.size().nested(),
+            Self::Agency(filter) => filter.size().nested(),
+            Self::Period(filter) => filter.size().nested(),
+            _ => Size::TERM,
+        }
+    }
+}
+
+/// What an obligation list can be sorted by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObligationSort {
+    /// The task's place in its plan.
+    TaskPosition,
+    AgencyCode,
+    /// The agency's name folded (case and diacritics ignored).
+    AgencyName,
+    PeriodStartsOn,
+    State,
+    SubmittedAt,
+}
+
+impl ObligationSort {
+    pub fn keys(self) -> Vec<SortKey> {
+        let of_agency = |value| lookup(agency::Entity, agency::Column::Id, value, col("agency_id"));
+        match self {
+            Self::TaskPosition => vec![
+                SortKey::asc(col("plan_id"), KeyKind::Int),
+                SortKey::asc(
+                    lookup(
+                        task::Entity,
+                        task::Column::Id,
+                        task::Column::Position,
+                        col("task_id"),
+                    ),
+                    KeyKind::Int,
+                ),
+            ],
+            Self::AgencyCode => vec![SortKey::asc(of_agency(agency::Column::Code), KeyKind::Text)],
+            Self::AgencyName => {
+                vec![SortKey::asc(
+                    of_agency(agency::Column::SearchText),
+                    KeyKind::Text,
+                )]
+            }
+            Self::PeriodStartsOn => vec![SortKey::asc(
+                lookup(
+                    period::Entity,
+                    period::Column::Id,
+                    period::Column::StartsOn,
+                    col("period_id"),
+                ),
+                KeyKind::Date,
+            )],
+            Self::State => vec![SortKey::asc(col("state"), KeyKind::Text)],
+            Self::SubmittedAt => vec![SortKey::asc(col("submitted_at"), KeyKind::Time).nullable()],
+        }
+    }
+}
+
+/// The sort keys of an obligation order (default: period, the plan's order, agency
+/// code), ending with the obligation's key (period, task, agency).
+fn keys(order: &[Sorting<ObligationSort>]) -> ServiceResult<Vec<SortKey>> {
+    let default = [
+        Sorting::asc(ObligationSort::PeriodStartsOn),
+        Sorting::asc(ObligationSort::TaskPosition),
+        Sorting::asc(ObligationSort::AgencyCode),
+    ];
+    let order = if order.is_empty() {
+        &default[..]
+    } else {
+        order
+    };
+    let mut keys = order_keys(order, order[0], ObligationSort::keys, col("period_id"))?;
+    let descending = keys.last().is_some_and(|k| k.descending);
+    for name in ["task_id", "agency_id"] {
+        keys.push(SortKey::asc(col(name), KeyKind::Int).directed(descending, None));
+    }
+    Ok(keys)
+}
+
+/// A page of the obligations the caller may survey.
+pub async fn list(
+    db: &DatabaseConnection,
+    scope: &SubmissionScope,
+    filter: &Filter<ObligationPredicate>,
+    order: &[Sorting<ObligationSort>],
+    page: &PageRequest,
+) -> ServiceResult<Page<ObligationRow>> {
+    let keys = keys(order)?;
+    let txn = scope.begin(db, Intent::Read).await?;
+    let select = filtered(&txn, filter)?;
+    let page = paginate(&*txn, select, &keys, page).await?;
+    txn.commit().await?;
+    Ok(page)
+}
+
+/// One obligation with its rows, for building a report.
 #[derive(Clone, Debug)]
 pub struct Obligation {
     pub agency: agency::Model,
     pub task: task::Model,
-    pub period: period::Model,
+    pub section: Option<section::Model>,
     /// The agency's report, where the caller may see it.
     pub submission: Option<submission::Model>,
+    pub state: ObligationState,
 }
 
-impl Obligation {
-    pub fn state(&self) -> ServiceResult<ObligationState> {
-        state_of(self.submission.as_ref())
-    }
-}
-
-/// Where an obligation stands, given the report the caller may see.
-pub fn state_of(submission: Option<&submission::Model>) -> ServiceResult<ObligationState> {
-    Ok(match submission {
-        None => ObligationState::Missing,
-        Some(s) => match parse_stored::<SubmissionStatus>(&s.status)? {
-            SubmissionStatus::Draft => ObligationState::Draft,
-            SubmissionStatus::Submitted => ObligationState::Submitted,
-            SubmissionStatus::Returned => ObligationState::Returned,
-            SubmissionStatus::Accepted => ObligationState::Accepted,
-        },
-    })
-}
-
-/// Whether an agency exists during a period.
-pub fn valid_during(agency: &agency::Model, starts_on: NaiveDate, ends_on: NaiveDate) -> bool {
-    agency.valid_from.is_none_or(|from| from <= ends_on)
-        && agency.valid_to.is_none_or(|to| to >= starts_on)
-}
-
-/// The obligations of a reporting period that the caller may survey: all agencies' where
-/// the tenancy rule lets it see other agencies' reports of the plan, else its own.
-pub async fn for_period(
+/// Every obligation of a plan for a period that the caller may survey, in the plan's
+/// order, with its rows (for the consolidated report; a plan's obligations of one period
+/// are at most tasks × lead agencies).
+pub async fn of_plan_period(
     db: &DatabaseConnection,
     scope: &SubmissionScope,
-    period_code: &str,
-    agency_code: Option<&str>,
-    plan_code: Option<&str>,
+    plan_id: i64,
+    period_id: i64,
 ) -> ServiceResult<Vec<Obligation>> {
-    let period = windows::reporting_period(db, period_code).await?;
-    // Tasks whose phases cover the period.
-    let covering_phases = Query::select()
-        .column(period::Column::Id)
-        .from(period::Entity)
-        .and_where(period::Column::Kind.eq(PeriodKind::Phase.as_str()))
-        .and_where(period::Column::StartsOn.lte(period.starts_on))
-        .and_where(period::Column::EndsOn.gte(period.ends_on))
-        .to_owned();
-    let covered = Query::select()
-        .column(task_period::Column::TaskId)
-        .from(task_period::Entity)
-        .and_where(task_period::Column::PeriodId.in_subquery(covering_phases))
-        .to_owned();
-    let mut tasks_query = task::Entity::find().filter(task::Column::Id.in_subquery(covered));
-    if let Some(code) = plan_code {
-        let plan = catalog::plan_by_code(db, code)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("plan"))?;
-        tasks_query = tasks_query.filter(task::Column::PlanId.eq(plan.id));
+    let filter = Filter::All(vec![
+        Filter::is(ObligationPredicate::Plan(Filter::is(PlanPredicate::Id(
+            Op::EqualTo(super::filter::Value::Int(plan_id)),
+        )))),
+        Filter::is(ObligationPredicate::Period(Filter::is(
+            PeriodPredicate::Id(Op::EqualTo(super::filter::Value::Int(period_id))),
+        ))),
+    ]);
+    let txn = scope.begin(db, Intent::Read).await?;
+    let mut select = filtered(&txn, &filter)?;
+    for key in keys(&[])? {
+        select.order_by_expr(key.expr, sea_orm::Order::Asc);
     }
-    let tasks: HashMap<i64, task::Model> = tasks_query
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t))
-        .collect();
-    let task_ids: Vec<i64> = tasks.keys().copied().collect();
-
-    let mut obligations: Vec<Obligation> =
-        catalog::agencies_of_tasks(db, &task_ids, AssignmentRole::Lead)
+    let rows = ObligationRow::find_by_statement(db.get_database_backend().build(&select))
+        .all(&*txn)
+        .await?;
+    let ids =
+        |f: fn(&ObligationRow) -> Option<i64>| -> Vec<i64> { rows.iter().filter_map(f).collect() };
+    let agencies: HashMap<i64, agency::Model> =
+        catalog::find_by_ids::<agency::Entity, _>(&*txn, &ids(|r| Some(r.agency_id)))
             .await?
             .into_iter()
-            .filter(|(task_id, agency)| {
-                let task = &tasks[task_id];
-                agency.is_tenant
-                    && valid_during(agency, period.starts_on, period.ends_on)
-                    && agency_code.is_none_or(|code| agency.code == code.trim())
-                    && (agency.id == scope.agency_id() || scope.surveys_all_agencies(task.plan_id))
-            })
-            .map(|(task_id, agency)| Obligation {
-                agency,
-                task: tasks[&task_id].clone(),
-                period: period.clone(),
-                submission: None,
-            })
+            .map(|a| (a.id, a))
             .collect();
-
-    let agency_ids: Vec<i64> = obligations
-        .iter()
-        .map(|o| o.agency.id)
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let txn = scope.begin(db, Intent::Read).await?;
-    let reports: HashMap<(i64, i64), submission::Model> = txn
-        .submissions()
-        .filter(submission::Column::PeriodId.eq(period.id))
-        .filter(submission::Column::TaskId.is_in(task_ids.iter().copied()))
-        .filter(submission::Column::AgencyId.is_in(agency_ids.iter().copied()))
-        .all(&*txn)
+    let tasks: HashMap<i64, task::Model> =
+        catalog::find_by_ids::<task::Entity, _>(&*txn, &ids(|r| Some(r.task_id)))
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+    let sections: HashMap<i64, section::Model> = catalog::sections_of_plans(&*txn, &[plan_id])
         .await?
         .into_iter()
-        .map(|s| ((s.agency_id, s.task_id), s))
+        .map(|s| (s.id, s))
         .collect();
+    let submissions: HashMap<i64, submission::Model> = {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        txn.submissions()
+            .filter(submission::Column::Id.is_in(ids(|r| r.submission_id)))
+            .all(&*txn)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect()
+    };
     txn.commit().await?;
-    for obligation in &mut obligations {
-        obligation.submission = reports
-            .get(&(obligation.agency.id, obligation.task.id))
-            .cloned();
-    }
-    obligations.sort_by(|a, b| {
-        (a.task.plan_id, a.task.position, &a.agency.code).cmp(&(
-            b.task.plan_id,
-            b.task.position,
-            &b.agency.code,
-        ))
-    });
-    Ok(obligations)
+    rows.into_iter()
+        .filter_map(|row| {
+            let agency = agencies.get(&row.agency_id)?.clone();
+            let task = tasks.get(&row.task_id)?.clone();
+            Some((row, agency, task))
+        })
+        .map(|(row, agency, task)| {
+            Ok(Obligation {
+                section: sections.get(&task.section_id).cloned(),
+                submission: row
+                    .submission_id
+                    .and_then(|id| submissions.get(&id).cloned()),
+                state: row.state()?,
+                agency,
+                task,
+            })
+        })
+        .collect()
 }

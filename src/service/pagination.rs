@@ -3,8 +3,8 @@
 //! deep OFFSET.
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Value,
+    Condition, ConnectionTrait, DbBackend, FromQueryResult, Order, QueryResult, Value,
+    sea_query::{Alias, Expr, ExprTrait, NullOrdering, Query, SelectStatement},
 };
 use serde::{Deserialize, Serialize};
 
@@ -28,26 +28,9 @@ pub fn check_order_len(len: usize) -> ServiceResult<()> {
     Ok(())
 }
 
-/// One value of a row's position in the order.
+/// An opaque position: the sort-key values of the last row seen, then its id.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum KeyValue {
-    Int(i64),
-    Text(String),
-}
-
-impl From<KeyValue> for Value {
-    fn from(value: KeyValue) -> Self {
-        match value {
-            KeyValue::Int(v) => v.into(),
-            KeyValue::Text(v) => v.into(),
-        }
-    }
-}
-
-/// An opaque position: the sort-key values of the last row seen.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Cursor(pub Vec<KeyValue>);
+pub struct Cursor(pub Vec<serde_json::Value>);
 
 impl Cursor {
     pub fn encode(&self) -> String {
@@ -115,81 +98,267 @@ pub struct Page<T> {
     pub total_count: Option<u64>,
 }
 
-/// One column of an order, with how to read its value off a row.
-pub struct SortKey<E: EntityTrait> {
-    pub column: E::Column,
-    pub order: Order,
-    pub value: fn(&E::Model) -> KeyValue,
+/// What type a sort key's values have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    Int,
+    Text,
+    Bool,
+    Date,
+    Time,
 }
 
-impl<E: EntityTrait> SortKey<E> {
-    pub fn new(column: E::Column, order: Order, value: fn(&E::Model) -> KeyValue) -> Self {
+/// One key of an order: an expression over the listed rows, its direction, and where
+/// rows without a value go.
+#[derive(Clone, Debug)]
+pub struct SortKey {
+    pub expr: Expr,
+    pub kind: KeyKind,
+    pub nullable: bool,
+    pub descending: bool,
+    pub nulls_first: bool,
+}
+
+impl SortKey {
+    /// An ascending key on a non-null expression.
+    pub fn asc(expr: impl Into<Expr>, kind: KeyKind) -> Self {
         Self {
-            column,
-            order,
-            value,
+            expr: expr.into(),
+            kind,
+            nullable: false,
+            descending: false,
+            nulls_first: false,
         }
     }
-}
 
-impl<E: EntityTrait> SortKey<E> {
-    /// Whether a cursor value is of this key's column type, so that a cursor made for
-    /// another order never reaches the database as a mistyped comparison.
-    fn accepts(&self, value: &KeyValue) -> bool {
-        use sea_orm::sea_query::ColumnType as T;
-        let integer = matches!(
-            self.column.def().get_column_type(),
-            T::TinyInteger | T::SmallInteger | T::Integer | T::BigInteger
-        );
+    /// The same key in the given direction; rows without a value come last ascending
+    /// and first descending unless `nulls_first` says otherwise.
+    pub fn directed(self, descending: bool, nulls_first: Option<bool>) -> Self {
+        Self {
+            descending,
+            nulls_first: nulls_first.unwrap_or(descending),
+            ..self
+        }
+    }
+
+    pub fn nullable(self) -> Self {
+        Self {
+            nullable: true,
+            ..self
+        }
+    }
+
+    /// The expression as sorted and compared: text by code point on every backend.
+    fn sorted(&self, backend: DbBackend) -> Expr {
+        match (self.kind, backend) {
+            (KeyKind::Text, DbBackend::Postgres) => {
+                Expr::cust_with_expr("($1) COLLATE \"C\"", self.expr.clone())
+            }
+            _ => self.expr.clone(),
+        }
+    }
+
+    /// A cursor value as a database value, if it is of this key's type.
+    fn bind(&self, value: &serde_json::Value) -> Option<Option<Value>> {
+        use serde_json::Value as J;
+        Some(Some(match (self.kind, value) {
+            (_, J::Null) => return self.nullable.then_some(None),
+            (KeyKind::Int, J::Number(n)) => n.as_i64()?.into(),
+            (KeyKind::Bool, J::Bool(b)) => (*b).into(),
+            (KeyKind::Text, J::String(s)) if !s.contains('\0') => s.clone().into(),
+            (KeyKind::Date, J::String(s)) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()?
+                .into(),
+            (KeyKind::Time, J::String(s)) => chrono::DateTime::parse_from_rfc3339(s)
+                .ok()?
+                .with_timezone(&chrono::Utc)
+                .into(),
+            _ => return None,
+        }))
+    }
+
+    /// This key's value on a fetched row, as a cursor value.
+    fn read(&self, row: &QueryResult, column: &str) -> ServiceResult<serde_json::Value> {
+        use serde_json::Value as J;
+        Ok(match self.kind {
+            KeyKind::Int => row
+                .try_get::<Option<i64>>("", column)?
+                .map_or(J::Null, J::from),
+            KeyKind::Text => row
+                .try_get::<Option<String>>("", column)?
+                .map_or(J::Null, J::from),
+            KeyKind::Bool => row
+                .try_get::<Option<bool>>("", column)?
+                .map_or(J::Null, J::from),
+            KeyKind::Date => row
+                .try_get::<Option<chrono::NaiveDate>>("", column)?
+                .map_or(J::Null, |d| J::from(d.format("%Y-%m-%d").to_string())),
+            KeyKind::Time => row
+                .try_get::<Option<chrono::DateTime<chrono::Utc>>>("", column)?
+                .map_or(J::Null, |t| {
+                    J::from(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+                }),
+        })
+    }
+
+    /// Rows strictly after `value` in this key's order (false where none can be).
+    fn after(&self, backend: DbBackend, value: Option<Value>) -> Expr {
+        let e = self.sorted(backend);
         match value {
-            KeyValue::Int(_) => integer,
-            KeyValue::Text(text) => !integer && !text.contains('\0'),
+            None if self.nulls_first => e.is_not_null(),
+            None => Expr::val(1).eq(0),
+            Some(v) => {
+                let beyond = if self.descending {
+                    e.clone().lt(v)
+                } else {
+                    e.clone().gt(v)
+                };
+                if self.nullable && !self.nulls_first {
+                    beyond.or(e.is_null())
+                } else {
+                    beyond
+                }
+            }
+        }
+    }
+
+    /// Rows tied with `value` on this key.
+    fn tied(&self, backend: DbBackend, value: Option<Value>) -> Expr {
+        match value {
+            None => self.expr.clone().is_null(),
+            Some(v) => self.sorted(backend).eq(v),
         }
     }
 }
 
-/// Runs `select` (already filtered) as one keyset page. `keys` must end in a unique
-/// column (the id) so that the order is total.
-pub async fn paginate<E, C>(
+/// One key of a requested order, in the domain's terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sorting<S> {
+    pub by: S,
+    pub descending: bool,
+    /// Where rows without a value go; by default last ascending, first descending.
+    pub nulls_first: Option<bool>,
+}
+
+impl<S> Sorting<S> {
+    pub fn asc(by: S) -> Self {
+        Self {
+            by,
+            descending: false,
+            nulls_first: None,
+        }
+    }
+
+    pub fn desc(by: S) -> Self {
+        Self {
+            by,
+            descending: true,
+            nulls_first: None,
+        }
+    }
+}
+
+/// The sort keys of a requested order (`default` when empty), ending with the row id
+/// in the direction of the last key so that the order is total.
+pub fn order_keys<S: Copy>(
+    order: &[Sorting<S>],
+    default: Sorting<S>,
+    keys_of: impl Fn(S) -> Vec<SortKey>,
+    id: Expr,
+) -> ServiceResult<Vec<SortKey>> {
+    check_order_len(order.len())?;
+    let order = if order.is_empty() {
+        std::slice::from_ref(&default)
+    } else {
+        order
+    };
+    let mut keys: Vec<SortKey> = order
+        .iter()
+        .flat_map(|s| {
+            keys_of(s.by)
+                .into_iter()
+                .map(move |key| key.directed(s.descending, s.nulls_first))
+        })
+        .collect();
+    let last_descending = order.last().is_some_and(|s| s.descending);
+    keys.push(SortKey::asc(id, KeyKind::Int).directed(last_descending, None));
+    Ok(keys)
+}
+
+/// The alias of the `i`th sort key among the selected columns.
+fn key_alias(i: usize) -> String {
+    format!("plantrack_sort_{i}")
+}
+
+/// Runs `select` (already filtered, selecting the row's columns) as one keyset page,
+/// reading each row as an `M`. `keys` must end in a unique key (the id) so that the
+/// order is total.
+pub async fn paginate<M, C>(
     db: &C,
-    select: Select<E>,
-    keys: &[SortKey<E>],
+    select: SelectStatement,
+    keys: &[SortKey],
     page: &PageRequest,
-) -> ServiceResult<Page<E::Model>>
+) -> ServiceResult<Page<M>>
 where
-    E: EntityTrait,
-    E::Model: Sync,
+    M: FromQueryResult,
     C: ConnectionTrait,
 {
+    let backend = db.get_database_backend();
     let total_count = if page.count {
-        Some(select.clone().count(db).await?)
+        let count = Query::select()
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .from_subquery(select.clone(), Alias::new("counted"))
+            .to_owned();
+        let row = db.query_one(&count).await?;
+        let n: i64 = row.map_or(Ok(0), |r| r.try_get::<i64>("", "n"))?;
+        Some(u64::try_from(n).unwrap_or_default())
     } else {
         None
     };
     let mut query = select;
     if let Some(after) = &page.after {
-        let fits = after.0.len() == keys.len()
-            && keys
-                .iter()
-                .zip(&after.0)
-                .all(|(key, value)| key.accepts(value));
-        if !fits {
-            return Err(ServiceError::bad_input(
-                "`after` is a cursor of another order or list",
-            ));
-        }
-        query = query.filter(after_condition(keys, &after.0));
+        let values = (after.0.len() == keys.len())
+            .then(|| {
+                keys.iter()
+                    .zip(&after.0)
+                    .map(|(key, value)| key.bind(value))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .flatten()
+            .ok_or_else(|| {
+                ServiceError::bad_input("`after` is a cursor of another order or list")
+            })?;
+        query.cond_where(after_condition(backend, keys, values));
     }
-    for key in keys {
-        query = query.order_by(key.column, key.order.clone());
+    for (i, key) in keys.iter().enumerate() {
+        query.expr_as(key.expr.clone(), Alias::new(key_alias(i)));
+        let nulls = if key.nulls_first {
+            NullOrdering::First
+        } else {
+            NullOrdering::Last
+        };
+        let order = if key.descending {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
+        query.order_by_expr_with_nulls(key.sorted(backend), order, nulls);
     }
-    let mut rows = query.limit(page.first + 1).all(db).await?;
+    query.limit(page.first + 1);
+    let mut rows = db.query_all(&query).await?;
     let has_next_page = rows.len() as u64 > page.first;
     rows.truncate(page.first as usize);
     let items = rows
-        .into_iter()
-        .map(|row| (Cursor(keys.iter().map(|k| (k.value)(&row)).collect()), row))
-        .collect();
+        .iter()
+        .map(|row| {
+            let cursor = keys
+                .iter()
+                .enumerate()
+                .map(|(i, key)| key.read(row, &key_alias(i)))
+                .collect::<ServiceResult<Vec<_>>>()?;
+            Ok((Cursor(cursor), M::from_query_result(row, "")?))
+        })
+        .collect::<ServiceResult<Vec<_>>>()?;
     Ok(Page {
         items,
         has_next_page,
@@ -198,20 +367,15 @@ where
     })
 }
 
-/// (k1 > v1) OR (k1 = v1 AND k2 > v2) OR …, with `<` for descending keys.
-fn after_condition<E: EntityTrait>(keys: &[SortKey<E>], values: &[KeyValue]) -> Condition {
+/// (k1 after v1) OR (k1 tied v1 AND k2 after v2) OR …
+fn after_condition(backend: DbBackend, keys: &[SortKey], values: Vec<Option<Value>>) -> Condition {
     let mut any = Condition::any();
     for (i, key) in keys.iter().enumerate() {
         let mut all = Condition::all();
-        for (prev, value) in keys[..i].iter().zip(values) {
-            all = all.add(prev.column.eq(Value::from(value.clone())));
+        for (prev, value) in keys[..i].iter().zip(&values) {
+            all = all.add(prev.tied(backend, value.clone()));
         }
-        let value = Value::from(values[i].clone());
-        all = all.add(match key.order {
-            Order::Desc => key.column.lt(value),
-            _ => key.column.gt(value),
-        });
-        any = any.add(all);
+        any = any.add(all.add(key.after(backend, values[i].clone())));
     }
     any
 }
@@ -236,7 +400,7 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
-        let cursor = Cursor(vec![KeyValue::Int(3), KeyValue::Text("giảm".into())]);
+        let cursor = Cursor(vec![serde_json::json!(3), serde_json::json!("giảm")]);
         assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
         assert!(Cursor::decode("not a cursor!").is_err());
     }

@@ -7,11 +7,12 @@ use entity::{agency, deliverable, plan, section};
 
 use super::{
     ServiceError, ServiceResult, catalog,
-    domain::{Progress, parse_stored},
-    obligations::{self, Obligation, ObligationState},
+    domain::{ObligationState, Progress, parse_stored},
+    obligations::{self, Obligation},
     progress::{self, ProgressCounts, ProgressGroup},
     submissions,
     tenancy::SubmissionScope,
+    windows,
 };
 use sea_orm::DatabaseConnection;
 
@@ -85,8 +86,8 @@ pub async fn build(
     let plan = catalog::plan_by_code(db, plan_code)
         .await?
         .ok_or_else(|| ServiceError::not_found("plan"))?;
-    let obligations =
-        obligations::for_period(db, scope, period_code, None, Some(&plan.code)).await?;
+    let period = windows::reporting_period(db, period_code).await?;
+    let obligations = obligations::of_plan_period(db, scope, plan.id, period.id).await?;
     let submission_ids: Vec<i64> = obligations
         .iter()
         .filter_map(|o| o.submission.as_ref().map(|s| s.id))
@@ -109,20 +110,20 @@ pub async fn build(
     for Obligation {
         agency,
         task,
+        section,
         submission,
-        ..
+        state,
     } in &obligations
     {
-        let state = obligations::state_of(submission.as_ref())?;
         let mut row = ReportRow {
-            section: sections
-                .get(&task.section_id)
+            section: section
+                .as_ref()
                 .map(|s| s.numeral.clone())
                 .unwrap_or_default(),
             task_number: task.number,
             task_content: task.content.clone(),
             agency: agency.name.clone(),
-            status: state_label(state),
+            status: state_label(*state),
             progress: "",
             summary: String::new(),
             results: String::new(),

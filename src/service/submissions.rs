@@ -9,8 +9,8 @@ use entity::{submission, submission_deliverable, task};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    Order, QueryFilter, QueryOrder, SqlErr,
-    sea_query::{Expr, ExprTrait, Query},
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, SqlErr,
+    sea_query::{Expr, ExprTrait},
 };
 use serde_json::{Value, json};
 
@@ -21,7 +21,9 @@ use super::{
     catalog,
     domain::{Progress, ReviewDecision, Role, SubmissionStatus, parse_stored},
     events::{EventBus, SubmissionEvent, SubmissionEventKind},
-    pagination::{KeyValue, Page, PageRequest, SortKey, paginate},
+    filter::{Filter, Reach},
+    pagination::{Page, PageRequest, Sorting, order_keys, paginate},
+    submission_filter::{SubmissionPredicate, SubmissionSort},
     tenancy::{Intent, ScopedTxn, SubmissionScope},
     text, windows,
     workflow::{Action, next_status},
@@ -68,6 +70,24 @@ fn checked_text(field: &str, value: Option<String>) -> ServiceResult<Option<Stri
             }
         })
         .transpose()
+}
+
+/// The folded text a report is searched by: its four texts and its evidence references.
+fn search_text<'a>(texts: [&'a str; 4], references: impl Iterator<Item = &'a str>) -> String {
+    let mut all: Vec<&str> = texts.to_vec();
+    all.extend(references);
+    text::fold(&all.join("\n"))
+}
+
+/// The evidence references of a stored submission.
+async fn stored_references(txn: &DatabaseTransaction, id: i64) -> ServiceResult<Vec<String>> {
+    Ok(submission_deliverable::Entity::find()
+        .filter(submission_deliverable::Column::SubmissionId.eq(id))
+        .all(txn)
+        .await?
+        .into_iter()
+        .filter_map(|e| e.document_ref)
+        .collect())
 }
 
 /// What the audit log and events keep of a submission.
@@ -245,6 +265,19 @@ pub async fn save(
                 return Err(conflict(input.expected_version, 0));
             }
             windows::require_open(&*txn, task.plan_id, &period).await?;
+            let references = evidence
+                .iter()
+                .flatten()
+                .filter_map(|e| e.document_ref.as_deref());
+            let search_text = search_text(
+                [
+                    summary.as_deref().unwrap_or_default(),
+                    results.as_deref().unwrap_or_default(),
+                    difficulties.as_deref().unwrap_or_default(),
+                    proposals.as_deref().unwrap_or_default(),
+                ],
+                references,
+            );
             let created = submission::Entity::insert(submission::ActiveModel {
                 agency_id: Set(actor.agency_id),
                 plan_id: Set(task.plan_id),
@@ -260,6 +293,7 @@ pub async fn save(
                 results: Set(results.unwrap_or_default()),
                 difficulties: Set(difficulties.unwrap_or_default()),
                 proposals: Set(proposals.unwrap_or_default()),
+                search_text: Set(search_text),
                 version: Set(1),
                 on_time: Set(None),
                 review_comment: Set(None),
@@ -288,6 +322,29 @@ pub async fn save(
             }
             next_status(parse_stored(&before.status)?, Action::Edit)?;
             windows::require_open(&*txn, task.plan_id, &period).await?;
+            let texts_change = [&summary, &results, &difficulties, &proposals]
+                .iter()
+                .any(|t| t.is_some());
+            let search_text = if texts_change || evidence.is_some() {
+                let references = match &evidence {
+                    Some(evidence) => evidence
+                        .iter()
+                        .filter_map(|e| e.document_ref.clone())
+                        .collect(),
+                    None => stored_references(&txn, before.id).await?,
+                };
+                Some(search_text(
+                    [
+                        summary.as_deref().unwrap_or(&before.summary),
+                        results.as_deref().unwrap_or(&before.results),
+                        difficulties.as_deref().unwrap_or(&before.difficulties),
+                        proposals.as_deref().unwrap_or(&before.proposals),
+                    ],
+                    references.iter().map(String::as_str),
+                ))
+            } else {
+                None
+            };
             let mut update = submission::Entity::update_many()
                 .col_expr(
                     submission::Column::Version,
@@ -304,6 +361,7 @@ pub async fn save(
                     submission::Column::Progress,
                     input.progress.map(|p| p.as_str().to_owned()),
                 ),
+                (submission::Column::SearchText, search_text),
             ] {
                 if let Some(value) = value {
                     update = update.col_expr(column, Expr::value(value));
@@ -488,74 +546,76 @@ pub async fn review(
     Ok(after)
 }
 
-/// Narrows a submission list; codes that match nothing give an empty list.
-#[derive(Clone, Debug, Default)]
-pub struct SubmissionFilter {
-    pub plan_code: Option<String>,
-    pub agency: Option<String>,
-    pub task_id: Option<i64>,
-    pub section: Option<String>,
-    pub period_code: Option<String>,
-    pub status: Option<SubmissionStatus>,
-    pub progress: Option<Progress>,
+/// Folds the search text of reports written before it existed (an empty search text
+/// with some text to fold). Run at start-up by the schema's owner, in batches.
+pub async fn fold_unindexed_reports<C: ConnectionTrait>(db: &C) -> ServiceResult<u64> {
+    let mut folded = 0;
+    loop {
+        let batch = submission::Entity::find()
+            .filter(submission::Column::SearchText.eq(""))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(submission::Column::Summary.ne(""))
+                    .add(submission::Column::Results.ne(""))
+                    .add(submission::Column::Difficulties.ne(""))
+                    .add(submission::Column::Proposals.ne("")),
+            )
+            .order_by_asc(submission::Column::Id)
+            .limit(500)
+            .all(db)
+            .await?;
+        if batch.is_empty() {
+            return Ok(folded);
+        }
+        let ids: Vec<i64> = batch.iter().map(|s| s.id).collect();
+        let evidence = submission_deliverable::Entity::find()
+            .filter(submission_deliverable::Column::SubmissionId.is_in(ids))
+            .all(db)
+            .await?;
+        for s in batch {
+            let references = evidence
+                .iter()
+                .filter(|e| e.submission_id == s.id)
+                .filter_map(|e| e.document_ref.as_deref());
+            let text = search_text(
+                [&s.summary, &s.results, &s.difficulties, &s.proposals],
+                references,
+            );
+            submission::Entity::update_many()
+                .col_expr(submission::Column::SearchText, Expr::value(text))
+                .filter(submission::Column::Id.eq(s.id))
+                .exec(db)
+                .await?;
+            folded += 1;
+        }
+    }
 }
 
-#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
-pub enum SubmissionOrder {
-    /// Most recently created first.
-    #[default]
-    NewestFirst,
-    OldestFirst,
-}
-
-/// The submissions the scope can see, filtered and paged.
+/// The submissions the scope can see, filtered, ordered (default: newest first) and
+/// paged.
 pub async fn list(
     db: &DatabaseConnection,
     scope: &SubmissionScope,
-    filter: &SubmissionFilter,
-    order: SubmissionOrder,
+    filter: &Filter<SubmissionPredicate>,
+    order: &[Sorting<SubmissionSort>],
     page: &PageRequest,
 ) -> ServiceResult<Page<submission::Model>> {
+    filter.check()?;
+    let keys = order_keys(
+        order,
+        Sorting::desc(SubmissionSort::CreatedAt),
+        SubmissionSort::keys,
+        Expr::col((submission::Entity, submission::Column::Id)),
+    )?;
     let txn = scope.begin(db, Intent::Read).await?;
-    let mut select = txn.submissions();
-    if let Some(code) = &filter.plan_code {
-        select = select.filter(submission::Column::PlanId.in_subquery(catalog::plan_id_of(code)));
-    }
-    if let Some(code) = &filter.agency {
-        select =
-            select.filter(submission::Column::AgencyId.in_subquery(catalog::agency_id_of(code)));
-    }
-    if let Some(task_id) = filter.task_id {
-        select = select.filter(submission::Column::TaskId.eq(task_id));
-    }
-    if let Some(numeral) = &filter.section {
-        let tasks_of_section = Query::select()
-            .column(task::Column::Id)
-            .from(task::Entity)
-            .and_where(task::Column::SectionId.in_subquery(catalog::section_ids_of(numeral)))
-            .to_owned();
-        select = select.filter(submission::Column::TaskId.in_subquery(tasks_of_section));
-    }
-    if let Some(code) = &filter.period_code {
-        select =
-            select.filter(submission::Column::PeriodId.in_subquery(catalog::period_id_of(code)));
-    }
-    if let Some(status) = filter.status {
-        select = select.filter(submission::Column::Status.eq(status.as_str()));
-    }
-    if let Some(progress) = filter.progress {
-        select = select.filter(submission::Column::Progress.eq(progress.as_str()));
-    }
-    let direction = match order {
-        SubmissionOrder::NewestFirst => Order::Desc,
-        SubmissionOrder::OldestFirst => Order::Asc,
+    let page = {
+        let reach = Reach::scoped(&txn);
+        let select = txn
+            .submissions()
+            .filter(filter.condition(&reach)?)
+            .into_query();
+        paginate(&*txn, select, &keys, page).await?
     };
-    let keys = [SortKey::new(
-        submission::Column::Id,
-        direction,
-        |s: &submission::Model| KeyValue::Int(s.id),
-    )];
-    let page = paginate(&*txn, select, &keys, page).await?;
     txn.commit().await?;
     Ok(page)
 }

@@ -13,7 +13,7 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
     EntityTrait, QueryFilter, Select, SqliteTransactionMode, Statement, TransactionOptions,
     TransactionTrait,
-    sea_query::{Query, SelectStatement},
+    sea_query::{Expr, ExprTrait, Query, SelectStatement},
 };
 
 use super::{
@@ -118,6 +118,19 @@ impl SubmissionScope {
         })
     }
 
+    /// [`Self::surveys_all_agencies`] as a condition on an agency and a plan expression.
+    fn survey_condition(&self, agency: Expr, plan: Expr) -> Condition {
+        self.reach()
+            .into_iter()
+            .fold(Condition::any(), |any, reach| {
+                any.add(match reach {
+                    Reach::OwnAgency => agency.clone().eq(self.agency_id),
+                    Reach::NonDraftOfPlans(plans) => plan.clone().is_in(plans.iter().copied()),
+                    Reach::NonDraft => Expr::val(1).eq(1),
+                })
+            })
+    }
+
     /// Whether the coordinator role of this scope covers a plan.
     pub fn coordinates(&self, plan_id: i64) -> bool {
         self.role == Role::Coordinator && self.coordinated_plans.contains(&plan_id)
@@ -161,6 +174,12 @@ impl ScopedTxn<'_> {
     /// The rule as a condition on `submission`, for aggregates that join it.
     pub fn submission_condition(&self) -> Condition {
         self.scope.condition()
+    }
+
+    /// Whose obligations the scope surveys (its own agency's; every agency's of the plans
+    /// whose other reports it sees), as a condition on an agency and a plan expression.
+    pub fn survey_condition(&self, agency: Expr, plan: Expr) -> Condition {
+        self.scope.survey_condition(agency, plan)
     }
 
     /// Audit entries of reachable submissions that reach the scope: an entry written

@@ -1,8 +1,8 @@
 //! Text rules: stored text is NFC; search compares a folded form that ignores case and
 //! Vietnamese diacritics ("giam ngheo" finds "giảm nghèo").
 use sea_orm::{
-    ColumnTrait, Condition,
-    sea_query::{ExprTrait, LikeExpr},
+    Condition,
+    sea_query::{Expr, ExprTrait, IntoColumnRef, LikeExpr},
 };
 use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
@@ -59,15 +59,11 @@ pub fn search_terms(query: &str) -> ServiceResult<Vec<String>> {
 }
 
 /// A condition that every word of `query` appears in the folded `column`.
-pub fn matches_all<C: ColumnTrait>(column: C, query: &str) -> ServiceResult<Condition> {
+pub fn matches_all<C: IntoColumnRef + Clone>(column: C, query: &str) -> ServiceResult<Condition> {
     Ok(search_terms(query)?
         .into_iter()
         .fold(Condition::all(), |all, term| {
-            all.add(
-                column
-                    .into_expr()
-                    .like(LikeExpr::new(format!("%{term}%")).escape('\\')),
-            )
+            all.add(Expr::col(column.clone()).like(LikeExpr::new(format!("%{term}%")).escape('\\')))
         }))
 }
 
