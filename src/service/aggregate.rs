@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use entity::{agency, submission, task};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, QueryTrait,
-    sea_query::{Alias, Condition, Expr, ExprTrait, NullOrdering, Order, Query, SelectStatement},
+    sea_query::{
+        Alias, Condition, Expr, ExprTrait, Func, NullOrdering, Order, Query, SelectStatement,
+    },
 };
 
 use super::{
@@ -95,7 +97,9 @@ fn month(backend: DbBackend, at: Expr) -> Expr {
             Expr::cust_with_expr("to_char(($1) AT TIME ZONE 'UTC', 'YYYY-MM')", at)
         }
         // Timestamps are stored as RFC 3339 text in UTC.
-        _ => Expr::cust_with_expr("substr($1, 1, 7)", at),
+        _ => Func::cust(Alias::new("substr"))
+            .args([at, Expr::val(1), Expr::val(7)])
+            .into(),
     }
 }
 
@@ -196,7 +200,7 @@ fn count_where(condition: Expr) -> Expr {
 }
 
 fn counted(condition: Expr) -> Expr {
-    Expr::cust_with_expr("SUM($1)", count_where(condition))
+    Func::sum(count_where(condition)).into()
 }
 
 fn came_in() -> Expr {
@@ -210,7 +214,7 @@ impl Measure {
     fn expr(self, backend: DbBackend) -> Expr {
         let state = |s: &str| counted(fact("state").eq(s));
         let progress = |p: Progress| counted(fact("progress").eq(p.as_str()));
-        let distinct = |name: &str| Expr::cust_with_expr("COUNT(DISTINCT $1)", fact(name));
+        let distinct = |name: &str| Expr::from(Func::count_distinct(fact(name)));
         match self {
             Self::Count => Expr::cust("COUNT(*)"),
             Self::Plans => distinct("plan_id"),
@@ -231,16 +235,8 @@ impl Measure {
                     .eq(true)
                     .and(came_in()),
             ),
-            Self::Completeness => ratio_expr(
-                backend,
-                Expr::cust_with_expr("SUM($1)", count_where(came_in())),
-                Expr::cust("COUNT(*)"),
-            ),
-            Self::Timeliness => ratio_expr(
-                backend,
-                Self::OnTime.expr(backend),
-                Expr::cust_with_expr("SUM($1)", count_where(came_in())),
-            ),
+            Self::Completeness => ratio_expr(backend, counted(came_in()), Expr::cust("COUNT(*)")),
+            Self::Timeliness => ratio_expr(backend, Self::OnTime.expr(backend), counted(came_in())),
         }
     }
 }
@@ -251,7 +247,8 @@ fn ratio_expr(backend: DbBackend, part: Expr, whole: Expr) -> Expr {
         DbBackend::Postgres => "DOUBLE PRECISION",
         _ => "REAL",
     };
-    Expr::cust_with_exprs(format!("CAST($1 AS {real}) / NULLIF($2, 0)"), [part, whole])
+    let whole = Func::cust(Alias::new("NULLIF")).args([whole, Expr::val(0)]);
+    Expr::from(Func::cast_as(part, Alias::new(real))).div(whole)
 }
 
 /// A condition on a group's measures.
@@ -375,22 +372,10 @@ async fn grouped<C: ConnectionTrait>(
         query.expr_as(measure.expr(backend), Alias::new(alias));
     }
     for (name, expr) in [
-        (
-            "m_first_submitted",
-            Expr::cust_with_expr("MIN($1)", fact("submitted_at")),
-        ),
-        (
-            "m_last_submitted",
-            Expr::cust_with_expr("MAX($1)", fact("submitted_at")),
-        ),
-        (
-            "m_first_reviewed",
-            Expr::cust_with_expr("MIN($1)", fact("reviewed_at")),
-        ),
-        (
-            "m_last_reviewed",
-            Expr::cust_with_expr("MAX($1)", fact("reviewed_at")),
-        ),
+        ("m_first_submitted", Func::min(fact("submitted_at")).into()),
+        ("m_last_submitted", Func::max(fact("submitted_at")).into()),
+        ("m_first_reviewed", Func::min(fact("reviewed_at")).into()),
+        ("m_last_reviewed", Func::max(fact("reviewed_at")).into()),
         ("m_completeness", Measure::Completeness.expr(backend)),
         ("m_timeliness", Measure::Timeliness.expr(backend)),
     ] {
@@ -456,4 +441,33 @@ fn read_group(row: &QueryResult, by: &[Dimension]) -> ServiceResult<Group> {
             timeliness: row.try_get::<Option<f64>>("", "m_timeliness")?,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+
+    /// Measures are built from portable function calls: a custom SQL fragment's
+    /// placeholders differ between backends (`?` against `$1`).
+    #[test]
+    fn measures_bind_their_values_in_order_on_both_backends() {
+        let query = Query::select()
+            .expr(Measure::Draft.expr(DbBackend::Sqlite))
+            .expr(Measure::Timeliness.expr(DbBackend::Sqlite))
+            .from_subquery(
+                Query::select()
+                    .expr(Expr::val(27))
+                    .from(Alias::new("x"))
+                    .to_owned(),
+                Alias::new("fact"),
+            )
+            .to_owned();
+        let (sql, values) = query.build(SqliteQueryBuilder);
+        assert!(!sql.contains('$'), "{sql}");
+        assert_eq!(sql.matches('?').count(), values.0.len(), "{sql}");
+        let (sql, values) = query.build(PostgresQueryBuilder);
+        assert!(sql.contains(&format!("${}", values.0.len())), "{sql}");
+        println!("{sql}");
+    }
 }

@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::submission;
 use sea_orm::{
     DatabaseConnection, DbBackend, FromQueryResult,
-    sea_query::{Condition, Expr, ExprTrait, IntoColumnRef, Query, SelectStatement},
+    sea_query::{Alias, Condition, Expr, ExprTrait, Func, IntoColumnRef, Query, SelectStatement},
 };
 
 use super::{
@@ -365,23 +365,22 @@ fn text_op(backend: DbBackend, op: TextOp, expr: Expr, text: &str) -> Expr {
         return Expr::val(1).eq(1);
     }
     let postgres = backend == DbBackend::Postgres;
-    let (sql, args) = match op {
-        TextOp::Includes if postgres => ("strpos($1, $2) > 0", vec![expr, Expr::val(text)]),
-        TextOp::Includes => ("instr($1, $2) > 0", vec![expr, Expr::val(text)]),
-        TextOp::StartsWith => (
-            "substr($1, 1, $2) = $3",
-            vec![expr, Expr::val(chars), Expr::val(text)],
-        ),
-        TextOp::EndsWith if postgres => (
-            "right($1, $2) = $3",
-            vec![expr, Expr::val(chars as i32), Expr::val(text)],
-        ),
-        TextOp::EndsWith => (
-            "substr($1, $2) = $3",
-            vec![expr, Expr::val(-chars), Expr::val(text)],
-        ),
-    };
-    Expr::cust_with_exprs(sql, args)
+    let call = |name: &str, args: Vec<Expr>| Expr::from(Func::cust(Alias::new(name)).args(args));
+    match op {
+        TextOp::Includes => {
+            let position = if postgres { "strpos" } else { "instr" };
+            call(position, vec![expr, Expr::val(text)]).gt(0)
+        }
+        TextOp::StartsWith => {
+            call("substr", vec![expr, Expr::val(1), Expr::val(chars as i32)]).eq(Expr::val(text))
+        }
+        TextOp::EndsWith if postgres => {
+            call("right", vec![expr, Expr::val(chars as i32)]).eq(Expr::val(text))
+        }
+        TextOp::EndsWith => {
+            call("substr", vec![expr, Expr::val(-(chars as i32))]).eq(Expr::val(text))
+        }
+    }
 }
 
 /// `column IN (subquery)` for `Some`, its complement for `None`, and "no related row

@@ -4,7 +4,7 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
     Condition, ConnectionTrait, DbBackend, FromQueryResult, Order, QueryResult, Value,
-    sea_query::{Alias, Expr, ExprTrait, NullOrdering, Query, SelectStatement},
+    sea_query::{Alias, Expr, ExprTrait, Func, NullOrdering, Query, SelectStatement},
 };
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +28,8 @@ pub fn check_order_len(len: usize) -> ServiceResult<()> {
     Ok(())
 }
 
-/// An opaque position: the sort-key values of the last row seen, then its id.
+/// An opaque position: a digest of the order, then the sort-key values of the last row
+/// seen, its id last.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cursor(pub Vec<serde_json::Value>);
 
@@ -316,11 +317,12 @@ where
         None
     };
     let mut query = select;
+    let tag = order_tag(keys);
     if let Some(after) = &page.after {
-        let values = (after.0.len() == keys.len())
+        let values = (after.0.len() == keys.len() + 1 && after.0[0] == tag)
             .then(|| {
                 keys.iter()
-                    .zip(&after.0)
+                    .zip(&after.0[1..])
                     .map(|(key, value)| key.bind(value))
                     .collect::<Option<Vec<_>>>()
             })
@@ -331,7 +333,12 @@ where
         query.cond_where(after_condition(backend, keys, values));
     }
     for (i, key) in keys.iter().enumerate() {
-        query.expr_as(key.expr.clone(), Alias::new(key_alias(i)));
+        // Integers are read back as 64-bit, whatever the column's width.
+        let selected = match key.kind {
+            KeyKind::Int => Func::cast_as(key.expr.clone(), Alias::new("BIGINT")).into(),
+            _ => key.expr.clone(),
+        };
+        query.expr_as(selected, Alias::new(key_alias(i)));
         let nulls = if key.nulls_first {
             NullOrdering::First
         } else {
@@ -351,10 +358,12 @@ where
     let items = rows
         .iter()
         .map(|row| {
-            let cursor = keys
-                .iter()
-                .enumerate()
-                .map(|(i, key)| key.read(row, &key_alias(i)))
+            let cursor = std::iter::once(Ok(tag.clone()))
+                .chain(
+                    keys.iter()
+                        .enumerate()
+                        .map(|(i, key)| key.read(row, &key_alias(i))),
+                )
                 .collect::<ServiceResult<Vec<_>>>()?;
             Ok((Cursor(cursor), M::from_query_result(row, "")?))
         })
@@ -365,6 +374,21 @@ where
         has_previous_page: page.after.is_some(),
         total_count,
     })
+}
+
+/// What a cursor carries first: a digest of the order it was made in (the sort keys'
+/// expressions and directions), so that a cursor of another order or list is refused
+/// rather than read as a position in this one.
+fn order_tag(keys: &[SortKey]) -> serde_json::Value {
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    for key in keys {
+        digest.update(format!(
+            "{:?}|{}|{};",
+            key.expr, key.descending, key.nulls_first
+        ));
+    }
+    serde_json::Value::from(URL_SAFE_NO_PAD.encode(&digest.finalize()[..6]))
 }
 
 /// (k1 after v1) OR (k1 tied v1 AND k2 after v2) OR …

@@ -18,7 +18,7 @@ use crate::{
 async fn led_tasks(client: &Client<'_>, agency: &str) -> Vec<String> {
     let reply = client
         .graphql(
-            "query($a: String!) { tasks(first: 100, filter: { leadAgency: $a }) { edges { node { id } } } }",
+            "query($a: String!) { tasks(first: 100, filter: { leadAgencies: { some: { code: { equalTo: $a } } } }) { edges { node { id } } } }",
             json!({ "a": agency }),
         )
         .await;

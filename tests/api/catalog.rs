@@ -193,7 +193,7 @@ async fn every_assignment_resolves_and_groups_expand(app: TestApp) {
     }
     let reply = app
         .graphql(
-            r#"{ agency(code: "bo-noi-vu") { isTenant kind } districts: agencies(filter: { kind: DISTRICT }) { totalCount } }"#,
+            r#"{ agency(code: "bo-noi-vu") { isTenant kind } districts: agencies(filter: { kind: { equalTo: DISTRICT } }) { totalCount } }"#,
             json!({}),
         )
         .await;
@@ -289,7 +289,7 @@ async fn tasks_page_through_with_cursors(app: TestApp) {
 
     // Descending content order is really ordered, and pages continue it.
     let reply = app
-        .graphql("{ tasks(first: 10, orderBy: [CONTENT_DESC]) { pageInfo { endCursor } edges { node { content } } } }", json!({}))
+        .graphql("{ tasks(first: 10, orderBy: [{ field: CONTENT, direction: DESC }]) { pageInfo { endCursor } edges { node { content } } } }", json!({}))
         .await;
     let first_page: Vec<String> = reply.data()["tasks"]["edges"]
         .as_array()
@@ -303,7 +303,7 @@ async fn tasks_page_through_with_cursors(app: TestApp) {
     let cursor = reply.data()["tasks"]["pageInfo"]["endCursor"].clone();
     let reply = app
         .graphql(
-            "query($a: String) { tasks(first: 10, after: $a, orderBy: [CONTENT_DESC]) { edges { node { content } } } }",
+            "query($a: String) { tasks(first: 10, after: $a, orderBy: [{ field: CONTENT, direction: DESC }]) { edges { node { content } } } }",
             json!({ "a": cursor }),
         )
         .await;
@@ -328,18 +328,44 @@ async fn task_filters_narrow_the_list(app: TestApp) {
             reply.data()["tasks"]["totalCount"].as_i64().unwrap()
         }
     };
-    assert_eq!(count(json!({ "section": "III" })).await, 9);
-    assert_eq!(count(json!({ "schedule": "ANNUAL" })).await, 4);
-    assert_eq!(count(json!({ "planCode": "768/QĐ-UBND" })).await, 20);
-    assert_eq!(count(json!({ "planCode": "no-such-plan" })).await, 0);
-    // Sở TT&TT leads I.3, I.4, III.8 and V.4 by name, II.2 and III.4 as one of "các sở, ngành".
-    assert_eq!(count(json!({ "leadAgency": "so-tttt" })).await, 6);
-    // A district leads through its group: I.1, I.2, II.1, II.2, III.4, III.9.
-    assert_eq!(count(json!({ "leadAgency": "ubnd-tay-son" })).await, 6);
-    let partner = count(json!({ "partnerAgency": "ubnd-tay-son" })).await;
+    let code = |c: &str| json!({ "code": { "equalTo": c } });
     assert_eq!(
-        count(json!({ "agency": "ubnd-tay-son" })).await,
+        count(json!({ "section": { "numeral": { "equalTo": "III" } } })).await,
+        9
+    );
+    assert_eq!(
+        count(json!({ "schedule": { "equalTo": "ANNUAL" } })).await,
+        4
+    );
+    assert_eq!(count(json!({ "plan": code("768/QĐ-UBND") })).await, 20);
+    assert_eq!(count(json!({ "plan": code("no-such-plan") })).await, 0);
+    // Sở TT&TT leads I.3, I.4, III.8 and V.4 by name, II.2 and III.4 as one of "các sở, ngành".
+    assert_eq!(
+        count(json!({ "leadAgencies": { "some": code("so-tttt") } })).await,
+        6
+    );
+    // A district leads through its group: I.1, I.2, II.1, II.2, III.4, III.9.
+    assert_eq!(
+        count(json!({ "leadAgencies": { "some": code("ubnd-tay-son") } })).await,
+        6
+    );
+    let partner = count(json!({ "partnerAgencies": { "some": code("ubnd-tay-son") } })).await;
+    assert_eq!(
+        count(json!({ "or": [
+            { "leadAgencies": { "some": code("ubnd-tay-son") } },
+            { "partnerAgencies": { "some": code("ubnd-tay-son") } },
+        ] }))
+        .await,
         6 + partner
+    );
+    // `not` is the complement, `none` the complement of `some`.
+    assert_eq!(
+        count(json!({ "not": { "section": { "numeral": { "equalTo": "III" } } } })).await,
+        20 - 9
+    );
+    assert_eq!(
+        count(json!({ "leadAgencies": { "none": code("ubnd-tay-son") } })).await,
+        20 - 6
     );
     // Search ignores case and diacritics.
     let plain = count(json!({ "search": "giam ngheo" })).await;
@@ -353,7 +379,7 @@ async fn task_filters_narrow_the_list(app: TestApp) {
     );
     assert_eq!(count(json!({ "search": "100%" })).await, 0);
     assert_eq!(
-        count(json!({ "section": "III", "search": "dan toc" })).await,
+        count(json!({ "section": { "numeral": { "equalTo": "III" } }, "search": "dan toc" })).await,
         1
     );
 }
@@ -397,7 +423,7 @@ async fn nodes_agencies_groups_and_periods(app: TestApp) {
                  years: periods(kind: YEAR) { code }
                  halves: periods(kind: HALF_YEAR) { code }
                  search: agencies(filter: { search: "quy nhon" }) { edges { node { code } } }
-                 tenants: agencies(filter: { isTenant: false }, orderBy: CODE_ASC) { edges { node { code } } } }"#,
+                 tenants: agencies(filter: { isTenant: { equalTo: false } }, orderBy: [{ field: CODE }]) { edges { node { code } } } }"#,
             json!({}),
         )
         .await;

@@ -936,7 +936,7 @@ impl Writer {
             &format!("{self}: reading the draft back"),
             self.http.graphql(
                 Some(&self.token),
-                "query($t: ID!, $p: String!) { submissions(filter: { taskId: $t, periodCode: $p }) { edges { node { id version } } } }",
+                "query($t: ID!, $p: String!) { submissions(filter: { task: { id: { equalTo: $t } }, period: { code: { equalTo: $p } } }) { edges { node { id version } } } }",
                 json!({ "t": self.task, "p": PERIOD }),
             ),
         )
@@ -967,7 +967,7 @@ async fn writers(http: &Http, who: &[(&str, usize)], failures: Failures) -> Vec<
         let tasks = http
             .graphql(
                 Some(&token),
-                "query($a: String) { tasks(first: 100, filter: { leadAgency: $a }) { edges { node { id } } } }",
+                "query($a: String) { tasks(first: 100, filter: { leadAgencies: { some: { code: { equalTo: $a } } } }) { edges { node { id } } } }",
                 json!({ "a": agency }),
             )
             .await

@@ -10,7 +10,7 @@ pub const PLAN: &str = "768/QĐ-UBND";
 pub async fn task_id(app: &TestApp, numeral: &str, number: Option<i64>) -> String {
     let reply = app
         .graphql(
-            "query($s: String) { tasks(first: 100, filter: { section: $s }) { edges { node { id number } } } }",
+            "query($s: String) { tasks(first: 100, filter: { section: { numeral: { equalTo: $s } } }) { edges { node { id number } } } }",
             json!({ "s": numeral }),
         )
         .await;
@@ -140,4 +140,34 @@ pub async fn submission_in(
         other => panic!("unknown status {other}"),
     }
     (id, version)
+}
+
+/// Every node of a connection `field`, paging with `$after` through a query that takes it
+/// (`query($after: String, …) { field(first: 100, after: $after, …) { edges { node { … } }
+/// pageInfo { hasNextPage endCursor } } }`).
+pub async fn every_node(
+    client: &Client<'_>,
+    query: &str,
+    variables: Value,
+    field: &str,
+) -> Vec<Value> {
+    let mut nodes = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let mut vars = variables.clone();
+        vars["after"] = after.clone();
+        let reply = client.graphql(query, vars).await;
+        let conn = &reply.data()[field];
+        nodes.extend(
+            conn["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"].clone()),
+        );
+        if conn["pageInfo"]["hasNextPage"] != true {
+            return nodes;
+        }
+        after = conn["pageInfo"]["endCursor"].clone();
+    }
 }

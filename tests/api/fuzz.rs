@@ -524,11 +524,18 @@ const TEXT_TARGETS: &[(&str, &str)] = &[
     ("String", "agencies(filter: { search: $t }) { totalCount }"),
     ("String", "tasks(after: $t) { totalCount }"),
     ("String!", "plan(code: $t) { id }"),
-    ("String!", "obligations(periodCode: $t) { state }"),
+    (
+        "String",
+        "obligations(filter: { period: { code: { equalTo: $t } } }) { totalCount }",
+    ),
+    (
+        "String",
+        "submissions(filter: { search: $t }) { totalCount }",
+    ),
     ("ID!", "node(id: $t) { id }"),
     (
         "String",
-        "submissions(filter: { agency: $t }) { totalCount }",
+        "submissions(filter: { agency: { code: { equalTo: $t } } }) { totalCount }",
     ),
 ];
 

@@ -7,7 +7,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 use serde_json::{Value, json};
 
 use crate::{
-    fixtures::{open_window, submission_in, submit, task_id},
+    fixtures::{every_node, open_window, submission_in, submit, task_id},
     on_both_databases,
     support::TestApp,
 };
@@ -181,8 +181,8 @@ async fn each_principal_sees_exactly_its_rows(app: TestApp) {
         let reply = client
             .graphql(
                 "{ all: submissions(first: 100) { totalCount edges { node { id status } } }
-                   drafts: submissions(filter: { status: DRAFT }) { totalCount }
-                   period: submissions(filter: { periodCode: \"2024\", planCode: \"768/QĐ-UBND\" }, orderBy: OLDEST_FIRST) { totalCount } }",
+                   drafts: submissions(filter: { status: { equalTo: DRAFT } }) { totalCount }
+                   period: submissions(filter: { period: { code: { equalTo: \"2024\" } }, plan: { code: { equalTo: \"768/QĐ-UBND\" } } }, orderBy: [{ field: CREATED_AT }]) { totalCount } }",
                 json!({}),
             )
             .await;
@@ -206,7 +206,7 @@ async fn each_principal_sees_exactly_its_rows(app: TestApp) {
         for agency in &agencies {
             let reply = client
                 .graphql(
-                    "query($a: String!) { submissions(filter: { agency: $a }) { totalCount edges { node { id } } }
+                    "query($a: String!) { submissions(filter: { agency: { code: { equalTo: $a } } }) { totalCount edges { node { id } } }
                                           agency(code: $a) { submissions { id } y: submissions(periodCode: \"2024\") { id } } }",
                     json!({ "a": agency }),
                 )
@@ -324,16 +324,22 @@ async fn each_principal_sees_exactly_its_rows(app: TestApp) {
         assert_eq!(heard, expected, "{user}: submissionEvents");
 
         // Obligations (every fixture row is a lead obligation) and aggregates.
+        let obligations = every_node(
+            &client,
+            "query($after: String) { obligations(filter: { period: { code: { equalTo: \"2024\" } } }, first: 100, after: $after) {
+               edges { node { agency { code } submission { id } } } pageInfo { hasNextPage endCursor } } }",
+            json!({}),
+            "obligations",
+        )
+        .await;
         let reply = client
             .graphql(
-                "{ obligations(periodCode: \"2024\") { agency { code } submission { id } }
-                   progress(planCode: \"768/QĐ-UBND\", periodCode: \"2024\", groupBy: AGENCY) {
+                "{ progress(planCode: \"768/QĐ-UBND\", periodCode: \"2024\", groupBy: AGENCY) {
                      agency { code } submitted accepted returned notStarted inProgress completed } }",
                 json!({}),
             )
             .await;
         let data = reply.data();
-        let obligations = data["obligations"].as_array().unwrap();
         let reported: BTreeSet<String> = obligations
             .iter()
             .filter_map(|o| o["submission"]["id"].as_str().map(str::to_owned))

@@ -107,7 +107,7 @@ async fn costs_multiply_and_a_batch_shares_one_budget() {
 
     // 16 obligation analyses cost 176,000 of the 200,000 one operation may spend.
     let aliases: String = (0..16)
-        .map(|i| format!("o{i}: obligations(periodCode: \"2025\") {{ state }} "))
+        .map(|i| format!("o{i}: progress(planCode: \"768/QĐ-UBND\", periodCode: \"2025\", groupBy: AGENCY) {{ expected }} "))
         .collect();
     let operation = json!({ "query": format!("{{ {aliases} }}") });
     let one = app.post_json("/graphql", &operation).await;
@@ -123,7 +123,7 @@ async fn costs_multiply_and_a_batch_shares_one_budget() {
         batch.body
     );
     let too_many = (0..19)
-        .map(|i| format!("o{i}: obligations(periodCode: \"2025\") {{ state }} "))
+        .map(|i| format!("o{i}: progress(planCode: \"768/QĐ-UBND\", periodCode: \"2025\", groupBy: AGENCY) {{ expected }} "))
         .collect::<String>();
     let reply = app.graphql(&format!("{{ {too_many} }}"), json!({})).await;
     assert_eq!(
