@@ -17,6 +17,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, NaiveDate, Utc};
 use proptest::{
     prelude::*,
+    strategy::ValueTree,
     test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner},
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
@@ -24,7 +25,7 @@ use serde_json::{Value, json};
 use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
 use crate::{
-    fixtures::open_window,
+    fixtures::PLAN,
     on_both_databases,
     support::{Client, TestApp, say},
 };
@@ -56,6 +57,8 @@ struct Fixture {
     periods: Vec<&'static str>,
 }
 
+/// BUG (reported): on PostgreSQL this `tasks` query (or of leadAgencies / partnerAgencies
+/// `some`) answers INTERNAL_SERVER_ERROR, so no PostgreSQL fixture gets built.
 async fn assigned_tasks(client: &Client<'_>, code: &str) -> Vec<(String, Vec<String>)> {
     let reply = client
         .graphql(
@@ -101,6 +104,25 @@ async fn mutate(client: &Client<'_>, query: &str, variables: Value, name: &str) 
         s["id"].as_str().unwrap().to_owned(),
         s["version"].as_i64().unwrap(),
     )
+}
+
+/// Opens `period` as the coordinator: open since three hours, due `due_in_hours` from
+/// now (negative: already past), closing a day from now.
+async fn open_window(app: &TestApp, period: &str, due_in_hours: i64) -> crate::support::Reply {
+    let now = Utc::now();
+    app.client("coordinator")
+        .await
+        .graphql(
+            "mutation($i: OpenReportingWindowInput!) { openReportingWindow(input: $i) { isOpen } }",
+            json!({ "i": {
+                "planCode": PLAN,
+                "periodCode": period,
+                "opensAt": (now - chrono::Duration::hours(3)).to_rfc3339(),
+                "dueAt": (now + chrono::Duration::hours(due_in_hours)).to_rfc3339(),
+                "closesAt": (now + chrono::Duration::hours(72)).to_rfc3339(),
+            } }),
+        )
+        .await
 }
 
 /// Builds the fixture through the API: about 40 reports.
@@ -249,7 +271,7 @@ struct Truth {
 }
 
 async fn query_all(db: &DatabaseConnection, sql: &str) -> Vec<sea_orm::QueryResult> {
-    db.query_all(Statement::from_string(db.get_database_backend(), sql))
+    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
         .expect("ground truth query")
 }
@@ -1061,6 +1083,8 @@ async fn check_case(truth: &Truth, sessions: &[Session<'_>], case: &Case) -> Res
             .as_array()
             .unwrap()
             .clone();
+        // BUG (reported): on SQLite every byStatus / onTime measure comes back as the same
+        // wrong number (e.g. count 9, draft = submitted = … = onTime = 243), so this fails.
         let want = expected_groups(&expected, &case.group_by);
         let have = actual_groups(&groups, &case.group_by);
         if want != have {
@@ -1448,17 +1472,6 @@ async fn refusals(app: TestApp) {
         "STATUS cursor with STATUS, ON_TIME: {}",
         other.body
     );
-    // BUG? (see the report): a key of the same type but another field. The cursor holds
-    // only the key values and the id, so a STATUS cursor passes for an AGENCY_CODE one
-    // and the page silently starts somewhere else.
-    let other = page(json!([{ "field": "AGENCY_CODE" }]), Some(cursor.clone())).await;
-    assert_eq!(
-        other.error_code(),
-        Some("BAD_USER_INPUT"),
-        "STATUS cursor with AGENCY_CODE: {}",
-        other.body
-    );
-
     // More than 100 values in an `in` list.
     let many: Vec<&str> = std::iter::repeat_n("SUBMITTED", 101).collect();
     for f in [
@@ -1516,6 +1529,16 @@ async fn refusals(app: TestApp) {
         )
         .await;
     assert_eq!(reply.error_code(), Some("BAD_USER_INPUT"), "{}", reply.body);
+    // BUG (reported; checked last so that the rest runs): a key of the same type but another field. The cursor holds
+    // only the key values and the id, so a STATUS cursor passes for an AGENCY_CODE one
+    // and the page silently starts somewhere else.
+    let other = page(json!([{ "field": "AGENCY_CODE" }]), Some(cursor.clone())).await;
+    assert_eq!(
+        other.error_code(),
+        Some("BAD_USER_INPUT"),
+        "STATUS cursor with AGENCY_CODE: {}",
+        other.body
+    );
 }
 
 on_both_databases!(
