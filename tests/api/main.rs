@@ -14,6 +14,7 @@ mod fixtures;
 mod fuzz;
 mod isolation;
 mod limits;
+mod query_language;
 mod reports;
 mod schema;
 mod transport;
