@@ -50,17 +50,14 @@ pub fn related<E: EntityTrait, P: Predicate>(
 
 /// A to-many relation through a table: `key IN (SELECT link FROM table WHERE target IN
 /// (ids matching))`, quantified.
-fn through<E: EntityTrait, P: Predicate>(
+fn through<E: EntityTrait, P: Predicate + Clone>(
     key: Expr,
     quantifier: Quantifier,
     links: impl Fn(SelectStatement) -> SelectStatement,
     target: (E, E::Column),
     filter: &Filter<P>,
     cx: &Reach,
-) -> ServiceResult<Condition>
-where
-    P: Clone,
-{
+) -> ServiceResult<Condition> {
     let (entity, id) = target;
     quantified(
         key,

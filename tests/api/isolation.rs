@@ -21,9 +21,16 @@ const TENANT_TYPES: &[&str] = &[
     "SubmissionEvent",
     "AuditEntry",
     "Obligation",
+    "ObligationConnection",
+    "ObligationEdge",
     "ProgressRow",
+    "AggregateGroup",
     "Node",
 ];
+
+/// Filter inputs that reach tenant rows: a field taking one (at any depth) can tell
+/// which rows exist, so it is a path to tenant data too.
+const TENANT_FILTERS: &[&str] = &["SubmissionFilter", "ObligationFilter"];
 
 /// Fields (outside the tenant types) that reach tenant data, each covered below.
 const COVERED: &[&str] = &[
@@ -31,10 +38,16 @@ const COVERED: &[&str] = &[
     "Mutation.reviewSubmission",
     "Mutation.saveSubmission",
     "Mutation.submitSubmission",
+    "Plan.tasks",
+    "Query.agencies",
     "Query.node",
     "Query.obligations",
+    "Query.obligationsAggregate",
+    "Query.plans",
     "Query.progress",
     "Query.submissions",
+    "Query.submissionsAggregate",
+    "Query.tasks",
     "Subscription.submissionEvents",
     "Task.submissions",
 ];
@@ -55,19 +68,44 @@ async fn every_path_to_tenant_data_is_covered() {
         .anonymous()
         .graphql(
             &format!(
-                "{{ __schema {{ types {{ name fields {{ name type {{ ...T }} }} }} }} }} {TYPE_REF}"
+                "{{ __schema {{ types {{ name fields {{ name type {{ ...T }} args {{ type {{ ...T }} }} }}
+                   inputFields {{ name type {{ ...T }} }} }} }} }} {TYPE_REF}"
             ),
             json!({}),
         )
         .await;
+    let types = reply.data()["__schema"]["types"].as_array().unwrap();
+    // Input types that reach a tenant filter, by a fixpoint over their fields.
+    let mut reaching: BTreeSet<&str> = TENANT_FILTERS.iter().copied().collect();
+    loop {
+        let before = reaching.len();
+        for t in types {
+            let reaches = t["inputFields"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|f| reaching.contains(unwrap_type(&f["type"])));
+            if reaches {
+                reaching.insert(t["name"].as_str().unwrap());
+            }
+        }
+        if reaching.len() == before {
+            break;
+        }
+    }
     let mut found = BTreeSet::new();
-    for t in reply.data()["__schema"]["types"].as_array().unwrap() {
+    for t in types {
         let parent = t["name"].as_str().unwrap();
         if TENANT_TYPES.contains(&parent) || parent.starts_with("__") {
             continue;
         }
         for f in t["fields"].as_array().into_iter().flatten() {
-            if TENANT_TYPES.contains(&unwrap_type(&f["type"])) {
+            let filtered = f["args"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|a| reaching.contains(unwrap_type(&a["type"])));
+            if filtered || TENANT_TYPES.contains(&unwrap_type(&f["type"])) {
                 found.insert(format!("{parent}.{}", f["name"].as_str().unwrap()));
             }
         }
@@ -386,6 +424,132 @@ async fn each_principal_sees_exactly_its_rows(app: TestApp) {
                 .collect();
             assert_eq!(agencies, [own], "{user}: progress of others");
         }
+
+        // Filters that reach submissions, and aggregates, see exactly the same rows.
+        let visible = every_node(
+            &client,
+            "query($after: String) { submissions(first: 100, after: $after) {
+               edges { node { id status agency { code } task { id } } } pageInfo { hasNextPage endCursor } } }",
+            json!({}),
+            "submissions",
+        )
+        .await;
+        let visible_agencies: BTreeSet<String> = visible
+            .iter()
+            .map(|s| s["agency"]["code"].as_str().unwrap().to_owned())
+            .collect();
+        let visible_tasks: BTreeSet<String> = visible
+            .iter()
+            .map(|s| s["task"]["id"].as_str().unwrap().to_owned())
+            .collect();
+        let draft_agencies: BTreeSet<String> = visible
+            .iter()
+            .filter(|s| s["status"] == "DRAFT")
+            .map(|s| s["agency"]["code"].as_str().unwrap().to_owned())
+            .collect();
+        let reply = client
+            .graphql(
+                "{ reporting: agencies(first: 100, filter: { submissions: { some: {} } }) { edges { node { code } } }
+                   drafting: agencies(first: 100, filter: { submissions: { some: { status: { equalTo: DRAFT } } } }) { edges { node { code } } }
+                   tasks(first: 100, filter: { submissions: { some: {} } }) { edges { node { id } } }
+                   plans { edges { node { tasks(first: 100, filter: { submissions: { some: {} } }) { totalCount } } } }
+                   withReports: plans(filter: { coordinator: { submissions: { some: {} } } }) { totalCount }
+                   submissionsAggregate(groupBy: [AGENCY, STATUS]) { key { agency { code } status } count }
+                   obligationsAggregate(filter: { period: { code: { equalTo: \"2024\" } } }, groupBy: [AGENCY]) {
+                     key { agency { code } } count byStatus { missing draft submitted returned accepted } } }",
+                json!({}),
+            )
+            .await;
+        let data = reply.data();
+        let codes = |conn: &Value| -> BTreeSet<String> {
+            conn["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["code"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            codes(&data["reporting"]),
+            visible_agencies,
+            "{user}: agencies by reports"
+        );
+        assert_eq!(
+            codes(&data["drafting"]),
+            draft_agencies,
+            "{user}: agencies by drafts"
+        );
+        assert!(
+            draft_agencies.iter().all(|a| a == own),
+            "{user}: another agency's draft reached a filter"
+        );
+        assert_eq!(
+            edge_ids(&data["tasks"]),
+            visible_tasks,
+            "{user}: tasks by reports"
+        );
+        assert_eq!(
+            data["plans"]["edges"][0]["node"]["tasks"]["totalCount"].as_u64(),
+            Some(visible_tasks.len() as u64),
+            "{user}: a plan's tasks by reports"
+        );
+        let coordinator_reports = visible_agencies.contains("so-ldtbxh") as u64;
+        assert_eq!(
+            data["withReports"]["totalCount"].as_u64(),
+            Some(coordinator_reports),
+            "{user}: plans by their coordinator's reports"
+        );
+        let mut grouped: BTreeSet<(String, String, u64)> = BTreeSet::new();
+        for s in &visible {
+            let key = (
+                s["agency"]["code"].as_str().unwrap().to_owned(),
+                s["status"].as_str().unwrap().to_owned(),
+            );
+            let n = visible
+                .iter()
+                .filter(|o| {
+                    o["agency"]["code"] == s["agency"]["code"] && o["status"] == s["status"]
+                })
+                .count();
+            grouped.insert((key.0, key.1, n as u64));
+        }
+        let aggregated: BTreeSet<(String, String, u64)> = data["submissionsAggregate"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                (
+                    g["key"]["agency"]["code"].as_str().unwrap().to_owned(),
+                    g["key"]["status"].as_str().unwrap().to_owned(),
+                    g["count"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(aggregated, grouped, "{user}: submissionsAggregate");
+        let groups = data["obligationsAggregate"].as_array().unwrap();
+        let reported_by_aggregate: u64 = groups
+            .iter()
+            .map(|g| {
+                let b = &g["byStatus"];
+                ["draft", "submitted", "returned", "accepted"]
+                    .iter()
+                    .map(|f| b[*f].as_u64().unwrap())
+                    .sum::<u64>()
+            })
+            .sum();
+        assert_eq!(
+            reported_by_aggregate,
+            reported.len() as u64,
+            "{user}: obligationsAggregate counts the reports the obligations show"
+        );
+        let aggregate_agencies: BTreeSet<&str> = groups
+            .iter()
+            .map(|g| g["key"]["agency"]["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            aggregate_agencies, surveyed,
+            "{user}: obligationsAggregate agencies"
+        );
 
         // The report files hold the same rows.
         let token = client.token.clone().unwrap();

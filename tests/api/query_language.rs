@@ -57,8 +57,7 @@ struct Fixture {
     periods: Vec<&'static str>,
 }
 
-/// BUG (reported): on PostgreSQL this `tasks` query (or of leadAgencies / partnerAgencies
-/// `some`) answers INTERNAL_SERVER_ERROR, so no PostgreSQL fixture gets built.
+/// The tasks an agency leads or cooperates on, each with its deliverables.
 async fn assigned_tasks(client: &Client<'_>, code: &str) -> Vec<(String, Vec<String>)> {
     let reply = client
         .graphql(
@@ -178,8 +177,8 @@ async fn build(app: &TestApp) -> Fixture {
                     "progress": PROGRESS[i % 3],
                     "summary": PHRASES[i % PHRASES.len()],
                     "results": format!("Kết quả đợt {i}"),
-                    "difficulties": if i % 5 == 0 { "Khó khăn về nhân lực" } else { "" },
-                    "proposals": if i % 4 == 0 { "Đề nghị bổ sung chỉ tiêu" } else { "" },
+                    "difficulties": if i.is_multiple_of(5) { "Khó khăn về nhân lực" } else { "" },
+                    "proposals": if i.is_multiple_of(4) { "Đề nghị bổ sung chỉ tiêu" } else { "" },
                     "deliverables": evidence,
                 });
                 let (id, version) = mutate(
@@ -1083,8 +1082,6 @@ async fn check_case(truth: &Truth, sessions: &[Session<'_>], case: &Case) -> Res
             .as_array()
             .unwrap()
             .clone();
-        // BUG (reported): on SQLite every byStatus / onTime measure comes back as the same
-        // wrong number (e.g. count 9, draft = submitted = … = onTime = 243), so this fails.
         let want = expected_groups(&expected, &case.group_by);
         let have = actual_groups(&groups, &case.group_by);
         if want != have {
@@ -1529,9 +1526,8 @@ async fn refusals(app: TestApp) {
         )
         .await;
     assert_eq!(reply.error_code(), Some("BAD_USER_INPUT"), "{}", reply.body);
-    // BUG (reported; checked last so that the rest runs): a key of the same type but another field. The cursor holds
-    // only the key values and the id, so a STATUS cursor passes for an AGENCY_CODE one
-    // and the page silently starts somewhere else.
+    // A key of the same type but another field: the cursor's order digest tells them
+    // apart, so a STATUS cursor never passes for an AGENCY_CODE one.
     let other = page(json!([{ "field": "AGENCY_CODE" }]), Some(cursor.clone())).await;
     assert_eq!(
         other.error_code(),
