@@ -14,8 +14,10 @@ use crate::service::{
     aggregate::{Dimension, HavingPredicate, Measure},
     catalog_filter::{
         AgencyGroupPredicate as AgencyGroupP, AgencyPredicate as AgencyP, AgencySort,
-        DeliverablePredicate as DeliverableP, PeriodPredicate as PeriodP, PlanPredicate as PlanP,
-        PlanSort, SectionPredicate as SectionP, TaskPredicate as TaskP, TaskSort,
+        AuditEntryPredicate as AuditEntryP, DeliverablePredicate as DeliverableP,
+        PeriodPredicate as PeriodP, PlanPredicate as PlanP, PlanSort,
+        ReportingWindowPredicate as ReportingWindowP, SectionPredicate as SectionP,
+        TaskPredicate as TaskP, TaskSort,
     },
     domain::{AgencyKind, ObligationState, PeriodKind, Progress, SubmissionStatus, TaskSchedule},
     filter::{Filter, Op, Quantifier, Value},
@@ -767,6 +769,65 @@ impl IntoFilter for ObligationFilter {
         p.relation(self.task, ObligationP::Task)?;
         p.relation(self.agency, ObligationP::Agency)?;
         p.relation(self.period, ObligationP::Period)?;
+        p.with_logic(self.and, self.or, self.not)
+    }
+}
+
+/// Narrows a list of reporting windows.
+#[derive(InputObject, Clone, Default)]
+pub struct ReportingWindowFilter {
+    pub plan: Option<Box<PlanFilter>>,
+    /// The reporting period.
+    pub period: Option<Box<PeriodFilter>>,
+    pub opens_at: Option<DateTimeFilter>,
+    /// The deadline.
+    pub due_at: Option<DateTimeFilter>,
+    pub closes_at: Option<DateTimeFilter>,
+    /// Whether the coordinator reopened it after it closed.
+    pub reopened: Option<BooleanFilter>,
+    /// Every one of these filters holds.
+    pub and: Option<Vec<ReportingWindowFilter>>,
+    /// At least one of these filters holds.
+    pub or: Option<Vec<ReportingWindowFilter>>,
+    /// This filter does not hold.
+    pub not: Option<Box<ReportingWindowFilter>>,
+}
+
+impl IntoFilter for ReportingWindowFilter {
+    type Predicate = ReportingWindowP;
+    fn into_filter(self) -> ServiceResult<Filter<ReportingWindowP>> {
+        let mut p = Parts::new();
+        p.relation(self.plan, ReportingWindowP::Plan)?;
+        p.relation(self.period, ReportingWindowP::Period)?;
+        p.field(self.opens_at, ReportingWindowP::OpensAt)?;
+        p.field(self.due_at, ReportingWindowP::DueAt)?;
+        p.field(self.closes_at, ReportingWindowP::ClosesAt)?;
+        p.field(self.reopened, ReportingWindowP::Reopened)?;
+        p.with_logic(self.and, self.or, self.not)
+    }
+}
+
+/// Narrows the entries of a report's history.
+#[derive(InputObject, Clone, Default)]
+pub struct AuditEntryFilter {
+    /// What was done: create, update, submit, accept or return.
+    pub action: Option<StringFilter>,
+    /// When it was done.
+    pub at: Option<DateTimeFilter>,
+    /// Every one of these filters holds.
+    pub and: Option<Vec<AuditEntryFilter>>,
+    /// At least one of these filters holds.
+    pub or: Option<Vec<AuditEntryFilter>>,
+    /// This filter does not hold.
+    pub not: Option<Box<AuditEntryFilter>>,
+}
+
+impl IntoFilter for AuditEntryFilter {
+    type Predicate = AuditEntryP;
+    fn into_filter(self) -> ServiceResult<Filter<AuditEntryP>> {
+        let mut p = Parts::new();
+        p.field(self.action, AuditEntryP::Action)?;
+        p.field(self.at, AuditEntryP::At)?;
         p.with_logic(self.and, self.or, self.not)
     }
 }

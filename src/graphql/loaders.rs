@@ -25,7 +25,10 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::service::{
     ServiceError, catalog,
+    catalog_filter::AuditEntryPredicate,
     domain::AssignmentRole,
+    filter::Filter,
+    submission_filter::SubmissionPredicate,
     submissions::{self, Parent},
     tenancy::SubmissionScope,
 };
@@ -347,9 +350,66 @@ impl Loader<SubmissionById> for TenantLoader {
     }
 }
 
-/// Visible submissions of a task or an agency, optionally for one period.
+/// A filter as part of a loader key: keys compare and hash by its canonical text, so
+/// that the keys of one field of one query (one filter) load together.
+#[derive(Debug)]
+pub struct KeyFilter<P> {
+    pub filter: Arc<Filter<P>>,
+    text: Arc<str>,
+}
+
+impl<P: std::fmt::Debug> KeyFilter<P> {
+    pub fn new(filter: Filter<P>) -> Self {
+        let text = format!("{filter:?}").into();
+        Self {
+            filter: Arc::new(filter),
+            text,
+        }
+    }
+}
+
+impl<P> Clone for KeyFilter<P> {
+    fn clone(&self) -> Self {
+        Self {
+            filter: self.filter.clone(),
+            text: self.text.clone(),
+        }
+    }
+}
+
+impl<P> PartialEq for KeyFilter<P> {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl<P> Eq for KeyFilter<P> {}
+
+impl<P> Hash for KeyFilter<P> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
+}
+
+/// The keys of `keys` grouped by their filter.
+fn by_filter<K: Clone, P>(
+    keys: &[K],
+    filter: impl Fn(&K) -> &KeyFilter<P>,
+) -> Vec<(KeyFilter<P>, Vec<K>)> {
+    let mut groups: Vec<(KeyFilter<P>, Vec<K>)> = Vec::new();
+    for key in keys {
+        let f = filter(key);
+        match groups.iter_mut().find(|(g, _)| g == f) {
+            Some((_, members)) => members.push(key.clone()),
+            None => groups.push((f.clone(), vec![key.clone()])),
+        }
+    }
+    groups
+}
+
+/// Visible submissions of a task or an agency that match a filter.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct SubmissionsOf(pub Parent, pub Option<String>);
+pub struct SubmissionsOf(pub Parent, pub KeyFilter<SubmissionPredicate>);
 
 impl Loader<SubmissionsOf> for TenantLoader {
     type Value = Vec<submission::Model>;
@@ -360,18 +420,14 @@ impl Loader<SubmissionsOf> for TenantLoader {
         keys: &[SubmissionsOf],
     ) -> Result<HashMap<SubmissionsOf, Vec<submission::Model>>, Self::Error> {
         let mut out = HashMap::new();
-        let periods: std::collections::HashSet<Option<String>> =
-            keys.iter().map(|k| k.1.clone()).collect();
-        for period in periods {
-            let period_keys: Vec<SubmissionsOf> =
-                keys.iter().filter(|k| k.1 == period).cloned().collect();
-            let parents: Vec<Parent> = period_keys.iter().map(|k| k.0).collect();
+        for (filter, same_filter) in by_filter(keys, |k| &k.1) {
+            let parents: Vec<Parent> = same_filter.iter().map(|k| k.0).collect();
             let rows =
-                submissions::of_parents(&self.db, &self.scope, &parents, period.as_deref()).await?;
+                submissions::of_parents(&self.db, &self.scope, &parents, &filter.filter).await?;
             out.extend(group_by_parent(
-                &period_keys,
+                &same_filter,
                 rows.into_iter()
-                    .map(|(parent, row)| (SubmissionsOf(parent, period.clone()), row)),
+                    .map(|(parent, row)| (SubmissionsOf(parent, filter.clone()), row)),
             ));
         }
         Ok(out)
@@ -399,9 +455,9 @@ impl Loader<EvidenceOf> for TenantLoader {
     }
 }
 
-/// Audit history of a visible submission.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct HistoryOf(pub i64);
+/// Audit history of a visible submission, narrowed by a filter.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct HistoryOf(pub i64, pub KeyFilter<AuditEntryPredicate>);
 
 impl Loader<HistoryOf> for TenantLoader {
     type Value = Vec<audit_log::Model>;
@@ -411,11 +467,16 @@ impl Loader<HistoryOf> for TenantLoader {
         &self,
         keys: &[HistoryOf],
     ) -> Result<HashMap<HistoryOf, Vec<audit_log::Model>>, Self::Error> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = submissions::history_of(&self.db, &self.scope, &ids).await?;
-        Ok(group_by_parent(
-            keys,
-            rows.into_iter().map(|r| (HistoryOf(r.entity_id), r)),
-        ))
+        let mut out = HashMap::new();
+        for (filter, same_filter) in by_filter(keys, |k| &k.1) {
+            let ids: Vec<i64> = same_filter.iter().map(|k| k.0).collect();
+            let rows = submissions::history_of(&self.db, &self.scope, &ids, &filter.filter).await?;
+            out.extend(group_by_parent(
+                &same_filter,
+                rows.into_iter()
+                    .map(|r| (HistoryOf(r.entity_id, filter.clone()), r)),
+            ));
+        }
+        Ok(out)
     }
 }

@@ -9,8 +9,8 @@ use super::{
     error::IntoGql,
     filters::{
         AgencyFilter, AgencyOrderBy, AggregateDimension, AggregateHaving, IntoFilter,
-        ObligationFilter, ObligationOrderBy, PlanFilter, PlanOrderBy, SubmissionFilter,
-        SubmissionOrderBy, TaskFilter, TaskOrderBy, filter_of, sorting,
+        ObligationFilter, ObligationOrderBy, PlanFilter, PlanOrderBy, ReportingWindowFilter,
+        SubmissionFilter, SubmissionOrderBy, TaskFilter, TaskOrderBy, filter_of, sorting,
     },
     relay::{Conn, connection, page_request},
     session::signed_in,
@@ -270,14 +270,18 @@ impl Query {
             .collect())
     }
 
-    /// Reporting windows of a plan, earliest first.
-    #[graphql(complexity = "cost::list(cost::bound::CATALOG_LIST, child_complexity)")]
+    /// Reporting windows, earliest first (at most 100), narrowed by `filter`.
+    #[graphql(
+        complexity = "cost::list(cost::bound::CATALOG_LIST, child_complexity).saturating_add(cost::terms(&filter) * cost::FILTER_TERM)"
+    )]
     async fn reporting_windows(
         &self,
         ctx: &Context<'_>,
-        plan_code: String,
+        filter: Option<ReportingWindowFilter>,
     ) -> Result<Vec<ReportingWindow>> {
-        Ok(windows::list(db(ctx), &plan_code)
+        let filter = filter_of(filter).gql()?;
+        let scope = signed_in(ctx).ok().map(|(_, scope)| scope);
+        Ok(windows::list(db(ctx), scope, &filter)
             .await
             .gql()?
             .into_iter()

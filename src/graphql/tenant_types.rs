@@ -11,7 +11,8 @@ use entity::{
 use super::{
     cost,
     error::IntoGql,
-    loaders::{EvidenceOf, HistoryOf, tenant_loaders},
+    filters::{AuditEntryFilter, filter_of},
+    loaders::{EvidenceOf, HistoryOf, KeyFilter, tenant_loaders},
     relay::global_id,
     scalars::Timestamp,
     types::{Agency, Deliverable, Period, Plan, Task, required},
@@ -151,11 +152,19 @@ impl Submission {
             .unwrap_or_default();
         Ok(rows.into_iter().map(SubmissionEvidence).collect())
     }
-    /// Every change to this submission, oldest first.
-    #[graphql(complexity = "cost::list(cost::bound::HISTORY, child_complexity)")]
-    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<AuditEntry>> {
+    /// Changes to this submission that reach the caller, oldest first, narrowed by
+    /// `filter`.
+    #[graphql(
+        complexity = "cost::list(cost::bound::HISTORY, child_complexity).saturating_add(cost::terms(&filter) * cost::FILTER_TERM)"
+    )]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditEntryFilter>,
+    ) -> Result<Vec<AuditEntry>> {
+        let filter = KeyFilter::new(filter_of(filter).gql()?);
         let rows = tenant_loaders(ctx)?
-            .load_one(HistoryOf(self.0.id))
+            .load_one(HistoryOf(self.0.id, filter))
             .await
             .gql()?
             .unwrap_or_default();

@@ -6,10 +6,10 @@ use entity::{agency, agency_group, assignment, deliverable, period, plan, sectio
 use super::{
     cost,
     error::IntoGql,
-    filters::{IntoFilter, TaskFilter, TaskOrderBy, sorting},
+    filters::{IntoFilter, SubmissionFilter, TaskFilter, TaskOrderBy, filter_of, sorting},
     loaders::{
         AgenciesOfTask, AssignmentsOfTask, ById, CatalogLoader, DeliverablesOfTask, GroupsOfAgency,
-        MembersOfGroup, SectionsOfPlan, SubmissionById, SubmissionsOf, TasksOfAgency,
+        KeyFilter, MembersOfGroup, SectionsOfPlan, SubmissionById, SubmissionsOf, TasksOfAgency,
         TasksOfSection, TimeframeOfTask, loaders, tenant_loaders,
     },
     relay::{Conn, connection, global_id, page_request},
@@ -280,14 +280,17 @@ impl Task {
             .map(Deliverable)
             .collect())
     }
-    /// Reports on this task that the caller may see, optionally for one period.
-    #[graphql(complexity = "cost::list(cost::bound::SUBMISSIONS_OF_PARENT, child_complexity)")]
+    /// Reports on this task that the caller may see, narrowed by `filter`.
+    #[graphql(
+        complexity = "cost::list(cost::bound::SUBMISSIONS_OF_PARENT, child_complexity).saturating_add(cost::terms(&filter) * cost::FILTER_TERM)"
+    )]
     async fn submissions(
         &self,
         ctx: &Context<'_>,
-        period_code: Option<String>,
+        filter: Option<SubmissionFilter>,
     ) -> Result<Vec<super::tenant_types::Submission>> {
-        visible_submissions(ctx, SubmissionsOf(Parent::Task(self.0.id), period_code)).await
+        let filter = KeyFilter::new(filter_of(filter).gql()?);
+        visible_submissions(ctx, SubmissionsOf(Parent::Task(self.0.id), filter)).await
     }
     /// The phase periods the task runs over (the plan's horizon for ANNUAL tasks).
     #[graphql(complexity = "cost::list(cost::bound::TIMEFRAME, child_complexity)")]
@@ -422,14 +425,17 @@ impl Agency {
                 .collect(),
         )
     }
-    /// This agency's reports that the caller may see, optionally for one period.
-    #[graphql(complexity = "cost::list(cost::bound::SUBMISSIONS_OF_PARENT, child_complexity)")]
+    /// This agency's reports that the caller may see, narrowed by `filter`.
+    #[graphql(
+        complexity = "cost::list(cost::bound::SUBMISSIONS_OF_PARENT, child_complexity).saturating_add(cost::terms(&filter) * cost::FILTER_TERM)"
+    )]
     async fn submissions(
         &self,
         ctx: &Context<'_>,
-        period_code: Option<String>,
+        filter: Option<SubmissionFilter>,
     ) -> Result<Vec<super::tenant_types::Submission>> {
-        visible_submissions(ctx, SubmissionsOf(Parent::Agency(self.0.id), period_code)).await
+        let filter = KeyFilter::new(filter_of(filter).gql()?);
+        visible_submissions(ctx, SubmissionsOf(Parent::Agency(self.0.id), filter)).await
     }
     /// Groups this agency belongs to.
     #[graphql(complexity = "cost::list(cost::bound::GROUPS, child_complexity)")]

@@ -1,8 +1,8 @@
 //! Filters and orders of the plan's catalog: plans, sections, tasks, deliverables,
 //! agencies, agency groups and periods. See `filter` for the language.
 use entity::{
-    agency, agency_group, agency_group_member, assignment, deliverable, period, plan, section,
-    submission, task,
+    agency, agency_group, agency_group_member, assignment, audit_log, deliverable, period, plan,
+    reporting_window, section, submission, task,
 };
 use sea_orm::{
     EntityTrait,
@@ -465,6 +465,67 @@ impl Predicate for PeriodPredicate {
             Self::Kind(op) => f(period::Column::Kind).compare(op, cx),
             Self::StartsOn(op) => f(period::Column::StartsOn).compare(op, cx),
             Self::EndsOn(op) => f(period::Column::EndsOn).compare(op, cx),
+        }
+    }
+}
+
+/// A condition on a plan's reporting window.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReportingWindowPredicate {
+    Plan(Filter<PlanPredicate>),
+    Period(Filter<PeriodPredicate>),
+    OpensAt(Op),
+    DueAt(Op),
+    ClosesAt(Op),
+    Reopened(Op),
+}
+
+impl Predicate for ReportingWindowPredicate {
+    fn condition(&self, cx: &Reach) -> ServiceResult<Condition> {
+        use reporting_window::Column as C;
+        let f = |c: C| Field::new((reporting_window::Entity, c));
+        let fk = |c: C| column(reporting_window::Entity, c);
+        match self {
+            Self::Plan(filter) => {
+                related(fk(C::PlanId), plan::Entity, plan::Column::Id, filter, cx)
+            }
+            Self::Period(filter) => related(
+                fk(C::PeriodId),
+                period::Entity,
+                period::Column::Id,
+                filter,
+                cx,
+            ),
+            Self::OpensAt(op) => f(C::OpensAt).compare(op, cx),
+            Self::DueAt(op) => f(C::DueAt).compare(op, cx),
+            Self::ClosesAt(op) => f(C::ClosesAt).compare(op, cx),
+            Self::Reopened(op) => f(C::Reopened).compare(op, cx),
+        }
+    }
+
+    fn size(&self) -> Size {
+        match self {
+            Self::Plan(filter) => filter.size().nested(),
+            Self::Period(filter) => filter.size().nested(),
+            _ => Size::TERM,
+        }
+    }
+}
+
+/// A condition on an entry of a report's history.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AuditEntryPredicate {
+    /// create, update, submit, accept, return, …
+    Action(Op),
+    At(Op),
+}
+
+impl Predicate for AuditEntryPredicate {
+    fn condition(&self, cx: &Reach) -> ServiceResult<Condition> {
+        let f = |c: audit_log::Column| Field::new((audit_log::Entity, c));
+        match self {
+            Self::Action(op) => f(audit_log::Column::Action).text().compare(op, cx),
+            Self::At(op) => f(audit_log::Column::At).compare(op, cx),
         }
     }
 }

@@ -19,6 +19,7 @@ use super::{
     audit::{self, Change},
     auth::Principal,
     catalog,
+    catalog_filter::AuditEntryPredicate,
     domain::{Progress, ReviewDecision, Role, SubmissionStatus, parse_stored},
     events::{EventBus, SubmissionEvent, SubmissionEventKind},
     filter::{Filter, Reach},
@@ -648,8 +649,9 @@ pub async fn of_parents(
     db: &DatabaseConnection,
     scope: &SubmissionScope,
     parents: &[Parent],
-    period_code: Option<&str>,
+    filter: &Filter<SubmissionPredicate>,
 ) -> ServiceResult<Vec<(Parent, submission::Model)>> {
+    filter.check()?;
     let (mut tasks, mut agencies) = (Vec::new(), Vec::new());
     for parent in parents {
         match parent {
@@ -658,16 +660,15 @@ pub async fn of_parents(
         }
     }
     let txn = scope.begin(db, Intent::Read).await?;
-    let mut select = txn.submissions().filter(
-        sea_orm::Condition::any()
-            .add(submission::Column::TaskId.is_in(tasks.iter().copied()))
-            .add(submission::Column::AgencyId.is_in(agencies.iter().copied())),
-    );
-    if let Some(code) = period_code {
-        select =
-            select.filter(submission::Column::PeriodId.in_subquery(catalog::period_id_of(code)));
-    }
-    let rows = select
+    let condition = filter.condition(&Reach::scoped(&txn))?;
+    let rows = txn
+        .submissions()
+        .filter(
+            sea_orm::Condition::any()
+                .add(submission::Column::TaskId.is_in(tasks.iter().copied()))
+                .add(submission::Column::AgencyId.is_in(agencies.iter().copied())),
+        )
+        .filter(condition)
         .order_by_asc(submission::Column::Id)
         .all(&*txn)
         .await?;
@@ -707,11 +708,15 @@ pub async fn history_of(
     db: &DatabaseConnection,
     scope: &SubmissionScope,
     submission_ids: &[i64],
+    filter: &Filter<AuditEntryPredicate>,
 ) -> ServiceResult<Vec<entity::audit_log::Model>> {
+    filter.check()?;
     let txn = scope.begin(db, Intent::Read).await?;
+    let condition = filter.condition(&Reach::scoped(&txn))?;
     let rows = txn
         .submission_history()
         .filter(entity::audit_log::Column::EntityId.is_in(submission_ids.iter().copied()))
+        .filter(condition)
         .order_by_asc(entity::audit_log::Column::Id)
         .all(&*txn)
         .await?;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use entity::{period, plan, reporting_window};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryTrait, TransactionTrait,
 };
 use serde_json::json;
 
@@ -13,7 +13,11 @@ use super::{
     audit::{self, Change},
     auth::Principal,
     catalog,
+    catalog_filter::{ReportingWindowPredicate, column},
     domain::{PeriodKind, Role, parse_stored},
+    filter::{Filter, catalog_page},
+    pagination::{KeyKind, PageRequest, SortKey},
+    tenancy::SubmissionScope,
 };
 
 /// Whether writes are accepted now.
@@ -58,19 +62,33 @@ pub async fn require_open<C: ConnectionTrait>(
     }
 }
 
-pub async fn list<C: ConnectionTrait>(
-    db: &C,
-    plan_code: &str,
+/// Most reporting windows one list holds: a plan opens one or two a year.
+pub const MAX_LISTED: u64 = 100;
+
+/// Reporting windows matching `filter`, earliest first (at most [`MAX_LISTED`]).
+pub async fn list(
+    db: &DatabaseConnection,
+    scope: Option<&SubmissionScope>,
+    filter: &Filter<ReportingWindowPredicate>,
 ) -> ServiceResult<Vec<reporting_window::Model>> {
-    let plan = catalog::plan_by_code(db, plan_code)
-        .await?
-        .ok_or_else(|| ServiceError::not_found("plan"))?;
-    Ok(reporting_window::Entity::find()
-        .filter(reporting_window::Column::PlanId.eq(plan.id))
-        .order_by_asc(reporting_window::Column::OpensAt)
-        .order_by_asc(reporting_window::Column::Id)
-        .all(db)
-        .await?)
+    let keys = [
+        SortKey::asc(
+            column(reporting_window::Entity, reporting_window::Column::OpensAt),
+            KeyKind::Time,
+        ),
+        SortKey::asc(
+            column(reporting_window::Entity, reporting_window::Column::Id),
+            KeyKind::Int,
+        ),
+    ];
+    let page = PageRequest {
+        first: MAX_LISTED,
+        after: None,
+        count: false,
+    };
+    let base = reporting_window::Entity::find().into_query();
+    let page = catalog_page(db, scope, base, filter, &keys, &page).await?;
+    Ok(page.items.into_iter().map(|(_, window)| window).collect())
 }
 
 /// The plan, and a check that `actor` coordinates it.

@@ -90,7 +90,7 @@ async fn cancelled_requests_leave_nothing_behind(app: TestApp) {
     for task in &tasks {
         let current = tayson
             .graphql(
-                "query($t: ID!) { node(id: $t) { ... on Task { submissions(periodCode: \"2024\") { version } } } }",
+                "query($t: ID!) { node(id: $t) { ... on Task { submissions(filter: { period: { code: { equalTo: \"2024\" } } }) { version } } } }",
                 json!({ "t": task }),
             )
             .await;

@@ -45,6 +45,7 @@ const COVERED: &[&str] = &[
     "Query.obligationsAggregate",
     "Query.plans",
     "Query.progress",
+    "Query.reportingWindows",
     "Query.submissions",
     "Query.submissionsAggregate",
     "Query.tasks",
@@ -245,7 +246,7 @@ async fn each_principal_sees_exactly_its_rows(app: TestApp) {
             let reply = client
                 .graphql(
                     "query($a: String!) { submissions(filter: { agency: { code: { equalTo: $a } } }) { totalCount edges { node { id } } }
-                                          agency(code: $a) { submissions { id } y: submissions(periodCode: \"2024\") { id } } }",
+                                          agency(code: $a) { submissions { id } y: submissions(filter: { period: { code: { equalTo: \"2024\" } } }) { id } } }",
                     json!({ "a": agency }),
                 )
                 .await;
@@ -280,7 +281,7 @@ async fn each_principal_sees_exactly_its_rows(app: TestApp) {
         // Nested through tasks and agencies.
         let reply = client
             .graphql(
-                "{ tasks(first: 100) { edges { node { submissions { id } p: submissions(periodCode: \"2024\") { id } } } }
+                "{ tasks(first: 100) { edges { node { submissions { id } p: submissions(filter: { period: { code: { equalTo: \"2024\" } } }) { id } } } }
                    agencies(first: 100) { edges { node { submissions { id } } } } }",
                 json!({}),
             )
@@ -454,6 +455,8 @@ async fn each_principal_sees_exactly_its_rows(app: TestApp) {
                    tasks(first: 100, filter: { submissions: { some: {} } }) { edges { node { id } } }
                    plans { edges { node { tasks(first: 100, filter: { submissions: { some: {} } }) { totalCount } } } }
                    withReports: plans(filter: { coordinator: { submissions: { some: {} } } }) { totalCount }
+                   windows: reportingWindows(filter: { plan: { coordinator: { submissions: { some: { status: { equalTo: DRAFT } } } } } }) { id }
+                   tayson: agency(code: \"ubnd-tay-son\") { submissions(filter: { status: { equalTo: DRAFT } }) { id history(filter: { action: { equalTo: \"create\" } }) { action } } }
                    submissionsAggregate(groupBy: [AGENCY, STATUS]) { key { agency { code } status } count }
                    obligationsAggregate(filter: { period: { code: { equalTo: \"2024\" } } }, groupBy: [AGENCY]) {
                      key { agency { code } } count byStatus { missing draft submitted returned accepted } } }",
@@ -499,6 +502,27 @@ async fn each_principal_sees_exactly_its_rows(app: TestApp) {
             Some(coordinator_reports),
             "{user}: plans by their coordinator's reports"
         );
+        assert_eq!(
+            data["windows"].as_array().unwrap().len(),
+            usize::from(draft_agencies.contains("so-ldtbxh")),
+            "{user}: reporting windows by their plan's coordinator's drafts"
+        );
+        let tayson_drafts = data["tayson"]["submissions"].as_array().unwrap();
+        assert_eq!(
+            tayson_drafts.len(),
+            visible
+                .iter()
+                .filter(|s| s["agency"]["code"] == "ubnd-tay-son" && s["status"] == "DRAFT")
+                .count(),
+            "{user}: Agency.submissions(filter) of another agency's drafts"
+        );
+        for draft in tayson_drafts {
+            assert_eq!(
+                draft["history"].as_array().unwrap().len(),
+                1,
+                "{user}: one creation"
+            );
+        }
         let mut grouped: BTreeSet<(String, String, u64)> = BTreeSet::new();
         for s in &visible {
             let key = (

@@ -333,7 +333,7 @@ async fn writes_need_an_open_window(app: TestApp) {
     );
 
     let reply = tayson
-        .graphql("query($p: String!) { reportingWindows(planCode: $p) { period { code } isOpen reopened } }", json!({ "p": PLAN }))
+        .graphql("query($p: String!) { reportingWindows(filter: { plan: { code: { equalTo: $p } } }) { period { code } isOpen reopened } }", json!({ "p": PLAN }))
         .await;
     assert_eq!(
         reply.data()["reportingWindows"],
