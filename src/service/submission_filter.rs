@@ -52,7 +52,12 @@ impl Predicate for SubmissionPredicate {
             Self::UpdatedAt(op) => f(C::UpdatedAt).compare(op, cx),
             Self::SubmittedAt(op) => f(C::SubmittedAt).nullable().compare(op, cx),
             Self::ReviewedAt(op) => f(C::ReviewedAt).nullable().compare(op, cx),
-            Self::Search(words) => text::matches_all((submission::Entity, C::SearchText), words),
+            Self::Search(words) => text::reports_matching(
+                cx.backend(),
+                (submission::Entity, C::Id),
+                (submission::Entity, C::SearchText),
+                words,
+            ),
             Self::Plan(filter) => {
                 related(fk(C::PlanId), plan::Entity, plan::Column::Id, filter, cx)
             }

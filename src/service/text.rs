@@ -1,7 +1,7 @@
 //! Text rules: stored text is NFC; search compares a folded form that ignores case and
 //! Vietnamese diacritics ("giam ngheo" finds "giảm nghèo").
 use sea_orm::{
-    Condition,
+    Condition, DbBackend,
     sea_query::{Expr, ExprTrait, IntoColumnRef, LikeExpr},
 };
 use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
@@ -64,6 +64,33 @@ pub fn matches_all<C: IntoColumnRef + Clone>(column: C, query: &str) -> ServiceR
         .into_iter()
         .fold(Condition::all(), |all, term| {
             all.add(Expr::col(column.clone()).like(LikeExpr::new(format!("%{term}%")).escape('\\')))
+        }))
+}
+
+/// A condition that every word of `query` appears in a report's folded text, by id.
+/// On PostgreSQL each word is one `id = ANY(ARRAY(SELECT plantrack_report_search(…)))`:
+/// the function can use the trigram index, which row-level security keeps a plain LIKE
+/// from using (see the migration `m20260104_000001_report_search`).
+pub fn reports_matching(
+    backend: DbBackend,
+    id: impl IntoColumnRef + Clone,
+    search_text: impl IntoColumnRef + Clone,
+    query: &str,
+) -> ServiceResult<Condition> {
+    if backend != DbBackend::Postgres {
+        return matches_all(search_text, query);
+    }
+    Ok(search_terms(query)?
+        .into_iter()
+        .fold(Condition::all(), |all, term| {
+            // An array made once (an init plan), compared with a leakproof `=`: small
+            // arrays become index lookups by id; `IN (SELECT …)` let the planner pick a
+            // nested loop over every id of a common word (bench/SEARCH.md).
+            // PostgreSQL-only SQL, so `$n` are its placeholders.
+            all.add(Expr::cust_with_exprs(
+                "$1 = ANY(ARRAY(SELECT plantrack_report_search($2)))",
+                [Expr::col(id.clone()), Expr::val(format!("%{term}%"))],
+            ))
         }))
 }
 
