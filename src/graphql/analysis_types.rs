@@ -204,6 +204,14 @@ pub struct AggregateGroup {
 }
 
 impl AggregateGroup {
+    /// The groups of one aggregate.
+    pub fn all(groups: Vec<Group>, counted: Counted) -> Vec<Self> {
+        groups
+            .into_iter()
+            .map(|group| Self { group, counted })
+            .collect()
+    }
+
     fn m(&self) -> &Measures {
         &self.group.measures
     }

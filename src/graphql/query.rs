@@ -179,13 +179,7 @@ impl Query {
         let groups = aggregate::submissions(db(ctx), scope, &filter, &grouping)
             .await
             .gql()?;
-        Ok(groups
-            .into_iter()
-            .map(|group| AggregateGroup {
-                group,
-                counted: Counted::Submissions,
-            })
-            .collect())
+        Ok(AggregateGroup::all(groups, Counted::Submissions))
     }
 
     /// Reporting obligations: which tasks each agency must report on for each period
@@ -236,13 +230,7 @@ impl Query {
         let groups = aggregate::obligations(db(ctx), scope, &filter, &grouping)
             .await
             .gql()?;
-        Ok(groups
-            .into_iter()
-            .map(|group| AggregateGroup {
-                group,
-                counted: Counted::Obligations,
-            })
-            .collect())
+        Ok(AggregateGroup::all(groups, Counted::Obligations))
     }
 
     /// Progress of a plan by agency, section, task or period: expected reports, what came

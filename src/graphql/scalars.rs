@@ -6,7 +6,11 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Date(pub NaiveDate);
 
-#[Scalar(name = "Date")]
+/// A calendar date as `YYYY-MM-DD` (RFC 3339 `full-date`), e.g. `2022-04-11`.
+#[Scalar(
+    name = "Date",
+    specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6"
+)]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
@@ -26,7 +30,12 @@ impl ScalarType for Date {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timestamp(pub DateTime<Utc>);
 
-#[Scalar(name = "DateTime")]
+/// An instant as an RFC 3339 `date-time` in UTC with millisecond precision, e.g.
+/// `2025-01-15T00:00:00.000Z`; input may carry any offset and precision.
+#[Scalar(
+    name = "DateTime",
+    specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6"
+)]
 impl ScalarType for Timestamp {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
@@ -42,7 +51,8 @@ impl ScalarType for Timestamp {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        // Milliseconds: JavaScript's Date keeps no more, and would cut the rest silently.
+        Value::String(self.0.to_rfc3339_opts(SecondsFormat::Millis, true))
     }
 }
 
