@@ -27,7 +27,8 @@ pub struct User(pub user::Model);
 
 #[Object]
 impl User {
-    async fn id(&self) -> ID {
+    /// Opaque global id, accepted by `node(id:)` (for the user themself and admins).
+    pub async fn id(&self) -> ID {
         global_id("User", self.0.id)
     }
     async fn username(&self) -> &str {
@@ -226,7 +227,8 @@ pub struct ReportingWindow(pub reporting_window::Model);
 
 #[Object]
 impl ReportingWindow {
-    async fn id(&self) -> ID {
+    /// Opaque global id, accepted by `node(id:)`.
+    pub async fn id(&self) -> ID {
         global_id("ReportingWindow", self.0.id)
     }
     async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {

@@ -1,7 +1,10 @@
 //! Object types of the plan: thin wrappers over entity rows whose relations go through
 //! the per-request loaders.
 use async_graphql::{Context, ID, Interface, Object, Result, dataloader::Loader};
-use entity::{agency, agency_group, assignment, deliverable, period, plan, section, task};
+use entity::{
+    agency, agency_group, assignment, deliverable, period, plan, reporting_window, section, task,
+    user,
+};
 
 use super::{
     cost,
@@ -18,7 +21,7 @@ use crate::graphql::{scalars::Date, state::db};
 use crate::service::{
     ServiceError, catalog,
     catalog_filter::{PlanPredicate, TaskPredicate},
-    domain::{AgencyKind, AssignmentRole, PeriodKind, TaskSchedule, parse_stored},
+    domain::{AgencyKind, AssignmentRole, PeriodKind, Role, TaskSchedule, parse_stored},
     filter::{Filter, Op, Value},
     submissions::Parent,
 };
@@ -38,7 +41,9 @@ pub enum Node {
     Agency(Agency),
     AgencyGroup(AgencyGroup),
     Period(Period),
+    ReportingWindow(super::tenant_types::ReportingWindow),
     Submission(super::tenant_types::Submission),
+    User(super::tenant_types::User),
 }
 
 /// Loads a row that must exist (a foreign key points at it).
@@ -549,6 +554,22 @@ pub async fn node(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
             .await
             .gql()?
             .map(|m| Node::Submission(super::tenant_types::Submission(m))),
+        "ReportingWindow" => l
+            .load_one(ById::<reporting_window::Entity>::new(row))
+            .await
+            .gql()?
+            .map(|m| Node::ReportingWindow(super::tenant_types::ReportingWindow(m))),
+        // A user is seen by themself and by admins; to anyone else it is missing.
+        "User" => {
+            let (principal, _) = super::session::signed_in(ctx).gql()?;
+            if principal.user_id != row && principal.role != Role::Admin {
+                return Ok(None);
+            }
+            l.load_one(ById::<user::Entity>::new(row))
+                .await
+                .gql()?
+                .map(|m| Node::User(super::tenant_types::User(m)))
+        }
         _ => None,
     })
 }

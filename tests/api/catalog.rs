@@ -508,7 +508,43 @@ async fn lists_are_counted_only_when_asked(app: TestApp) {
     assert_eq!(statements[2], statements[1], "{statements:?}");
 }
 
+async fn node(client: &crate::support::Client<'_>, id: Value) -> Value {
+    let query = "query($id: ID!) { node(id: $id) { __typename id
+        ... on User { username } ... on ReportingWindow { period { code } } } }";
+    client.graphql(query, json!({ "id": id })).await.data()["node"].clone()
+}
+
+/// Users and reporting windows are nodes too; a user is seen only by themself and admins.
+async fn users_and_reporting_windows_are_nodes(app: TestApp) {
+    crate::fixtures::open_window(&app, "2025", 48).await.data();
+    let tayson = app.client("tayson").await;
+    let me = tayson.graphql("{ me { user { id } } }", json!({})).await;
+    let my_id = me.data()["me"]["user"]["id"].clone();
+    assert_eq!(node(&tayson, my_id.clone()).await["username"], "tayson");
+    let anlao = app.client("anlao").await;
+    assert_eq!(
+        node(&anlao, my_id.clone()).await,
+        Value::Null,
+        "another user's id"
+    );
+    let admin = app.client("admin").await;
+    assert_eq!(node(&admin, my_id.clone()).await["__typename"], "User");
+
+    let windows = tayson
+        .graphql(
+            r#"{ reportingWindows(filter: { period: { code: { equalTo: "2025" } } }) { id } }"#,
+            json!({}),
+        )
+        .await;
+    let window_id = windows.data()["reportingWindows"][0]["id"].clone();
+    let window = node(&tayson, window_id.clone()).await;
+    assert_eq!(window["__typename"], "ReportingWindow");
+    assert_eq!(window["id"], window_id);
+    assert_eq!(window["period"]["code"], "2025");
+}
+
 on_both_databases!(
+    users_and_reporting_windows_are_nodes,
     lists_are_counted_only_when_asked,
     plan_has_five_sections_and_twenty_tasks,
     every_assignment_resolves_and_groups_expand,
