@@ -6,7 +6,7 @@
 //! count and how deeply its brackets nest; after parsing and before validation, the size
 //! of every operation with its fragments expanded is measured, each fragment once
 //! (memoized), so a fragment graph cannot multiply the work.
-use std::{collections::HashMap, sync::Arc};
+use std::{any::TypeId, collections::HashMap, sync::Arc};
 
 use async_graphql::{
     ErrorExtensions, Pos, Request, Response, ServerError, ServerResult, ValidationResult,
@@ -52,13 +52,7 @@ impl Extension for DocumentGuardExtension {
         mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        scan(&request.query, &self.0).map_err(refusal)?;
-        if request.variables.values().any(has_nul) {
-            return Err(refusal(NUL_TEXT.to_owned()));
-        }
-        let document = parse(&request.query).await?;
-        expanded_size(&document, self.0.max_expanded_fields).map_err(refusal)?;
-        request.set_parsed_query(document);
+        check(&mut request, &self.0).await?;
         next.run(ctx, request).await
     }
 
@@ -108,6 +102,29 @@ impl Extension for DocumentGuardExtension {
                 .collect()
         })
     }
+}
+
+/// Marks a request whose document its sender parsed (with [`check`]) and then edited, as
+/// `POST /export` does to page through a connection: the guard keeps that document
+/// instead of parsing the text again. The text is still scanned and the document still
+/// measured.
+#[derive(Clone, Copy, Debug)]
+pub struct EditedDocument;
+
+/// Checks a request's text and variables, parses the text (unless the request is marked
+/// [`EditedDocument`]) and measures the document: everything the guard does before
+/// async-graphql looks at a request. The parsed document is left in the request.
+pub async fn check(request: &mut Request, limits: &DocumentLimits) -> ServerResult<()> {
+    scan(&request.query, limits).map_err(refusal)?;
+    if request.variables.values().any(has_nul) {
+        return Err(refusal(NUL_TEXT.to_owned()));
+    }
+    if !request.data.contains_key(&TypeId::of::<EditedDocument>()) {
+        let document = parse(&request.query).await?;
+        request.set_parsed_query(document);
+    }
+    expanded_size(request.parsed_query()?, limits.max_expanded_fields).map_err(refusal)?;
+    Ok(())
 }
 
 /// Documents longer than this are parsed on the blocking pool, off the async workers.

@@ -19,7 +19,7 @@ use axum::{
 };
 use serde_json::Value;
 
-use super::{AppState, authenticate, error};
+use super::{App, AppState, authenticate, error};
 use crate::{
     graphql::{
         cost::BatchBudget,
@@ -37,19 +37,7 @@ pub(super) async fn graphql_post(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let limits = &app.config.limits;
-    if !is_json(&headers) {
-        return Refusal::unsupported_media_type().into_response();
-    }
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return Refusal::too_large(limits.max_body_bytes).into_response();
-        }
-        Err(_) => {
-            return Refusal::bad_request("the request body could not be read").into_response();
-        }
-    };
-    let batch = match parse(&body) {
+    let batch = match read_body(&app, &headers, body) {
         Ok(batch) => batch,
         Err(refusal) => return refusal.into_response(),
     };
@@ -62,28 +50,14 @@ pub(super) async fn graphql_post(
         ));
         return error_response(error);
     }
-    let session = match authenticate(&app, &headers).await {
-        Ok(session) => session,
+    let caller = match Caller::of(&app, peer, &headers).await {
+        Ok(caller) => caller,
         Err(error) => return error_response(error),
     };
-    let client = peer.map(|Extension(ConnectInfo(address))| ClientAddress(address.ip()));
-    // Loaders are per request: nothing cached crosses from one principal to another.
     let gate = PollGate::default();
     // One cost budget for the whole batch, shared by its operations.
     let budget = Arc::new(BatchBudget::new(limits.max_complexity));
-    let prepare = |request: Request| {
-        let mut request = request
-            .data(new_loaders(app.db.clone(), &gate))
-            .data(budget.clone())
-            .data(session.clone());
-        if let Session::SignedIn { scope, .. } = &session {
-            request = request.data(new_tenant_loaders(app.db.clone(), scope.clone(), &gate));
-        }
-        if let Some(client) = client {
-            request = request.data(client);
-        }
-        request
-    };
+    let prepare = |request| caller.prepare(&app, request, &gate, &budget);
     let batch = match batch {
         BatchRequest::Single(request) => BatchRequest::Single(prepare(request)),
         BatchRequest::Batch(requests) => {
@@ -91,6 +65,70 @@ pub(super) async fn graphql_post(
         }
     };
     GraphQLResponse::from(gate.run(app.schema.execute_batch(batch)).await).into_response()
+}
+
+/// The GraphQL request (or batch) a POST body holds, or why it is refused: a body that is
+/// not declared as JSON, is over the size limit, or is not a GraphQL request.
+pub(super) fn read_body(
+    app: &App,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<BatchRequest, Refusal> {
+    if !is_json(headers) {
+        return Err(Refusal::unsupported_media_type());
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(Refusal::too_large(app.config.limits.max_body_bytes));
+        }
+        Err(_) => return Err(Refusal::bad_request("the request body could not be read")),
+    };
+    parse(&body)
+}
+
+/// Who sends a GraphQL request over HTTP, and from where.
+pub(super) struct Caller {
+    pub session: Session,
+    client: Option<ClientAddress>,
+}
+
+impl Caller {
+    /// The caller named by the request's `Authorization` header (anonymous without one),
+    /// from the peer's address.
+    pub(super) async fn of(
+        app: &App,
+        peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+        headers: &HeaderMap,
+    ) -> Result<Self, ServiceError> {
+        Ok(Self {
+            session: authenticate(app, headers).await?,
+            client: peer.map(|Extension(ConnectInfo(address))| ClientAddress(address.ip())),
+        })
+    }
+
+    /// Gives a request what it runs with: its own loaders (nothing cached crosses from
+    /// one principal to another), the cost budget, the session and the client's address.
+    /// The request's future must run inside `gate.run`.
+    pub(super) fn prepare(
+        &self,
+        app: &App,
+        request: Request,
+        gate: &PollGate,
+        budget: &Arc<BatchBudget>,
+    ) -> Request {
+        let mut request = request
+            .data(new_loaders(app.db.clone(), gate))
+            .data(budget.clone())
+            .data(self.session.clone());
+        if let Session::SignedIn { scope, .. } = &self.session {
+            request = request.data(new_tenant_loaders(app.db.clone(), scope.clone(), gate));
+        }
+        if let Some(client) = self.client {
+            request = request.data(client);
+        }
+        request
+    }
 }
 
 /// Whether the body is declared as JSON in UTF-8 (the only encoding JSON has).
@@ -156,14 +194,14 @@ fn error_response(error: ServiceError) -> Response {
 }
 
 /// A request refused before any GraphQL ran.
-struct Refusal {
+pub(super) struct Refusal {
     status: StatusCode,
     code: &'static str,
     message: String,
 }
 
 impl Refusal {
-    fn bad_request(message: impl Into<String>) -> Self {
+    pub(super) fn bad_request(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
             code: "BAD_REQUEST",
