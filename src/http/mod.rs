@@ -2,6 +2,7 @@
 mod error;
 mod graphql_post;
 mod reports;
+mod spreadsheet;
 mod websocket;
 
 use std::{sync::Arc, time::Duration};

@@ -1,14 +1,16 @@
 //! `GET /reports/{planCode}/{periodCode}.xlsx|.csv`: the consolidated report as a file.
-use std::borrow::Cow;
-
 use axum::{
     extract::{Path, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::HeaderMap,
     response::{IntoResponse, Response},
 };
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
-use super::{AppState, authenticate, error::HttpError};
+use super::{
+    AppState, authenticate,
+    error::HttpError,
+    spreadsheet::{BOM, FileFormat, attachment, text_cell},
+};
 use crate::{
     graphql::session::Session,
     service::{
@@ -17,8 +19,6 @@ use crate::{
         report::{self, ConsolidatedReport, HEADINGS},
     },
 };
-
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 pub async fn consolidated(
     State(app): State<AppState>,
@@ -31,37 +31,12 @@ pub async fn consolidated(
     }
 }
 
-/// The file formats of the report.
-#[derive(Clone, Copy)]
-enum FileFormat {
-    Xlsx,
-    Csv,
-}
-
-impl FileFormat {
-    /// Splits `PERIOD.xlsx` or `PERIOD.csv` into the period code and the format.
-    fn split(file: &str) -> Result<(&str, Self), ServiceError> {
-        let (period_code, extension) = file
-            .rsplit_once('.')
-            .ok_or_else(|| ServiceError::bad_input("ask for PERIOD.xlsx or PERIOD.csv"))?;
-        let format = match extension {
-            "xlsx" => Self::Xlsx,
-            "csv" => Self::Csv,
-            other => {
-                return Err(ServiceError::bad_input(format!(
-                    "unknown report format `{other}`: use xlsx or csv"
-                )));
-            }
-        };
-        Ok((period_code, format))
-    }
-
-    fn extension(self) -> &'static str {
-        match self {
-            Self::Xlsx => "xlsx",
-            Self::Csv => "csv",
-        }
-    }
+/// Splits `PERIOD.xlsx` or `PERIOD.csv` into the period code and the format.
+fn split(file: &str) -> Result<(&str, FileFormat), ServiceError> {
+    let (period_code, extension) = file
+        .rsplit_once('.')
+        .ok_or_else(|| ServiceError::bad_input("ask for PERIOD.xlsx or PERIOD.csv"))?;
+    Ok((period_code, FileFormat::from_extension(extension)?))
 }
 
 async fn render(
@@ -71,35 +46,19 @@ async fn render(
     file: &str,
 ) -> Result<Response, ServiceError> {
     // The format is checked first: an unknown one costs no database work at all.
-    let (period_code, format) = FileFormat::split(file)?;
+    let (period_code, format) = split(file)?;
     let Session::SignedIn { scope, .. } = authenticate(app, headers).await? else {
         return Err(ServiceError::Unauthenticated);
     };
     let report = report::build(&app.db, &scope, plan_code, period_code).await?;
     let name = format!("bao-cao-{}-{}", slug(&report.plan.code), slug(period_code));
-    let (content_type, body) = match format {
-        FileFormat::Xlsx => (
-            XLSX,
-            xlsx(&report).map_err(|e| ServiceError::Internal(format!("xlsx: {e}")))?,
-        ),
-        FileFormat::Csv => (
-            "text/csv; charset=utf-8",
-            csv(&report).map_err(|e| ServiceError::Internal(format!("csv: {e}")))?,
-        ),
+    let body = match format {
+        FileFormat::Xlsx => {
+            xlsx(&report).map_err(|e| ServiceError::Internal(format!("xlsx: {e}")))?
+        }
+        FileFormat::Csv => csv(&report).map_err(|e| ServiceError::Internal(format!("csv: {e}")))?,
     };
-    let disposition = format!("attachment; filename=\"{name}.{}\"", format.extension());
-    Ok((
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_str(&disposition).expect("ASCII file name"),
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(attachment(format, &name, body))
 }
 
 /// An ASCII file-name part: "768/QĐ-UBND" → "768-qd-ubnd".
@@ -108,19 +67,6 @@ fn slug(text: &str) -> String {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect()
-}
-
-/// A text cell as the spreadsheet gets it: text that a spreadsheet program would take
-/// for a formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a
-/// leading `'`, as OWASP recommends against CSV injection, so that a district's
-/// `=HYPERLINK(…)` shows as text in the coordinator's report. Every text cell of both
-/// formats goes through here.
-fn text_cell(text: &str) -> Cow<'_, str> {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        Cow::Owned(format!("'{text}"))
-    } else {
-        Cow::Borrowed(text)
-    }
 }
 
 /// The text cells of a report row, neutralized.
@@ -239,9 +185,10 @@ fn xlsx(report: &ConsolidatedReport) -> Result<Vec<u8>, XlsxError> {
     workbook.save_to_buffer()
 }
 
-/// UTF-8 with a byte-order mark, so that spreadsheet programs show the diacritics.
+/// UTF-8 with a byte-order mark, so that spreadsheet programs show the diacritics. Every
+/// text cell of both formats goes through `text_cell`.
 fn csv(report: &ConsolidatedReport) -> Result<Vec<u8>, csv::Error> {
-    let mut out = "\u{feff}".as_bytes().to_vec();
+    let mut out = BOM.as_bytes().to_vec();
     {
         let mut writer = csv::Writer::from_writer(&mut out);
         writer.write_record(HEADINGS.map(|heading| text_cell(heading).into_owned()))?;
@@ -251,26 +198,4 @@ fn csv(report: &ConsolidatedReport) -> Result<Vec<u8>, csv::Error> {
         writer.flush()?;
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_that_reads_as_a_formula_is_neutralized() {
-        for formula in [
-            "=HYPERLINK(\"http://x\"&A1,\"y\")",
-            "+1+1",
-            "-2+3",
-            "@SUM(1)",
-            "\t=1+1",
-            "\r=1+1",
-        ] {
-            assert_eq!(text_cell(formula), format!("'{formula}"));
-        }
-        for text in ["Đã tổ chức 3 hội nghị", "1+1", "", "a=b", "'quoted"] {
-            assert_eq!(text_cell(text), text);
-        }
-    }
 }
