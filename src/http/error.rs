@@ -14,25 +14,29 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let error = self.0;
         error.log_if_internal();
-        let status = match &error {
-            ServiceError::Unauthenticated
-            | ServiceError::WrongCredentials
-            | ServiceError::WrongPassword => StatusCode::UNAUTHORIZED,
-            ServiceError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-            ServiceError::BadInput(_) => StatusCode::BAD_REQUEST,
-            ServiceError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ServiceError::Conflict { .. } | ServiceError::InvalidTransition { .. } => {
-                StatusCode::CONFLICT
-            }
-            ServiceError::WindowClosed(_) => StatusCode::CONFLICT,
-            ServiceError::Database(_) | ServiceError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        };
-        error_response(status, error.code(), &error.to_string())
+        error_response(status_of(error.code()), error.code(), &error.to_string())
+    }
+}
+
+/// The HTTP status that goes with an `extensions.code`.
+pub fn status_of(code: &str) -> StatusCode {
+    match code {
+        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+        "TOO_MANY_REQUESTS" => StatusCode::TOO_MANY_REQUESTS,
+        "FORBIDDEN" => StatusCode::FORBIDDEN,
+        "NOT_FOUND" => StatusCode::NOT_FOUND,
+        "BAD_USER_INPUT"
+        | "BAD_REQUEST"
+        | "GRAPHQL_PARSE_FAILED"
+        | "GRAPHQL_VALIDATION_FAILED"
+        | "QUERY_TOO_COMPLEX" => StatusCode::BAD_REQUEST,
+        "RESPONSE_TOO_LARGE" | "PAYLOAD_TOO_LARGE" | "EXPORT_TOO_LARGE" => {
+            StatusCode::PAYLOAD_TOO_LARGE
+        }
+        "UNSUPPORTED_MEDIA_TYPE" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "SERVICE_UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
+        "CONFLICT" | "WINDOW_CLOSED" | "INVALID_TRANSITION" => StatusCode::CONFLICT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
