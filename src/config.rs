@@ -229,6 +229,15 @@ pub struct Limits {
         global = true
     )]
     pub request_timeout_secs: u64,
+    /// Seconds before an export (`POST /export`, every page of a connection) is abandoned
+    /// with 408.
+    #[arg(
+        long,
+        env = "PLANTRACK_EXPORT_TIMEOUT_SECS",
+        default_value_t = 120,
+        global = true
+    )]
+    pub export_timeout_secs: u64,
     /// Whether introspection queries are answered.
     #[arg(long, env = "PLANTRACK_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub introspection: bool,
@@ -305,6 +314,7 @@ impl Default for Limits {
             max_body_bytes: 1_048_576,
             max_batch: 10,
             request_timeout_secs: 30,
+            export_timeout_secs: 120,
             introspection: true,
             login: LoginLimits::default(),
         }

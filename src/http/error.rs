@@ -1,4 +1,5 @@
 //! Errors as HTTP answers, in GraphQL's error shape on every endpoint.
+use async_graphql::ServerError;
 use axum::{
     Json,
     http::StatusCode,
@@ -45,4 +46,19 @@ pub fn status_of(code: &str) -> StatusCode {
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     (status, Json(body)).into_response()
+}
+
+/// Errors of GraphQL itself (with their locations and paths) as an HTTP answer whose
+/// status goes with the first error's code.
+pub fn graphql_errors_response(errors: Vec<ServerError>) -> Response {
+    let status = errors
+        .first()
+        .and_then(|e| e.extensions.as_ref())
+        .and_then(|extensions| extensions.get("code"))
+        .and_then(|code| match code {
+            async_graphql::Value::String(code) => Some(status_of(code)),
+            _ => None,
+        })
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(json!({ "errors": errors }))).into_response()
 }

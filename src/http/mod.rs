@@ -1,5 +1,7 @@
-//! HTTP concerns: the router, limits, health, the GraphQL endpoint and report files.
+//! HTTP concerns: the router, limits, health, the GraphQL endpoint, report files and
+//! exports.
 mod error;
+mod export;
 mod graphql_post;
 mod reports;
 mod spreadsheet;
@@ -13,7 +15,7 @@ use axum::{
     extract::{DefaultBodyLimit, State},
     http::{HeaderMap, StatusCode, header::AUTHORIZATION},
     response::{Html, IntoResponse},
-    routing::get,
+    routing::{get, post},
 };
 use sea_orm::DatabaseConnection;
 use serde_json::json;
@@ -30,6 +32,7 @@ pub struct App {
     pub db: DatabaseConnection,
     pub schema: AppSchema,
     pub config: ServerConfig,
+    exports: export::Exports,
 }
 
 pub type AppState = Arc<App>;
@@ -37,24 +40,35 @@ pub type AppState = Arc<App>;
 impl App {
     pub fn new(db: DatabaseConnection, events: EventBus, config: ServerConfig) -> AppState {
         let schema = build_schema(Some((db.clone(), events)), &config.limits);
-        Arc::new(Self { db, schema, config })
+        let exports = export::Exports::new(&schema);
+        Arc::new(Self {
+            db,
+            schema,
+            config,
+            exports,
+        })
     }
 }
 
 pub fn router(app: AppState) -> Router {
     let limits = &app.config.limits;
+    let timeout = |secs| {
+        TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(secs))
+    };
+    // An export pages through a whole connection: it has a timeout of its own.
+    let export = Router::new()
+        .route("/export", post(export::export))
+        .layer(timeout(limits.export_timeout_secs));
     Router::new()
         .route("/graphql", get(graphiql).post(graphql_post::graphql_post))
         .route("/graphql/ws", get(websocket::graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/reports/{plan}/{file}", get(reports::consolidated))
+        .layer(timeout(limits.request_timeout_secs))
+        .merge(export)
         // Read by the body extractors; POST /graphql answers 413 in GraphQL shape.
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(limits.request_timeout_secs),
-        ))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
 }
