@@ -10,6 +10,7 @@ mod catalog;
 mod cli;
 mod durability;
 mod events;
+mod export;
 mod fixtures;
 mod fuzz;
 mod isolation;

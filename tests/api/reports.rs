@@ -6,10 +6,8 @@ use axum::{
     http::{Request, StatusCode},
 };
 use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
-use http_body_util::BodyExt;
 use plantrack::service::report::HEADINGS;
 use serde_json::json;
-use tower::ServiceExt;
 
 use crate::{
     fixtures::{draft, open_window, save, submission_in, task_id},
@@ -25,25 +23,11 @@ async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (StatusCode, Str
     if let Some(token) = token {
         request = request.header("authorization", format!("Bearer {token}"));
     }
-    let response = app
-        .router
-        .clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let content_type = response
-        .headers()
+    let (status, headers, body) = app.response(request.body(Body::empty()).unwrap()).await;
+    let content_type = headers
         .get("content-type")
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
     (status, content_type, body)
 }
 
@@ -53,16 +37,17 @@ fn sheet(bytes: &[u8], name: &str) -> Vec<Vec<String>> {
     let range = workbook.worksheet_range(name).expect("sheet");
     range
         .rows()
-        .map(|row| {
-            row.iter()
-                .map(|cell| match cell {
-                    Data::Empty => String::new(),
-                    Data::Float(f) => f.to_string(),
-                    other => other.to_string(),
-                })
-                .collect()
-        })
+        .map(|row| row.iter().map(cell_text).collect())
         .collect()
+}
+
+/// A cell read back as text: empty as "", numbers as the CSV writes them ("3", "0.5").
+pub fn cell_text(cell: &Data) -> String {
+    match cell {
+        Data::Empty => String::new(),
+        Data::Float(f) => f.to_string(),
+        other => other.to_string(),
+    }
 }
 
 async fn reports_read_back_and_match_the_database(app: TestApp) {

@@ -16,7 +16,7 @@ use axum::{
     Router,
     body::Body,
     extract::ConnectInfo,
-    http::{Request, StatusCode},
+    http::{HeaderMap, Request, StatusCode},
 };
 use http_body_util::BodyExt;
 use plantrack::{
@@ -228,21 +228,21 @@ impl TestApp {
     }
 
     pub async fn request(&self, request: Request<Body>) -> (StatusCode, Vec<u8>) {
+        let (status, _, body) = self.response(request).await;
+        (status, body)
+    }
+
+    /// An in-process request's status, headers and whole body.
+    pub async fn response(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
         let response = self
             .router
             .clone()
             .oneshot(request)
             .await
             .expect("router answers");
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes()
-            .to_vec();
-        (status, body)
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.expect("body").to_bytes().to_vec();
+        (parts.status, parts.headers, body)
     }
 
     /// Signs in as a test user.
