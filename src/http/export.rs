@@ -282,6 +282,7 @@ impl Export {
                 _ => break,
             }
         }
+        table.head_from(&self.connection.node);
         Ok(table)
     }
 

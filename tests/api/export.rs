@@ -564,6 +564,11 @@ async fn aliases_fragments_and_variables_shape_the_file(app: TestApp) {
     let section_iv = rows.iter().find(|r| r[1] == "IV").unwrap();
     assert_eq!(section_iv[0], "", "a null is an empty cell");
 
+    // No rows: the header alone.
+    let empty = json!({ "query": "{ submissions { edges { node { id agency { code } } } } }" });
+    let rows = export_as(&app, Some(&token), "csv", &empty).await.csv();
+    assert_eq!(rows, [["id", "agency.code"]]);
+
     let nodes = json!({ "query": "{ agencies { nodes { code kind } } }" });
     let rows = export_as(&app, Some(&token), "xlsx", &nodes)
         .await

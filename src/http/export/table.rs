@@ -103,6 +103,33 @@ impl Table {
         self.rows.len()
     }
 
+    /// Gives a table without rows the columns the query asks for (the paths to the
+    /// fields it selects without subselection), so that an empty export still says what
+    /// it would have held.
+    pub fn head_from(&mut self, shape: &Shape) {
+        fn leaves(shape: &Shape, prefix: &str, out: &mut Vec<String>) {
+            for (key, inner) in &shape.0 {
+                let path = match prefix {
+                    "" => key.to_string(),
+                    _ => format!("{prefix}.{key}"),
+                };
+                if inner.0.is_empty() {
+                    out.push(path);
+                } else {
+                    leaves(inner, &path, out);
+                }
+            }
+        }
+        if !self.rows.is_empty() {
+            return;
+        }
+        let mut paths = Vec::new();
+        leaves(shape, "", &mut paths);
+        for path in paths {
+            self.column(path, false);
+        }
+    }
+
     /// Adds a node as a row, its fields in the order of `shape`. A node that is not an
     /// object (a scalar, null) is one cell under `key`.
     pub fn push(&mut self, node: &ConstValue, key: &str, shape: &Shape) -> Result<(), Overflow> {
@@ -467,6 +494,20 @@ mod tests {
             csv_text(&t),
             "id,agency.code,agency.name,period.code\na,x,X,2024\n"
         );
+    }
+
+    #[test]
+    fn an_empty_table_has_the_columns_the_query_asks_for() {
+        let shape = Shape(vec![
+            (Name::new("id"), Shape::default()),
+            (
+                Name::new("agency"),
+                Shape(vec![(Name::new("code"), Shape::default())]),
+            ),
+        ]);
+        let mut t = table(json!([]));
+        t.head_from(&shape);
+        assert_eq!(csv_text(&t), "id,agency.code\n");
     }
 
     #[test]
