@@ -575,8 +575,30 @@ async fn each_principal_sees_exactly_its_rows(app: TestApp) {
             "{user}: obligationsAggregate agencies"
         );
 
-        // The report files hold the same rows.
+        // The report files and exports hold the same rows.
         let token = client.token.clone().unwrap();
+        assert_eq!(
+            exported_ids(
+                &app,
+                &token,
+                "{ submissions { edges { node { id } } } }",
+                "id"
+            )
+            .await,
+            expected,
+            "{user}: /export of submissions"
+        );
+        assert_eq!(
+            exported_ids(
+                &app,
+                &token,
+                "{ obligations(filter: { period: { code: { equalTo: \"2024\" } } }) { nodes { submission { id } } } }",
+                "submission.id"
+            )
+            .await,
+            expected,
+            "{user}: /export of obligations"
+        );
         let csv = report_csv(&app, &token).await;
         let filed = csv.iter().filter(|r| r[4] != "Chưa báo cáo").count();
         assert_eq!(filed, expected.len(), "{user}: report rows with a report");
@@ -629,6 +651,35 @@ async fn each_principal_sees_exactly_its_rows(app: TestApp) {
 }
 
 /// The CSV report of 2024 as `token` downloads it, without its heading.
+/// The ids of `POST /export?format=csv` of every submission the caller lists, and of an
+/// obligations export's reported submissions.
+async fn exported_ids(app: &TestApp, token: &str, query: &str, column: &str) -> BTreeSet<String> {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let request = axum::http::Request::post("/export?format=csv")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(
+            json!({ "query": query }).to_string(),
+        ))
+        .unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), axum::http::StatusCode::OK);
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let at = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == column)
+        .unwrap_or_else(|| panic!("a column {column}"));
+    reader
+        .records()
+        .map(|r| r.unwrap()[at].to_owned())
+        .filter(|id| !id.is_empty())
+        .collect()
+}
+
 async fn report_csv(app: &TestApp, token: &str) -> Vec<Vec<String>> {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
