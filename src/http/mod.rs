@@ -2,6 +2,7 @@
 //! exports.
 mod error;
 mod export;
+mod graphql_get;
 mod graphql_post;
 mod reports;
 mod spreadsheet;
@@ -60,7 +61,10 @@ pub fn router(app: AppState) -> Router {
         .route("/export", post(export::export))
         .layer(timeout(limits.export_timeout_secs));
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql_post::graphql_post))
+        .route(
+            "/graphql",
+            get(graphql_get::graphql_get).post(graphql_post::graphql_post),
+        )
         .route("/graphql/ws", get(websocket::graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

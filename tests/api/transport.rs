@@ -182,3 +182,158 @@ async fn batches_and_signed_in_requests_still_work() {
         .await;
     assert_eq!(reply.error_code(), Some("UNAUTHENTICATED"));
 }
+
+/// A GET request to /graphql with these URL parameters and headers.
+async fn get(
+    app: &TestApp,
+    params: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let query: String = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut request = Request::get(format!("/graphql?{query}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    app.response(request.body(Body::empty()).unwrap()).await
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn get_runs_queries_and_only_queries() {
+    let app = TestApp::sqlite().await;
+    let token = app.login("analyst").await;
+    let bearer = format!("Bearer {token}");
+    let json_accept = (
+        "accept",
+        "application/graphql-response+json, application/json",
+    );
+
+    let (status, _, body) = get(
+        &app,
+        &[
+            (
+                "query",
+                "query($c: String!) { plan(code: $c) { code } plans { totalCount } }",
+            ),
+            ("variables", r#"{"c": "768/QĐ-UBND"}"#),
+        ],
+        &[("authorization", &bearer), json_accept],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["data"]["plan"]["code"], "768/QĐ-UBND", "{body}");
+    assert_eq!(body["data"]["plans"]["totalCount"], 1);
+
+    // A mutation never runs over GET, signed in or not.
+    let (status, headers, body) = get(
+        &app,
+        &[("query", "mutation { logout }")],
+        &[("authorization", &bearer), json_accept],
+    )
+    .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(headers["allow"].to_str().unwrap().contains("POST"));
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "METHOD_NOT_ALLOWED"
+    );
+    let still = app
+        .send(
+            "/graphql",
+            &json!({ "query": "{ me { role } }" }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        still.data()["me"]["role"],
+        "ANALYST",
+        "the token was not logged out"
+    );
+    let (status, _, _) = get(
+        &app,
+        &[
+            (
+                "query",
+                "query A { plans { totalCount } } mutation B { logout }",
+            ),
+            ("operationName", "B"),
+        ],
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "the named operation counts"
+    );
+
+    // A browser gets GraphiQL; a client without a query gets a clear refusal.
+    let (status, headers, body) =
+        get(&app, &[], &[("accept", "text/html,application/xhtml+xml")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        String::from_utf8_lossy(&body)
+            .to_lowercase()
+            .contains("graphiql")
+    );
+    let (status, _, body) = get(&app, &[], &[json_accept]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+
+    // Bad variables and bad documents are refused in GraphQL's shape.
+    let (status, _, _) = get(
+        &app,
+        &[("query", "{ plans { totalCount } }"), ("variables", "{")],
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, body) = get(
+        &app,
+        &[("query", "{ plans { ")],
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED",
+        "{body}"
+    );
+
+    // Anonymous GET queries are refused like anonymous POSTs.
+    let (_, _, body) = get(
+        &app,
+        &[("query", "{ plans { totalCount } }")],
+        &[json_accept],
+    )
+    .await;
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{body}"
+    );
+}
