@@ -70,7 +70,12 @@ async fn health_and_graphiql_answer(app: TestApp) {
         json!({ "status": "ok" })
     );
     let (status, body) = app
-        .request(Request::get("/graphql").body(Body::empty()).unwrap())
+        .request(
+            Request::get("/graphql")
+                .header("accept", "text/html")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(String::from_utf8_lossy(&body).contains("graphiql"));
