@@ -13,7 +13,7 @@ use super::{
         SubmissionFilter, SubmissionOrderBy, TaskFilter, TaskOrderBy, filter_of, sorting,
     },
     relay::{Conn, connection, page_request},
-    session::signed_in,
+    session::{scope_if_signed_in, signed_in},
     state::db,
     tenant_types::{ReportingWindow, Submission, User, Viewer},
     types::{Agency, AgencyGroup, Node, Period, Plan, Task, node, required, task_connection},
@@ -44,7 +44,7 @@ impl Query {
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> Result<Conn<Plan>> {
         let page = page_request(ctx, first, after).gql()?;
-        let scope = signed_in(ctx).ok().map(|(_, scope)| scope);
+        let scope = scope_if_signed_in(ctx);
         let filter = filter_of(filter).gql()?;
         let order = sorting(order_by, Into::into);
         Ok(connection(
@@ -94,7 +94,7 @@ impl Query {
         #[graphql(desc = "Cursor of the last edge of the previous page.")] after: Option<String>,
     ) -> Result<Conn<Agency>> {
         let page = page_request(ctx, first, after).gql()?;
-        let scope = signed_in(ctx).ok().map(|(_, scope)| scope);
+        let scope = scope_if_signed_in(ctx);
         let filter = filter_of(filter).gql()?;
         let order = sorting(order_by, Into::into);
         let agencies = catalog::list_agencies(db(ctx), scope, &filter, &order, &page)
@@ -268,7 +268,7 @@ impl Query {
         filter: Option<ReportingWindowFilter>,
     ) -> Result<Vec<ReportingWindow>> {
         let filter = filter_of(filter).gql()?;
-        let scope = signed_in(ctx).ok().map(|(_, scope)| scope);
+        let scope = scope_if_signed_in(ctx);
         Ok(windows::list(db(ctx), scope, &filter)
             .await
             .gql()?

@@ -81,6 +81,12 @@ pub fn signed_in<'a>(
     }
 }
 
+/// The caller's submission scope where signed in: catalog lists take it so that their
+/// filters reach the caller's submissions (an anonymous caller's reach none).
+pub fn scope_if_signed_in<'a>(ctx: &'a Context<'_>) -> Option<&'a SubmissionScope> {
+    signed_in(ctx).ok().map(|(_, scope)| scope)
+}
+
 /// Root fields anyone may ask for.
 const PUBLIC_FIELDS: &[&str] = &["login", "__schema", "__type", "__typename"];
 

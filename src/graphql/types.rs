@@ -16,6 +16,7 @@ use super::{
         TasksOfSection, TimeframeOfTask, loaders, tenant_loaders,
     },
     relay::{Conn, connection, global_id, page_request},
+    session::scope_if_signed_in,
 };
 use crate::graphql::{scalars::Date, state::db};
 use crate::service::{
@@ -164,7 +165,7 @@ pub async fn task_connection(
     after: Option<String>,
 ) -> Result<Conn<Task>> {
     let page = page_request(ctx, first, after).gql()?;
-    let scope = super::session::signed_in(ctx).ok().map(|(_, scope)| scope);
+    let scope = scope_if_signed_in(ctx);
     let order = sorting(order_by, Into::into);
     let tasks = catalog::list_tasks(db(ctx), scope, &filter, &order, &page)
         .await

@@ -10,7 +10,7 @@ use entity::{
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QueryTrait,
-    sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement},
+    sea_query::{Alias, Expr, ExprTrait},
 };
 
 use super::{
@@ -320,43 +320,6 @@ pub async fn tasks_of_agencies<C: ConnectionTrait>(
         );
     }
     Ok(out)
-}
-
-/// `SELECT id FROM plan WHERE code = …`: a filter by plan code that matches nothing
-/// for an unknown code.
-pub fn plan_id_of(code: &str) -> SelectStatement {
-    Query::select()
-        .column(plan::Column::Id)
-        .from(plan::Entity)
-        .and_where(plan::Column::Code.eq(text::normalize(code)))
-        .to_owned()
-}
-
-/// `SELECT id FROM agency WHERE code = …`.
-pub fn agency_id_of(code: &str) -> SelectStatement {
-    Query::select()
-        .column(agency::Column::Id)
-        .from(agency::Entity)
-        .and_where(agency::Column::Code.eq(code.trim()))
-        .to_owned()
-}
-
-/// `SELECT id FROM period WHERE code = …`.
-pub fn period_id_of(code: &str) -> SelectStatement {
-    Query::select()
-        .column(period::Column::Id)
-        .from(period::Entity)
-        .and_where(period::Column::Code.eq(code.trim()))
-        .to_owned()
-}
-
-/// Ids of the sections with this numeral (one per plan), e.g. "III".
-pub fn section_ids_of(numeral: &str) -> SelectStatement {
-    Query::select()
-        .column(section::Column::Id)
-        .from(section::Entity)
-        .and_where(section::Column::Numeral.eq(numeral.trim().to_uppercase()))
-        .to_owned()
 }
 
 /// Tasks, filtered, ordered (default: the plans' own order) and paged.

@@ -108,17 +108,9 @@ impl SubmissionScope {
         })
     }
 
-    /// Whose reporting obligations of a plan this principal may survey: every agency's
-    /// where the rule lets it see other agencies' reports of the plan, else its own.
-    pub fn surveys_all_agencies(&self, plan_id: i64) -> bool {
-        self.reach().into_iter().any(|reach| match reach {
-            Reach::OwnAgency => false,
-            Reach::NonDraftOfPlans(plans) => plans.contains(&plan_id),
-            Reach::NonDraft => true,
-        })
-    }
-
-    /// [`Self::surveys_all_agencies`] as a condition on an agency and a plan expression.
+    /// Whose reporting obligations this principal may survey, as a condition on an
+    /// agency and a plan expression: its own agency's, and every agency's of the plans
+    /// whose other reports the rule lets it see.
     fn survey_condition(&self, agency: Expr, plan: Expr) -> Condition {
         self.reach()
             .into_iter()
@@ -308,9 +300,26 @@ mod tests {
 
     #[test]
     fn surveys_follow_the_rule() {
-        assert!(!scope(Role::Editor).surveys_all_agencies(10));
-        assert!(scope(Role::Coordinator).surveys_all_agencies(10));
-        assert!(!scope(Role::Coordinator).surveys_all_agencies(11));
-        assert!(scope(Role::Analyst).surveys_all_agencies(11));
+        use sea_orm::sea_query::{Alias, SqliteQueryBuilder};
+        let surveyed = |role| {
+            let condition = scope(role).survey_condition(
+                Expr::col(Alias::new("agency_id")),
+                Expr::col(Alias::new("plan_id")),
+            );
+            Query::select()
+                .expr(Expr::val(1))
+                .cond_where(condition)
+                .to_owned()
+                .to_string(SqliteQueryBuilder)
+        };
+        let editor = surveyed(Role::Editor);
+        assert!(
+            editor.contains("\"agency_id\" = 1") && !editor.contains("plan_id"),
+            "{editor}"
+        );
+        let coordinator = surveyed(Role::Coordinator);
+        assert!(coordinator.contains("\"plan_id\" IN (10)"), "{coordinator}");
+        let analyst = surveyed(Role::Analyst);
+        assert!(analyst.contains("1 = 1"), "{analyst}");
     }
 }
