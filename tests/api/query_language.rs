@@ -591,6 +591,22 @@ impl Part {
             _ => 0,
         }
     }
+
+    /// The conditions the service counts (see `filter::Size`): a comparison is one, and
+    /// every object, `or`, `not` and relation one more.
+    fn terms(&self) -> usize {
+        match self {
+            // relation { object { comparison } }
+            Part::AgencyKind(_) | Part::AgencyCode(_) | Part::Period(_) => 3,
+            Part::Deliverables(..) => 3,
+            // task { object { section { object { numeral } } } }
+            Part::Section(_) => 5,
+            Part::And(list) => list.iter().map(Obj::terms).sum(),
+            Part::Or(list) => list.iter().map(Obj::terms).sum::<usize>() + 1,
+            Part::Not(obj) => obj.terms() + 1,
+            _ => 1,
+        }
+    }
 }
 
 impl Obj {
@@ -609,6 +625,10 @@ impl Obj {
 
     fn depth(&self) -> usize {
         self.0.iter().map(Part::depth).max().unwrap_or(0) + 1
+    }
+
+    fn terms(&self) -> usize {
+        self.0.iter().map(Part::terms).sum::<usize>() + 1
     }
 }
 
@@ -997,8 +1017,11 @@ impl Case {
         self.filter.as_ref().is_none_or(|f| f.holds(row))
     }
 
-    fn too_deep(&self) -> bool {
-        self.filter.as_ref().is_some_and(|f| f.depth() > 8)
+    /// Past the service's limits: deeper than 8 levels or more than 100 conditions.
+    fn too_big(&self) -> bool {
+        self.filter
+            .as_ref()
+            .is_some_and(|f| f.depth() > 8 || f.terms() > 100)
     }
 }
 
@@ -1012,15 +1035,16 @@ async fn check_case(truth: &Truth, sessions: &[Session<'_>], case: &Case) -> Res
     let order: Vec<Value> = case.order.iter().map(Sort::json).collect();
     for session in sessions {
         let who = session.caller.user;
-        if case.too_deep() {
+        if case.too_big() {
             let reply = session
                 .client
                 .graphql(PAGE, json!({ "f": f, "o": order }))
                 .await;
             if reply.error_code() != Some("BAD_USER_INPUT") {
                 return Err(format!(
-                    "{who}: a filter {} levels deep was not refused: {}",
+                    "{who}: a filter {} levels deep with {} conditions was not refused: {}",
                     case.filter.as_ref().unwrap().depth(),
+                    case.filter.as_ref().unwrap().terms(),
                     reply.body
                 ));
             }
