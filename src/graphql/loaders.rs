@@ -6,9 +6,10 @@ use std::{
     hash::Hash,
     marker::PhantomData,
     sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
     },
+    task::{Poll, Wake, Waker},
     time::Duration,
 };
 
@@ -20,7 +21,7 @@ use entity::{
     agency, agency_group, assignment, audit_log, deliverable, period, reporting_window, section,
     submission, submission_deliverable, task, user,
 };
-use futures_util::future::BoxFuture;
+use futures_util::{StreamExt, future::BoxFuture, stream::FuturesUnordered};
 use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::service::{
@@ -39,55 +40,113 @@ pub struct CatalogLoader {
 
 pub type Loaders = DataLoader<CatalogLoader, HashMapCache>;
 
-/// How long a loader gathers keys before it queries.
-const BATCH_WINDOW: Duration = Duration::from_millis(2);
-
-/// Tells loaders when a request's future is in the middle of being polled.
+/// A request's loader batches, run inside the request's own task once the request can go
+/// no further without them.
 ///
-/// Resolving one level of a wide query registers its keys during one poll of the request
-/// future, which can outlast any fixed batching window. A loader therefore waits for its
-/// window and then for the poll to finish, so that a level is always one batch and the
-/// statement count of a request depends on its depth alone.
+/// async-graphql resolves the fields of one level concurrently, and each resolver
+/// registers its keys with a loader before it waits. Batches spawned on a timer split a
+/// level when the timer fires before the request has been polled again — the usual case
+/// on a busy machine. Here a batch is queued instead, and started only once the request
+/// future is blocked: it returned `Pending` without waking itself (a long list yields
+/// part-way and wakes itself at once; that is not yet blocked). By then every key of the
+/// level is in, so a request's statement count depends on its depth alone, at any load.
 #[derive(Clone, Default)]
-pub struct PollGate(Arc<AtomicUsize>);
+pub struct Batches(Arc<Mutex<Vec<BoxFuture<'static, ()>>>>);
 
-impl PollGate {
-    /// Runs `future`, marking each of its polls.
-    pub async fn run<F: Future>(&self, future: F) -> F::Output {
-        let mut future = std::pin::pin!(future);
+/// How many times in a row one poll of [`Batches::run`] resumes a request that woke itself,
+/// before it lets the worker run other tasks.
+const RESUMES_PER_POLL: usize = 64;
+
+impl Batches {
+    /// Runs `request`, and the batches its loaders queue, to completion. Dropping the
+    /// returned future drops the batches with it.
+    pub async fn run<F: Future>(&self, request: F) -> F::Output {
+        let mut request = std::pin::pin!(request);
+        let mut running = FuturesUnordered::new();
         std::future::poll_fn(|cx| {
-            self.0.fetch_add(1, Ordering::SeqCst);
-            let poll = future.as_mut().poll(cx);
-            self.0.fetch_sub(1, Ordering::SeqCst);
-            poll
+            let woken = Arc::new(WokenFlag {
+                woken: AtomicBool::new(false),
+                outer: cx.waker().clone(),
+            });
+            let waker = Waker::from(woken.clone());
+            let mut resumes = 0;
+            loop {
+                woken.woken.store(false, Ordering::SeqCst);
+                if let Poll::Ready(output) = request
+                    .as_mut()
+                    .poll(&mut std::task::Context::from_waker(&waker))
+                {
+                    return Poll::Ready(output);
+                }
+                let yielded = woken.woken.swap(false, Ordering::SeqCst);
+                if yielded {
+                    resumes += 1;
+                    // The outer task is woken already; out of budget, let others run.
+                    if resumes > RESUMES_PER_POLL || !tokio::task::coop::has_budget_remaining() {
+                        return Poll::Pending;
+                    }
+                    continue;
+                }
+                running.extend(self.take());
+                // A finished batch answers resolvers, and their wakes flag the request.
+                while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
+                if !woken.woken.load(Ordering::SeqCst) {
+                    return Poll::Pending;
+                }
+            }
         })
         .await
     }
 
-    async fn idle(&self) {
-        while self.0.load(Ordering::SeqCst) > 0 {
-            tokio::time::sleep(Duration::from_micros(50)).await;
-        }
+    fn queue(&self, batch: BoxFuture<'static, ()>) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(batch);
+    }
+
+    fn take(&self) -> Vec<BoxFuture<'static, ()>> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
-/// Loaders for one request; its future must run inside `gate.run`.
-pub fn new_loaders(db: DatabaseConnection, gate: &PollGate) -> Loaders {
-    gated(CatalogLoader { db }, gate)
+/// A waker that notes it was called, then wakes the task.
+struct WokenFlag {
+    woken: AtomicBool,
+    outer: Waker,
 }
 
-/// A loader whose batches wait for the window and for the request's poll to finish.
-fn gated<T: Send + Sync + 'static>(loader: T, gate: &PollGate) -> DataLoader<T, HashMapCache> {
-    let gate = gate.clone();
-    let spawner = move |load: BoxFuture<'static, ()>| {
-        let gate = gate.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(BATCH_WINDOW).await;
-            gate.idle().await;
-            load.await
-        })
-    };
-    DataLoader::with_cache(loader, spawner, HashMapCache::default()).delay(Duration::ZERO)
+impl Wake for WokenFlag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        self.outer.wake_by_ref();
+    }
+}
+
+/// Loaders for one request; its future must run inside `batches.run`.
+pub fn new_loaders(db: DatabaseConnection, batches: &Batches) -> Loaders {
+    batched(CatalogLoader { db }, batches)
+}
+
+/// A loader whose batches run in the request's task (see [`Batches`]).
+fn batched<T: Send + Sync + 'static>(loader: T, batches: &Batches) -> DataLoader<T, HashMapCache> {
+    let batches = batches.clone();
+    DataLoader::with_cache(
+        loader,
+        move |batch| batches.queue(batch),
+        HashMapCache::default(),
+    )
+    .delay(Duration::ZERO)
+}
+
+/// A loader for one operation of a long-lived connection, whose futures do not run inside
+/// [`Batches::run`]: batches are spawned and gather keys for async-graphql's default
+/// delay, and nothing is cached (a subscription's rows change between events).
+fn spawned<T: Send + Sync + 'static>(loader: T) -> DataLoader<T, HashMapCache> {
+    let loaders = DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default());
+    loaders.enable_all_cache(false);
+    loaders
 }
 
 pub fn loaders<'a>(ctx: &'a Context<'_>) -> &'a Loaders {
@@ -304,24 +363,19 @@ pub type TenantLoaders = DataLoader<TenantLoader, HashMapCache>;
 pub fn new_tenant_loaders(
     db: DatabaseConnection,
     scope: SubmissionScope,
-    gate: &PollGate,
+    batches: &Batches,
 ) -> TenantLoaders {
-    gated(TenantLoader { db, scope }, gate)
+    batched(TenantLoader { db, scope }, batches)
 }
 
-/// Tenant loaders for one operation of a long-lived connection: no batching gate (the
-/// connection's futures are not run inside one) and no cache.
+/// Tenant loaders for one operation of a long-lived connection (see [`spawned`]).
 pub fn live_tenant_loaders(db: DatabaseConnection, scope: SubmissionScope) -> TenantLoaders {
-    let loaders = new_tenant_loaders(db, scope, &PollGate::default());
-    loaders.enable_all_cache(false);
-    loaders
+    spawned(TenantLoader { db, scope })
 }
 
-/// Catalog loaders for a long-lived connection, without a cache.
+/// Catalog loaders for a long-lived connection (see [`spawned`]).
 pub fn live_loaders(db: DatabaseConnection) -> Loaders {
-    let loaders = new_loaders(db, &PollGate::default());
-    loaders.enable_all_cache(false);
-    loaders
+    spawned(CatalogLoader { db })
 }
 
 pub fn tenant_loaders<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a TenantLoaders> {

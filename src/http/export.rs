@@ -38,7 +38,7 @@ use crate::{
         AppSchema,
         cost::BatchBudget,
         guard::{self, EditedDocument},
-        loaders::PollGate,
+        loaders::Batches,
         session::Session,
     },
     service::{ServiceError, pagination::MAX_PAGE_SIZE},
@@ -301,10 +301,10 @@ impl Export {
 
 /// Runs one request as the caller, as `POST /graphql` runs it.
 async fn execute(app: &App, caller: &Caller, request: Request) -> async_graphql::Response {
-    let gate = PollGate::default();
+    let batches = Batches::default();
     let budget = Arc::new(BatchBudget::new(app.config.limits.max_complexity));
-    let request = caller.prepare(app, request, &gate, &budget);
-    gate.run(app.schema.execute(request)).await
+    let request = caller.prepare(app, request, &batches, &budget);
+    batches.run(app.schema.execute(request)).await
 }
 
 fn smaller_pages_help(error: &ServerError) -> bool {

@@ -21,7 +21,7 @@ use super::{AppState, error, graphiql, graphql_post::Caller};
 use crate::graphql::{
     cost::BatchBudget,
     guard::{self, EditedDocument},
-    loaders::PollGate,
+    loaders::Batches,
 };
 
 /// The parameters of a GET request.
@@ -96,13 +96,13 @@ pub(super) async fn graphql_get(
             return GraphQLResponse::from(response).into_response();
         }
     };
-    let gate = PollGate::default();
+    let batches = Batches::default();
     let budget = Arc::new(BatchBudget::new(app.config.limits.max_complexity));
     // Already checked and parsed above: the guard keeps the parsed document.
     let request = caller
-        .prepare(&app, request, &gate, &budget)
+        .prepare(&app, request, &batches, &budget)
         .data(EditedDocument);
-    GraphQLResponse::from(gate.run(app.schema.execute(request)).await).into_response()
+    GraphQLResponse::from(batches.run(app.schema.execute(request)).await).into_response()
 }
 
 /// Whether the operation the request names (or its only one) is a query; an unknown

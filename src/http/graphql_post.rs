@@ -23,7 +23,7 @@ use super::{App, AppState, authenticate, error};
 use crate::{
     graphql::{
         cost::BatchBudget,
-        loaders::{PollGate, new_loaders, new_tenant_loaders},
+        loaders::{Batches, new_loaders, new_tenant_loaders},
         session::{ClientAddress, Session},
     },
     service::ServiceError,
@@ -54,17 +54,17 @@ pub(super) async fn graphql_post(
         Ok(caller) => caller,
         Err(error) => return error_response(error),
     };
-    let gate = PollGate::default();
+    let batches = Batches::default();
     // One cost budget for the whole batch, shared by its operations.
     let budget = Arc::new(BatchBudget::new(limits.max_complexity));
-    let prepare = |request| caller.prepare(&app, request, &gate, &budget);
+    let prepare = |request| caller.prepare(&app, request, &batches, &budget);
     let batch = match batch {
         BatchRequest::Single(request) => BatchRequest::Single(prepare(request)),
         BatchRequest::Batch(requests) => {
             BatchRequest::Batch(requests.into_iter().map(prepare).collect())
         }
     };
-    GraphQLResponse::from(gate.run(app.schema.execute_batch(batch)).await).into_response()
+    GraphQLResponse::from(batches.run(app.schema.execute_batch(batch)).await).into_response()
 }
 
 /// The GraphQL request (or batch) a POST body holds, or why it is refused: a body that is
@@ -109,20 +109,20 @@ impl Caller {
 
     /// Gives a request what it runs with: its own loaders (nothing cached crosses from
     /// one principal to another), the cost budget, the session and the client's address.
-    /// The request's future must run inside `gate.run`.
+    /// The request's future must run inside `batches.run`.
     pub(super) fn prepare(
         &self,
         app: &App,
         request: Request,
-        gate: &PollGate,
+        batches: &Batches,
         budget: &Arc<BatchBudget>,
     ) -> Request {
         let mut request = request
-            .data(new_loaders(app.db.clone(), gate))
+            .data(new_loaders(app.db.clone(), batches))
             .data(budget.clone())
             .data(self.session.clone());
         if let Session::SignedIn { scope, .. } = &self.session {
-            request = request.data(new_tenant_loaders(app.db.clone(), scope.clone(), gate));
+            request = request.data(new_tenant_loaders(app.db.clone(), scope.clone(), batches));
         }
         if let Some(client) = self.client {
             request = request.data(client);

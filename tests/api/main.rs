@@ -5,6 +5,7 @@ mod support;
 mod analysis;
 mod attacks;
 mod auth;
+mod batching;
 mod cancellation;
 mod catalog;
 mod cli;

@@ -1,0 +1,146 @@
+//! Loader batches hold under load: a request runs the same statements whether it is alone
+//! or one of 64 at once on a pool of five connections.
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{
+    body::Body,
+    http::{Request, StatusCode},
+};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crate::{
+    fixtures::{open_window, submission_in},
+    on_both_databases,
+    support::{Client, TestApp},
+};
+
+/// Every agency (more than async-graphql resolves in one pass of a list) and a page of
+/// reports, with relations three levels down, as a dashboard asks. Each loader serves one
+/// field of the query, so that its batches cannot merge across branches: alone or among
+/// 64, a request runs one statement per level of each branch.
+const DASHBOARD: &str = "{ agencies(first: 100) { edges { node { code groups { code }
+        ledTasks { number deliverables { description } } } } }
+    submissions(first: 50) { edges { node { id status
+        agency { code name }
+        period { code startsOn }
+        task { number leadAgencies { code } section { numeral plan { code } } }
+        deliverables { status deliverable { description } }
+        history { action } } } } }";
+
+async fn led_tasks(client: &Client<'_>, agency: &str, n: usize) -> Vec<String> {
+    let reply = client
+        .graphql(
+            "query($a: String!) { tasks(first: 100, filter: { leadAgencies: { some: { code: { equalTo: $a } } } }) { edges { node { id } } } }",
+            json!({ "a": agency }),
+        )
+        .await;
+    reply.data()["tasks"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(n)
+        .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Sends `clients` copies of the dashboard at once; the statements they ran in all, and
+/// the report ids of one answer.
+async fn at_once(app: &TestApp, token: &str, clients: usize) -> (usize, Vec<String>) {
+    let before = app.statement_count();
+    // Other work holds the runtime's workers a few milliseconds at a time, as building
+    // big answers does on a busy server: a request woken by its loaders then waits its
+    // turn, and batching must not depend on how soon it gets one.
+    let done = Arc::new(AtomicBool::new(false));
+    let busy: Vec<_> = (0..2)
+        .map(|worker| {
+            let done = done.clone();
+            tokio::spawn(async move {
+                while !done.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_micros(1_000 + worker * 1_500));
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    let body = json!({ "query": DASHBOARD }).to_string();
+    let requests: Vec<_> = (0..clients)
+        .map(|_| {
+            let request = Request::post("/graphql")
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::from(body.clone()))
+                .unwrap();
+            tokio::spawn(app.router.clone().oneshot(request))
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for request in requests {
+        let response = request.await.unwrap().unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let reply: Value = serde_json::from_slice(&bytes).unwrap();
+        assert!(reply.get("errors").is_none(), "{reply}");
+        answers.push(reply);
+    }
+    done.store(true, Ordering::Relaxed);
+    for worker in busy {
+        worker.await.unwrap();
+    }
+    assert!(
+        answers.windows(2).all(|w| w[0] == w[1]),
+        "every copy sees the same page"
+    );
+    let ids = answers[0]["data"]["submissions"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    (app.statement_count() - before, ids)
+}
+
+async fn statements_per_request_do_not_grow_with_concurrency(app: TestApp) {
+    open_window(&app, "2024", 48).await.data();
+    for (user, agency) in [("tayson", "ubnd-tay-son"), ("anlao", "ubnd-an-lao")] {
+        let editor = app.client(user).await;
+        for (task, status) in
+            led_tasks(&editor, agency, 3)
+                .await
+                .iter()
+                .zip(["SUBMITTED", "ACCEPTED", "RETURNED"])
+        {
+            submission_in(&app, &editor, task, "2024", status).await;
+        }
+    }
+    let token = app.login("analyst").await;
+
+    let (alone, ids) = at_once(&app, &token, 1).await;
+    assert_eq!(ids.len(), 6, "the analyst sees the six reports");
+    // One statement per row would be over 44 for the agencies alone.
+    assert!(alone < 30, "{alone} statements for the dashboard");
+    assert_eq!(
+        at_once(&app, &token, 1).await.0,
+        alone,
+        "a rerun runs as many"
+    );
+    for clients in [16, 64] {
+        let (statements, _) = at_once(&app, &token, clients).await;
+        assert_eq!(
+            statements,
+            alone * clients,
+            "{clients} concurrent requests ran {} statements each on {}, alone {alone}",
+            statements as f64 / clients as f64,
+            app.backend
+        );
+    }
+}
+
+on_both_databases!(statements_per_request_do_not_grow_with_concurrency);
