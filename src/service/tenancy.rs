@@ -247,19 +247,19 @@ async fn begin(
             .map(i64::to_string)
             .collect::<Vec<_>>()
             .join(",");
+        // One round trip: the rule's inputs, then the role (as `SET LOCAL ROLE` does).
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT set_config('app.agency_id', $1, true), set_config('app.role', $2, true), \
-             set_config('app.plan_ids', $3, true)",
+             set_config('app.plan_ids', $3, true), set_config('role', $4, true)",
             [
                 sea_orm::Value::from(scope.agency_id.to_string()),
                 sea_orm::Value::from(scope.role.as_str()),
                 sea_orm::Value::from(plans),
+                sea_orm::Value::from(APP_ROLE),
             ],
         ))
         .await?;
-        txn.execute_unprepared(&format!("SET LOCAL ROLE {APP_ROLE}"))
-            .await?;
     }
     Ok(txn)
 }
