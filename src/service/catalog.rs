@@ -10,12 +10,13 @@ use entity::{
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QueryTrait,
-    sea_query::{Alias, Expr, ExprTrait},
+    sea_query::{Alias, Expr, ExprTrait, Query},
 };
 
 use super::{
     catalog_filter::{
-        AgencyPredicate, AgencySort, PlanPredicate, PlanSort, TaskPredicate, TaskSort, column,
+        AgencyPredicate, AgencySort, PlanPredicate, PlanSort, TaskPredicate, TaskSort, assignees,
+        column,
     },
     domain::{AssignmentRole, PeriodKind},
     error::ServiceResult,
@@ -381,19 +382,16 @@ pub async fn periods<C: ConnectionTrait>(
         .await?)
 }
 
-/// The role in which a task assigns an agency (directly or through a group); LEAD wins
-/// where it is both.
-pub async fn assigned_role<C: ConnectionTrait>(
-    db: &C,
-    agency_id: i64,
-    task_id: i64,
-) -> ServiceResult<Option<AssignmentRole>> {
-    let mut roles: Vec<AssignmentRole> = Vec::new();
-    for role in [AssignmentRole::Lead, AssignmentRole::Partner] {
-        let tasks = tasks_of_agencies(db, &[agency_id], role).await?;
-        if tasks.iter().any(|(_, t)| t.id == task_id) {
-            roles.push(role);
-        }
-    }
-    Ok(roles.first().copied())
+/// Whether a task assigns an agency in `role`, directly or through a group, as a SQL
+/// condition over the one definition of assignees.
+pub fn assigns(role: AssignmentRole, agency_id: Expr, task_id: Expr) -> Expr {
+    let assigned = Alias::new("assigned");
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from_subquery(assignees(role), assigned.clone())
+            .and_where(Expr::col((assigned.clone(), Alias::new("task_id"))).eq(task_id))
+            .and_where(Expr::col((assigned, Alias::new("agency_id"))).eq(agency_id))
+            .to_owned(),
+    )
 }

@@ -5,12 +5,13 @@
 use std::collections::HashSet;
 
 use chrono::Utc;
-use entity::{submission, submission_deliverable, task};
+use entity::{period, reporting_window, submission, submission_deliverable, task};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, SqlErr,
-    sea_query::{Expr, ExprTrait},
+    FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QueryResult, QuerySelect,
+    QueryTrait, SqlErr,
+    sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement},
 };
 use serde_json::{Value, json};
 
@@ -20,7 +21,7 @@ use super::{
     auth::Principal,
     catalog,
     catalog_filter::AuditEntryPredicate,
-    domain::{Progress, ReviewDecision, Role, SubmissionStatus, parse_stored},
+    domain::{AssignmentRole, Progress, ReviewDecision, Role, SubmissionStatus, parse_stored},
     events::{EventBus, SubmissionEvent, SubmissionEventKind},
     filter::{Filter, Reach},
     pagination::{Page, PageRequest, Sorting, order_keys, paginate},
@@ -235,15 +236,12 @@ pub async fn save(
     let proposals = checked_text("proposals", input.proposals)?;
 
     let txn = scope.begin(db, Intent::Write).await?;
-    let task = catalog::find_by_ids::<task::Entity, _>(&*txn, &[input.task_id])
+    let context = SaveContext::read(&txn, actor.agency_id, input.task_id, &input.period_code)
         .await?
-        .pop()
         .ok_or_else(|| ServiceError::not_found("task"))?;
-    let period = windows::reporting_period(&*txn, &input.period_code).await?;
-    if catalog::assigned_role(&*txn, actor.agency_id, task.id)
-        .await?
-        .is_none()
-    {
+    let (task, window) = (context.task, context.window);
+    let period = windows::reporting(&input.period_code, context.period)?;
+    if context.role.is_none() {
         return Err(ServiceError::forbidden(
             "the task does not assign your agency, as lead or partner",
         ));
@@ -265,7 +263,7 @@ pub async fn save(
             if input.expected_version.is_some() {
                 return Err(conflict(input.expected_version, 0));
             }
-            windows::require_open(&*txn, task.plan_id, &period).await?;
+            windows::open_now(window, &period)?;
             let references = evidence
                 .iter()
                 .flatten()
@@ -322,7 +320,7 @@ pub async fn save(
                 return Err(conflict(input.expected_version, before.version));
             }
             next_status(parse_stored(&before.status)?, Action::Edit)?;
-            windows::require_open(&*txn, task.plan_id, &period).await?;
+            windows::open_now(window, &period)?;
             let texts_change = [&summary, &results, &difficulties, &proposals]
                 .iter()
                 .any(|t| t.is_some());
@@ -383,6 +381,91 @@ pub async fn save(
     Ok(saved)
 }
 
+/// What a save checks before it writes, read in one statement: the task, the period of
+/// the code, the plan's reporting window for it, and how the task assigns the agency.
+struct SaveContext {
+    task: task::Model,
+    period: Option<period::Model>,
+    window: Option<reporting_window::Model>,
+    role: Option<AssignmentRole>,
+}
+
+impl SaveContext {
+    /// `None` when there is no such task.
+    async fn read(
+        txn: &ScopedTxn<'_>,
+        agency_id: i64,
+        task_id: i64,
+        period_code: &str,
+    ) -> ServiceResult<Option<Self>> {
+        const ROLES: [AssignmentRole; 2] = [AssignmentRole::Lead, AssignmentRole::Partner];
+        let mut query = Query::select();
+        with_columns::<task::Entity>(&mut query, "t_");
+        with_columns::<period::Entity>(&mut query, "p_");
+        with_columns::<reporting_window::Entity>(&mut query, "w_");
+        for role in ROLES {
+            query.expr_as(
+                catalog::assigns(
+                    role,
+                    Expr::val(agency_id),
+                    Expr::col((task::Entity, task::Column::Id)),
+                ),
+                Alias::new(role.as_str()),
+            );
+        }
+        query
+            .from(task::Entity)
+            .left_join(
+                period::Entity,
+                Expr::col((period::Entity, period::Column::Code)).eq(period_code),
+            )
+            .left_join(
+                reporting_window::Entity,
+                Expr::col((reporting_window::Entity, reporting_window::Column::PlanId))
+                    .equals((task::Entity, task::Column::PlanId))
+                    .and(
+                        Expr::col((reporting_window::Entity, reporting_window::Column::PeriodId))
+                            .equals((period::Entity, period::Column::Id)),
+                    ),
+            )
+            .and_where(Expr::col((task::Entity, task::Column::Id)).eq(task_id));
+        let backend = txn.get_database_backend();
+        let Some(row) = txn.query_one_raw(backend.build(&query)).await? else {
+            return Ok(None);
+        };
+        let mut role = None;
+        for candidate in ROLES.into_iter().rev() {
+            if row.try_get::<bool>("", candidate.as_str())? {
+                role = Some(candidate);
+            }
+        }
+        Ok(Some(Self {
+            task: task::Model::from_query_result(&row, "t_")?,
+            period: joined(&row, "p_")?,
+            window: joined(&row, "w_")?,
+            role,
+        }))
+    }
+}
+
+/// Selects every column of `E`, named with `prefix` (as `FromQueryResult` reads them).
+fn with_columns<E: EntityTrait + Default>(query: &mut SelectStatement, prefix: &str) {
+    for column in E::Column::iter() {
+        query.expr_as(
+            Expr::col((E::default(), column)),
+            Alias::new(format!("{prefix}{}", column.as_str())),
+        );
+    }
+}
+
+/// The row of a LEFT JOINed table, `None` where nothing joined.
+fn joined<M: FromQueryResult>(row: &QueryResult, prefix: &str) -> ServiceResult<Option<M>> {
+    Ok(match row.try_get::<Option<i64>>(prefix, "id")? {
+        Some(_) => Some(M::from_query_result(row, prefix)?),
+        None => None,
+    })
+}
+
 /// Applies `update` only if the row still has the version `before` was read at; a
 /// concurrent writer that got there first makes this CONFLICT and nothing is written.
 async fn compare_and_set(
@@ -390,18 +473,18 @@ async fn compare_and_set(
     before: &submission::Model,
     update: sea_orm::UpdateMany<submission::Entity>,
 ) -> ServiceResult<submission::Model> {
-    let result = update
+    let updated = update
         .filter(submission::Column::Id.eq(before.id))
         .filter(submission::Column::Version.eq(before.version))
-        .exec(txn)
+        .exec_with_returning(txn)
         .await?;
-    let after = submission::Entity::find_by_id(before.id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| ServiceError::not_found("submission"))?;
-    if result.rows_affected == 0 {
-        return Err(conflict(Some(before.version), after.version));
-    }
+    let Some(after) = updated.into_iter().next() else {
+        let now = submission::Entity::find_by_id(before.id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("submission"))?;
+        return Err(conflict(Some(before.version), now.version));
+    };
     Ok(after)
 }
 

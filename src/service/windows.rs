@@ -44,7 +44,16 @@ pub async fn require_open<C: ConnectionTrait>(
     plan_id: i64,
     period: &period::Model,
 ) -> ServiceResult<reporting_window::Model> {
-    let window = find(db, plan_id, period.id).await?.ok_or_else(|| {
+    open_now(find(db, plan_id, period.id).await?, period)
+}
+
+/// The window (of a plan for `period`, if one was opened) when it is open now; else
+/// WINDOW_CLOSED.
+pub fn open_now(
+    window: Option<reporting_window::Model>,
+    period: &period::Model,
+) -> ServiceResult<reporting_window::Model> {
+    let window = window.ok_or_else(|| {
         ServiceError::WindowClosed(format!(
             "no reporting window is open for period {}",
             period.code
@@ -114,7 +123,12 @@ pub async fn reporting_period<C: ConnectionTrait>(
     db: &C,
     code: &str,
 ) -> ServiceResult<period::Model> {
-    let period = catalog::period_by_code(db, code).await?.ok_or_else(|| {
+    reporting(code, catalog::period_by_code(db, code).await?)
+}
+
+/// The period found for `code`, if it is one reports are made for.
+pub fn reporting(code: &str, period: Option<period::Model>) -> ServiceResult<period::Model> {
+    let period = period.ok_or_else(|| {
         ServiceError::bad_input(format!(
             "no period has the code `{code}` (use e.g. 2024, 2024S1)"
         ))

@@ -144,3 +144,37 @@ async fn statements_per_request_do_not_grow_with_concurrency(app: TestApp) {
 }
 
 on_both_databases!(statements_per_request_do_not_grow_with_concurrency);
+
+/// A save reads what it checks in two statements — the task, the period, its window and
+/// the assignment (groups expanded in SQL) in one, the report in the other — then writes
+/// the report and its audit entry.
+async fn a_save_runs_a_handful_of_statements(app: TestApp) {
+    open_window(&app, "2024", 48).await.data();
+    let tayson = app.client("tayson").await;
+    let task = led_tasks(&tayson, "ubnd-tay-son", 1).await.remove(0);
+    let save = "mutation($i: SaveSubmissionInput!) { saveSubmission(input: $i) { id version } }";
+    let mut counts = Vec::new();
+    let mut version = None;
+    for summary in ["first", "second"] {
+        let before = app.statement_count();
+        let reply = tayson
+            .graphql(
+                save,
+                json!({ "i": { "taskId": task, "periodCode": "2024", "summary": summary, "expectedVersion": version } }),
+            )
+            .await;
+        counts.push(app.statement_count() - before);
+        version = reply.data()["saveSubmission"]["version"].as_i64();
+    }
+    // Sign-in, two reads, the write, the audit entry; an edit of the texts also reads the
+    // evidence references for the search index; PostgreSQL adds the rule's settings and
+    // the event's notification.
+    let most = if app.backend == "postgres" { 8 } else { 6 };
+    assert!(
+        counts.iter().all(|&n| n <= most),
+        "statements for a new report and an edit on {}: {counts:?}",
+        app.backend
+    );
+}
+
+on_both_databases!(a_save_runs_a_handful_of_statements);
