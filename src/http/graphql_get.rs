@@ -8,7 +8,6 @@ use async_graphql::{
     Request, Variables,
     parser::types::{DocumentOperations, OperationType},
 };
-use async_graphql_axum::GraphQLResponse;
 use axum::{
     Extension,
     extract::{ConnectInfo, Query, State},
@@ -17,7 +16,11 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{AppState, error, graphiql, graphql_post::Caller};
+use super::{
+    AppState, error, graphiql,
+    graphql_post::{Caller, refused},
+    media::Media,
+};
 use crate::graphql::{
     cost::BatchBudget,
     guard::{self, EditedDocument},
@@ -47,6 +50,12 @@ pub(super) async fn graphql_get(
             "the URL's parameters could not be read",
         );
     };
+    let media = match Media::negotiate(&headers) {
+        Ok(media) => media,
+        // A browser asking for HTML gets GraphiQL below.
+        Err(_) if params.query.is_none() && wants_html(&headers) => Media::Json,
+        Err(refusal) => return refusal.into_response(),
+    };
     let Some(query) = params.query else {
         if wants_html(&headers) {
             return graphiql().await.into_response();
@@ -73,8 +82,7 @@ pub(super) async fn graphql_get(
         request = request.operation_name(name);
     }
     if let Err(e) = guard::check(&mut request, &app.config.limits.document()).await {
-        let response = async_graphql::Response::from_errors(vec![e]);
-        return (StatusCode::BAD_REQUEST, GraphQLResponse::from(response)).into_response();
+        return media.answer(async_graphql::Response::from_errors(vec![e]));
     }
     if !is_query(&mut request) {
         let mut response = refusal(
@@ -89,12 +97,7 @@ pub(super) async fn graphql_get(
     }
     let caller = match Caller::of(&app, peer, &headers).await {
         Ok(caller) => caller,
-        Err(e) => {
-            let response = async_graphql::Response::from_errors(vec![
-                async_graphql::ErrorExtensions::extend(&e).into_server_error(Default::default()),
-            ]);
-            return GraphQLResponse::from(response).into_response();
-        }
+        Err(e) => return media.answer(refused(e)),
     };
     let batches = Batches::default();
     let budget = Arc::new(BatchBudget::new(app.config.limits.max_complexity));
@@ -102,7 +105,7 @@ pub(super) async fn graphql_get(
     let request = caller
         .prepare(&app, request, &batches, &budget)
         .data(EditedDocument);
-    GraphQLResponse::from(batches.run(app.schema.execute(request)).await).into_response()
+    media.answer(batches.run(app.schema.execute(request)).await)
 }
 
 /// Whether the operation the request names (or its only one) is a query; an unknown

@@ -9,7 +9,6 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use async_graphql::{BatchRequest, ErrorExtensions, Request};
-use async_graphql_axum::GraphQLResponse;
 use axum::{
     Extension,
     body::Bytes,
@@ -19,7 +18,7 @@ use axum::{
 };
 use serde_json::Value;
 
-use super::{App, AppState, authenticate, error};
+use super::{App, AppState, authenticate, error, media::Media};
 use crate::{
     graphql::{
         cost::BatchBudget,
@@ -37,6 +36,10 @@ pub(super) async fn graphql_post(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let limits = &app.config.limits;
+    let media = match Media::negotiate(&headers) {
+        Ok(media) => media,
+        Err(refusal) => return refusal.into_response(),
+    };
     let batch = match read_body(&app, &headers, body) {
         Ok(batch) => batch,
         Err(refusal) => return refusal.into_response(),
@@ -48,11 +51,11 @@ pub(super) async fn graphql_post(
             "a batch may hold at most {} operations",
             limits.max_batch
         ));
-        return error_response(error);
+        return media.answer(refused(error));
     }
     let caller = match Caller::of(&app, peer, &headers).await {
         Ok(caller) => caller,
-        Err(error) => return error_response(error),
+        Err(error) => return media.answer(refused(error)),
     };
     let batches = Batches::default();
     // One cost budget for the whole batch, shared by its operations.
@@ -64,7 +67,7 @@ pub(super) async fn graphql_post(
             BatchRequest::Batch(requests.into_iter().map(prepare).collect())
         }
     };
-    GraphQLResponse::from(batches.run(app.schema.execute_batch(batch)).await).into_response()
+    media.answer(batches.run(app.schema.execute_batch(batch)).await)
 }
 
 /// The GraphQL request (or batch) a POST body holds, or why it is refused: a body that is
@@ -186,11 +189,8 @@ fn operation(value: Value) -> Result<Request, Refusal> {
 }
 
 /// A domain error as a GraphQL response (HTTP 200, like errors of execution).
-fn error_response(error: ServiceError) -> Response {
-    let response = async_graphql::Response::from_errors(vec![
-        error.extend().into_server_error(Default::default()),
-    ]);
-    GraphQLResponse::from(response).into_response()
+pub(super) fn refused(error: ServiceError) -> async_graphql::Response {
+    async_graphql::Response::from_errors(vec![error.extend().into_server_error(Default::default())])
 }
 
 /// A request refused before any GraphQL ran.

@@ -4,6 +4,7 @@ mod error;
 mod export;
 mod graphql_get;
 mod graphql_post;
+mod media;
 mod reports;
 mod spreadsheet;
 mod websocket;

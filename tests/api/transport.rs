@@ -311,13 +311,14 @@ async fn get_runs_queries_and_only_queries() {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _, body) = get(
+    let (status, headers, body) = get(
         &app,
         &[("query", "{ plans { ")],
-        &[("authorization", &bearer)],
+        &[("authorization", &bearer), json_accept],
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(headers["content-type"], "application/graphql-response+json");
     let body: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(
         body["errors"][0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED",
@@ -336,4 +337,80 @@ async fn get_runs_queries_and_only_queries() {
         body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
         "{body}"
     );
+}
+
+/// The answer's type follows `Accept` (GraphQL over HTTP): the specified
+/// `application/graphql-response+json`, where a request that never ran is 400, or
+/// `application/json` for older clients (and clients that send no `Accept`), where every
+/// GraphQL answer is 200; a client that accepts neither gets 406.
+#[tokio::test]
+async fn answers_are_negotiated() {
+    let app = TestApp::sqlite().await;
+    let token = app.login("analyst").await;
+    let ask = |accept: Option<&'static str>, query: &'static str| {
+        let mut request = Request::post("/graphql")
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"));
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        let body = json!({ "query": query }).to_string();
+        app.response(request.body(Body::from(body)).unwrap())
+    };
+    let spec = "application/graphql-response+json, application/json;q=0.9";
+    for (accept, query, status, media) in [
+        (
+            Some(spec),
+            "{ plans { totalCount } }",
+            200,
+            "application/graphql-response+json",
+        ),
+        (
+            Some(spec),
+            "{ plans { nope } }",
+            400,
+            "application/graphql-response+json",
+        ),
+        (
+            Some(spec),
+            "{ plans {",
+            400,
+            "application/graphql-response+json",
+        ),
+        (
+            Some("application/json"),
+            "{ plans { nope } }",
+            200,
+            "application/json",
+        ),
+        (None, "{ plans { nope } }", 200, "application/json"),
+        (None, "{ plans { totalCount } }", 200, "application/json"),
+        (
+            Some("*/*"),
+            "{ plans { totalCount } }",
+            200,
+            "application/graphql-response+json",
+        ),
+    ] {
+        let (actual, headers, body) = ask(accept, query).await;
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(actual.as_u16(), status, "{accept:?} {query}: {body}");
+        assert_eq!(headers["content-type"], media, "{accept:?} {query}");
+        if status == 200 && !query.contains("nope") {
+            assert_eq!(body["data"]["plans"]["totalCount"], 1);
+        } else {
+            assert!(
+                body.get("data").is_none() || body["data"].is_null(),
+                "{body}"
+            );
+            assert!(
+                body["errors"][0]["extensions"]["code"].is_string(),
+                "{body}"
+            );
+        }
+    }
+    let (status, _, body) = ask(Some("text/plain"), "{ plans { totalCount } }").await;
+    assert_eq!(status, StatusCode::NOT_ACCEPTABLE);
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_ACCEPTABLE");
 }
