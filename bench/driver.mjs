@@ -182,9 +182,9 @@ const SCENARIOS = [
   read('c_submissions_district', 'district', Q.subs),
   read('c_submissions_coordinator', 'coordinator', Q.subs),
   read('c_submissions_analyst', 'analyst', Q.subs),
-  read("c'_count_district", 'district', Q.subsCount),
-  read("c'_count_coordinator", 'coordinator', Q.subsCount),
-  read("c'_count_analyst", 'analyst', Q.subsCount),
+  read('c2_count_district', 'district', Q.subsCount),
+  read('c2_count_coordinator', 'coordinator', Q.subsCount),
+  read('c2_count_analyst', 'analyst', Q.subsCount),
   read('d_progress_by_agency', 'analyst', Q.progress),
   read('e_district_home', 'district', Q.home),
 ];
@@ -358,16 +358,37 @@ async function explain() {
   for (const s of SCENARIOS.filter((x) => !x.run || x.write)) {
     for (const u of s.write ? ['district'] : users) {
       for (const t of targets) {
-        psql(`DO $$ BEGIN RAISE LOG 'BENCH-MARK begin ${t} ${s.name} ${u}'; END $$`);
+        const mark = (what) => psql(`DO $$ BEGIN RAISE LOG 'BENCH-MARK ${what} ${t} ${s.name} ${u}'; END $$`);
+        mark('begin');
         const r = s.write ? await write.run(t) : await runRead(t, { ...s, user: u });
-        psql(`DO $$ BEGIN RAISE LOG 'BENCH-MARK end ${t} ${s.name} ${u}'; END $$`);
+        mark('end');
         if (typeof r === 'string') console.log(`explain ${t} ${s.name} ${u}: ERROR ${r}`);
       }
     }
   }
 }
 
+async function login() { // one plantrack sign-in per user (the login mutation)
+  for (const [name, u] of Object.entries(cfg.users)) {
+    if (u.token || !u.username) continue;
+    const r = check(await post('plantrack', { query: 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', variables: { u: u.username, p: u.password } }, {}));
+    if (typeof r === 'string') throw new Error(`login of ${name} failed: ${r}`);
+    u.token = r.json.data.login.token;
+  }
+}
+
+// The drafts' current versions (an earlier run or the verify step may have saved them).
+async function refreshDrafts() {
+  if (!drafts.length) return;
+  const q = `{ ${drafts.map((d, i) => `s${i}: node(id: "${gid('Submission', d.submissionId)}") { ... on Submission { version } }`).join(' ')} }`;
+  const r = check(await post('plantrack', { query: q }, authHeaders('plantrack', 'district')));
+  if (typeof r === 'string') throw new Error(`reading the drafts' versions failed: ${r}`);
+  drafts.forEach((d, i) => { d.version = r.json.data[`s${i}`].version; });
+}
+
+await login();
 await detectSchema();
+await refreshDrafts();
 let status = 0;
 if (mode === 'verify') status = await verify();
 else if (mode === 'explain') await explain();

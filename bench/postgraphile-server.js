@@ -19,6 +19,7 @@ const middleware = postgraphile(pool, 'public', {
   graphiql: false,
   disableQueryLog: true,
   ignoreRBAC: false,
+  dynamicJson: true,
   setofFunctionsContainNulls: false,
   enableQueryBatching: false,
   retryOnInitFail: false,
