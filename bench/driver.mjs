@@ -98,9 +98,13 @@ const PERIOD = cfg.periodCode;
 let oldObligations = true;
 const SUB_FIELDS_PT = 'id status progress createdAt task { id content } agency { id name }';
 const SUB_FIELDS_PG = 'id status progress createdAt taskByTaskId { id content } agencyByAgencyId { id name }';
+// plantrack's "newest first": ORDER BY id DESC in binaries whose submissions take
+// `orderBy: SubmissionOrder` (before the filter language), ORDER BY created_at DESC, id
+// DESC (with an index on both, m20260104) after it. PostGraphile is asked for the same.
+let newestFirst = '[CREATED_AT_DESC, ID_DESC]';
 const submissionsPage = (count) => ({
   plantrack: `{ submissions(first: 100) { ${count ? 'totalCount ' : ''}edges { node { ${SUB_FIELDS_PT} } } } }`,
-  postgraphile: `{ allSubmissions(first: 100, orderBy: [CREATED_AT_DESC, ID_DESC]) { ${count ? 'totalCount ' : ''}nodes { ${SUB_FIELDS_PG} } } }`,
+  postgraphile: () => `{ allSubmissions(first: 100, orderBy: ${newestFirst}) { ${count ? 'totalCount ' : ''}nodes { ${SUB_FIELDS_PG} } } }`,
 });
 const Q = {
   tasks: {
@@ -126,8 +130,8 @@ const Q = {
          submissions(first: 20) { edges { node { id status progress updatedAt task { id } period { code } } } } }`
       : `query($period: String!) { obligations(first: 100, filter: { period: { code: { equalTo: $period } } }) { edges { node { task { id } period { code } state onTime submission { id status } } } }
          submissions(first: 20) { edges { node { id status progress updatedAt task { id } period { code } } } } }`,
-    postgraphile: `query($period: String!) { benchObligations(periodCode: $period) { nodes { taskId periodCode state onTime submissionId submissionStatus } }
-      allSubmissions(first: 20, orderBy: [CREATED_AT_DESC, ID_DESC]) { nodes { id status progress updatedAt taskId periodByPeriodId { code } } } }`,
+    postgraphile: () => `query($period: String!) { benchObligations(periodCode: $period) { nodes { taskId periodCode state onTime submissionId submissionStatus } }
+      allSubmissions(first: 20, orderBy: ${newestFirst}) { nodes { id status progress updatedAt taskId periodByPeriodId { code } } } }`,
   },
 };
 const read = (name, user, q) => ({ name, user, make: (target) => ({ query: typeof q[target] === 'function' ? q[target]() : q[target], variables: { plan: PLAN, period: PERIOD } }) });
@@ -225,10 +229,13 @@ function ids(node, target, acc = []) {
 }
 
 async function detectSchema() {
-  const r = check(await post('plantrack', { query: '{ __type(name: "Query") { fields { name args { name } } } }' }, {}));
+  const r = check(await post('plantrack', { query: '{ __type(name: "Query") { fields { name args { name type { name ofType { name } } } } } }' }, {}));
   if (typeof r === 'string') throw new Error(`introspection failed: ${r}`);
   const ob = r.json.data.__type.fields.find((f) => f.name === 'obligations');
   oldObligations = !!ob && ob.args.some((a) => a.name === 'periodCode');
+  const order = r.json.data.__type.fields.find((f) => f.name === 'submissions').args.find((a) => a.name === 'orderBy');
+  if (order && (order.type.name || order.type.ofType?.name) === 'SubmissionOrder') newestFirst = 'ID_DESC';
+  console.log(`plantrack schema: obligations ${oldObligations ? 'list by periodCode (before the filter language)' : 'connection with filter'}; newest first = ${newestFirst}`);
 }
 
 const targets = Object.keys(cfg.targets);
@@ -349,6 +356,7 @@ async function load() {
   fs.writeFileSync(path.join(OUT, 'table.md'), md + '\n');
   console.log('\n' + md);
   const errs = results.reduce((n, r) => n + targets.reduce((m, t) => m + r[t].errors, 0), 0);
+  fs.writeFileSync(path.join(OUT, 'load.status'), errs ? `errors ${errs}\n` : 'ok\n');
   return errs;
 }
 

@@ -86,7 +86,8 @@ cleanup() {
     for p in $PT $PGL $SQ; do wait "$p" 2>/dev/null || true; done
     if [ -z "${KEEP:-}" ] && [ -d "$DIR/data" ]; then as_pg "pg_ctl -D $DIR/data -m fast stop" >/dev/null 2>&1 || true; fi
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 mkdir -p "$DIR" "$OUT"
 [ "$(id -u)" = 0 ] && chown postgres "$DIR"
@@ -117,6 +118,7 @@ if [ -z "${REUSE:-}" ] || ! val "SELECT 1" >/dev/null 2>&1; then
         PLANTRACK_PASSWORD=$PASS "$BIN" --database-url "$OWNER_URL" user add --username "$1" --agency "$2" --role "$3" >/dev/null
     done
 fi
+sql -c "ALTER DATABASE $DB RESET ALL"   # an interrupted EXPLAIN step may have left auto_explain on
 val "SELECT 'plans ' || (SELECT count(*) FROM plan) || ', tasks ' || (SELECT count(*) FROM task) || ', agencies ' || (SELECT count(*) FROM agency) || ' (' || (SELECT count(*) FROM agency WHERE is_tenant) || ' tenants), periods ' || (SELECT count(*) FROM period) || ', windows ' || (SELECT count(*) FROM reporting_window) || ', submissions ' || (SELECT count(*) FROM submission) || ', evidence ' || (SELECT count(*) FROM submission_deliverable) || ', audit rows ' || (SELECT count(*) FROM audit_log) || ', database ' || pg_size_pretty(pg_database_size(current_database()))" | tee "$OUT/dataset.txt"
 val "SELECT string_agg(status || ' ' || n, ', ' ORDER BY status) FROM (SELECT status, count(*) n FROM submission GROUP BY status) x" | tee -a "$OUT/dataset.txt"
 
@@ -180,7 +182,9 @@ write_config "$DIR/config.json" "$HAVE_PG" "http://127.0.0.1:$PT_PORT/graphql" "
 
 # ---------- 6. verify, then load ----------
 node "$HERE/driver.mjs" "$DIR/config.json" verify
+rm -f "$OUT/load.status"
 node "$HERE/driver.mjs" "$DIR/config.json" load | tee "$OUT/load.txt"
+grep -qx ok "$OUT/load.status" || { echo "load: requests failed (see $OUT/load.txt)"; exit 1; }
 
 # ---------- 7. EXPLAIN (ANALYZE, BUFFERS) of what each scenario runs, via auto_explain ----------
 if [ -z "${SKIP_EXPLAIN:-}" ]; then
@@ -198,9 +202,11 @@ if [ -z "${SKIP_EXPLAIN:-}" ]; then
     node "$HERE/driver.mjs" "$DIR/config-explain.json" explain
     sql -c "ALTER DATABASE $DB RESET ALL"
     tail -n +"$((LOGSTART + 1))" "$DIR/log" | awk '
-        /BENCH-MARK begin/ { sub(/.*BENCH-MARK begin /, ""); print "\n==================== " $0; on = 1; next }
-        /BENCH-MARK end/ { on = 0; next }
+        /LOG:  BENCH-MARK begin/ { sub(/.*BENCH-MARK begin /, ""); print "\n==================== " $0; on = 1; next }
+        /LOG:  BENCH-MARK end/ { on = 0; next }
+        /BENCH-MARK/ { next }
         on && !/CONTEXT|STATEMENT|PL\/pgSQL function inline_code_block/ { print }' >"$OUT/explain.txt"
+    python3 "$HERE/explain_summary.py" "$OUT/explain.txt" >"$OUT/explain-summary.md"
     echo "EXPLAIN output: $OUT/explain.txt ($(grep -c 'Query Text' "$OUT/explain.txt" || true) statements)"
     kill $PT $PGL 2>/dev/null || true; wait $PT $PGL 2>/dev/null || true; PT=; PGL=
 fi
@@ -253,7 +259,9 @@ print(json.dumps([{'submissionId': r[0], 'taskId': r[1], 'periodCode': r[2], 've
     OUT=$OUT_SAVE; OWNER_URL=$OWNER_URL_SAVE
     SQLITE_DURATION=${SQLITE_DURATION:-$DURATION} SQLITE_ROUNDS=${SQLITE_ROUNDS:-$ROUNDS}
     DURATION=$SQLITE_DURATION ROUNDS=$SQLITE_ROUNDS node "$HERE/driver.mjs" "$DIR/config-sqlite.json" verify >/dev/null
+    rm -f "$SQ_OUT/load.status"
     DURATION=$SQLITE_DURATION ROUNDS=$SQLITE_ROUNDS node "$HERE/driver.mjs" "$DIR/config-sqlite.json" load | tee "$SQ_OUT/load.txt"
+    grep -qx ok "$SQ_OUT/load.status" || { echo "SQLite load: requests failed (see $SQ_OUT/load.txt)"; exit 1; }
 fi
 
 {
