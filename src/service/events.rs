@@ -1,6 +1,12 @@
-//! Live submission events. On PostgreSQL they travel through LISTEN/NOTIFY, sent inside
-//! the writing transaction (so they leave only if it commits) and received by every
-//! server instance on the database; on SQLite an in-process channel serves.
+//! Live submission events. On PostgreSQL they travel through LISTEN/NOTIFY, sent once the
+//! writing transaction has committed and received by every server instance on the
+//! database; on SQLite an in-process channel serves.
+//!
+//! The notification is not part of the transaction: PostgreSQL holds one database-wide
+//! lock from a notifying transaction's commit until its commit record is on disk, so
+//! notifying writers commit one at a time (13 saves/s at 8 writers in the benchmark). A
+//! notification of its own has nothing to flush. Live events are a courtesy, never the
+//! record: a crash between the commit and the notification loses one, the report stays.
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
 use serde::{Deserialize, Serialize};
@@ -44,7 +50,8 @@ impl SubmissionEvent {
 #[derive(Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<SubmissionEvent>,
-    via_postgres: bool,
+    /// The database notifications go through (PostgreSQL only).
+    notify: Option<DatabaseConnection>,
 }
 
 impl EventBus {
@@ -58,7 +65,7 @@ impl EventBus {
         if db.get_database_backend() != DbBackend::Postgres {
             return Ok(Self {
                 sender,
-                via_postgres: false,
+                notify: None,
             });
         }
         let mut listener = sea_orm::sqlx::postgres::PgListener::connect(url).await?;
@@ -85,7 +92,7 @@ impl EventBus {
         });
         Ok(Self {
             sender,
-            via_postgres: true,
+            notify: Some(db.clone()),
         })
     }
 
@@ -93,27 +100,33 @@ impl EventBus {
         self.sender.subscribe()
     }
 
-    /// Commits `txn` with the event: on PostgreSQL the notification is part of the
-    /// transaction; in process it is sent once the commit succeeded.
+    /// Commits `txn`, then sends the event to every instance's subscribers (in process,
+    /// or through PostgreSQL). A notification that fails is logged: the change is stored.
     pub async fn commit_with(
         &self,
         txn: DatabaseTransaction,
         event: SubmissionEvent,
     ) -> ServiceResult<()> {
-        if self.via_postgres {
-            let payload = serde_json::to_string(&event)
-                .map_err(|e| super::ServiceError::Internal(e.to_string()))?;
-            txn.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_notify($1, $2)",
-                [CHANNEL.into(), payload.into()],
-            ))
-            .await?;
-            txn.commit().await?;
-        } else {
-            txn.commit().await?;
+        txn.commit().await?;
+        match &self.notify {
+            Some(db) => {
+                let payload = serde_json::to_string(&event)
+                    .map_err(|e| super::ServiceError::Internal(e.to_string()))?;
+                let sent = db
+                    .execute_raw(Statement::from_sql_and_values(
+                        DbBackend::Postgres,
+                        "SELECT pg_notify($1, $2)",
+                        [CHANNEL.into(), payload.into()],
+                    ))
+                    .await;
+                if let Err(err) = sent {
+                    tracing::warn!(error = %err, "a submission event was not sent");
+                }
+            }
             // No subscriber is not an error.
-            let _ = self.sender.send(event);
+            None => {
+                let _ = self.sender.send(event);
+            }
         }
         Ok(())
     }
