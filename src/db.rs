@@ -6,13 +6,17 @@
 //! longer matches — is closed instead of reused. Reusing it would run the next caller's
 //! statements inside a transaction nobody commits: acknowledged writes that vanish, and
 //! a write lock that jams every other writer.
+//!
+//! Transactions are opened only through [`begin`] (clippy refuses the driver's own), so
+//! that the driver always knows of them: see there.
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
-    sqlx::{self, Connection, Row, pool::PoolConnectionMetadata},
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, Statement, TransactionOptions,
+    sqlx::{self, Connection, pool::PoolConnectionMetadata},
 };
 
 use crate::service::tenancy::APP_ROLE;
@@ -96,13 +100,9 @@ fn sqlite_connection_is_clean(
     })
 }
 
-/// Whether a PostgreSQL connection is outside any transaction. The server is asked, not
-/// the driver: a request cancelled while its `BEGIN` was in flight leaves a transaction
-/// open that the driver never counted. Inside an explicit transaction the statement
-/// starts after the transaction did; outside one, both times are the same — with the
-/// simple query protocol only: with a prepared statement the implicit transaction starts
-/// at Bind and the statement again at Execute, microseconds later, and every clean
-/// connection would look dirty (and be closed).
+/// Whether a PostgreSQL connection is outside any transaction, by the driver's count:
+/// with every `BEGIN` run to its answer (see [`begin`]), a transaction the server has
+/// open is one the driver counted.
 fn postgres_connection_is_clean(
     conn: &mut sqlx::PgConnection,
     _: PoolConnectionMetadata,
@@ -112,15 +112,27 @@ fn postgres_connection_is_clean(
             tracing::warn!("closing a PostgreSQL connection returned inside a transaction");
             return Ok(false);
         }
-        let clean: bool = sqlx::raw_sql("SELECT transaction_timestamp() = statement_timestamp()")
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get(0)?;
-        if !clean {
-            tracing::warn!("closing a PostgreSQL connection whose transaction was left open");
-        }
-        Ok(clean)
+        Ok(true)
     })
+}
+
+/// Opens a transaction that cancelling the caller cannot leave open on the server.
+///
+/// The driver counts a transaction once `BEGIN` has answered; a request cancelled while
+/// its `BEGIN` was in flight would hand the connection back inside a transaction that
+/// nothing knows of, and the next caller's writes would vanish in it. So `BEGIN` runs to
+/// its answer in a task of its own; a transaction that nobody awaits any more drops
+/// there, and dropping rolls it back before the connection is reused.
+#[allow(clippy::disallowed_methods)]
+pub async fn begin(
+    db: &DatabaseConnection,
+    options: TransactionOptions,
+) -> Result<DatabaseTransaction, DbErr> {
+    use sea_orm::TransactionTrait;
+    let db = db.clone();
+    tokio::spawn(async move { db.begin_with_options(options).await })
+        .await
+        .map_err(|e| DbErr::Custom(format!("opening a transaction failed: {e}")))?
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {

@@ -9,7 +9,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, TransactionTrait,
+    QueryFilter,
     sea_query::{Expr, Query},
 };
 use sha2::{Digest, Sha256};
@@ -284,7 +284,7 @@ pub async fn create_user(
         )));
     }
     let password_hash = hash_password(&new.password).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db, Default::default()).await?;
     if user::Entity::find()
         .filter(user::Column::Username.eq(&username))
         .count(&txn)
@@ -422,7 +422,7 @@ async fn update_user(
     change: impl FnOnce(&mut user::ActiveModel),
     end_tokens: EndTokens<'_>,
 ) -> ServiceResult<user::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db, Default::default()).await?;
     let before = user::Entity::find()
         .filter(user::Column::Username.eq(username.trim()))
         .one(&txn)

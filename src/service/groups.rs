@@ -4,8 +4,7 @@ use std::collections::HashSet;
 
 use entity::{agency, agency_group, agency_group_member, assignment, plan, task};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
-    sea_query::Query,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Query,
 };
 use serde_json::json;
 
@@ -25,7 +24,7 @@ pub async fn set_members(
     agency_codes: &[String],
 ) -> ServiceResult<agency_group::Model> {
     actor.require_role(&[Role::Coordinator, Role::Admin])?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db, Default::default()).await?;
     let group = agency_group::Entity::find()
         .filter(agency_group::Column::Code.eq(group_code.trim()))
         .one(&txn)

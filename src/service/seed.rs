@@ -8,9 +8,7 @@ use entity::{
     agency, agency_group, agency_group_member, assignment, deliverable, period, plan, section,
     task, task_period,
 };
-use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
 use serde::Deserialize;
 
 use super::{
@@ -178,7 +176,7 @@ fn horizon_periods(file: &PlanFile) -> ServiceResult<Vec<PeriodRow>> {
 /// Loads `source` in one transaction.
 pub async fn load(db: &DatabaseConnection, source: &str) -> ServiceResult<SeedReport> {
     let file = parse(source)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db, Default::default()).await?;
     let report = load_file(&txn, &file).await?;
     txn.commit().await?;
     Ok(report)

@@ -12,7 +12,6 @@ use entity::{audit_log, plan, submission};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
     EntityTrait, QueryFilter, Select, SqliteTransactionMode, Statement, TransactionOptions,
-    TransactionTrait,
     sea_query::{Expr, ExprTrait, Query, SelectStatement},
 };
 
@@ -234,12 +233,14 @@ async fn begin(
         Intent::Write => Some(SqliteTransactionMode::Immediate),
         Intent::Read => None,
     };
-    let txn = db
-        .begin_with_options(TransactionOptions {
+    let txn = crate::db::begin(
+        db,
+        TransactionOptions {
             sqlite_transaction_mode,
             ..Default::default()
-        })
-        .await?;
+        },
+    )
+    .await?;
     if db.get_database_backend() == DbBackend::Postgres {
         let plans = scope
             .coordinated_plans

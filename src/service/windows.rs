@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use entity::{period, plan, reporting_window};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryTrait, TransactionTrait,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryTrait,
 };
 use serde_json::json;
 
@@ -168,7 +168,7 @@ pub async fn open(
             "a window needs opensAt ≤ dueAt ≤ closesAt",
         ));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db, Default::default()).await?;
     let plan = coordinated_plan(&txn, actor, &input.plan_code).await?;
     let period = reporting_period(&txn, &input.period_code).await?;
     if find(&txn, plan.id, period.id).await?.is_some() {
@@ -223,7 +223,7 @@ pub async fn set_closing(
             "a reopened window must close in the future",
         ));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db, Default::default()).await?;
     let plan = coordinated_plan(&txn, actor, plan_code).await?;
     let period = reporting_period(&txn, period_code).await?;
     let before = find(&txn, plan.id, period.id)

@@ -3,7 +3,7 @@
 //! `every_path_to_tenant_data_is_covered` until this suite covers it.
 use std::collections::BTreeSet;
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
 use crate::{
@@ -704,7 +704,7 @@ async fn as_app_role(
     db: &sea_orm::DatabaseConnection,
     settings: Vec<(&'static str, String)>,
 ) -> sea_orm::DatabaseTransaction {
-    let txn = db.begin().await.unwrap();
+    let txn = plantrack::db::begin(db, Default::default()).await.unwrap();
     for (name, value) in settings {
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
