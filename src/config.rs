@@ -6,6 +6,7 @@ use std::{
     time::Duration,
 };
 
+use axum::http::HeaderValue;
 use clap::{Args, Parser, Subcommand};
 
 use crate::{db::PoolSettings, graphql::guard::DocumentLimits, service::domain::Role};
@@ -151,8 +152,34 @@ pub struct ServerConfig {
     )]
     pub bind: SocketAddr,
 
+    /// Web origins whose pages may call the API from a browser (CORS), comma-separated,
+    /// each `scheme://host[:port]` (e.g. `https://dashboard.example.gov.vn`). None by
+    /// default: only pages served by plantrack itself (GraphiQL) and non-browser clients.
+    #[arg(
+        long,
+        env = "PLANTRACK_CORS_ORIGINS",
+        value_delimiter = ',',
+        value_parser = parse_origin,
+        global = true
+    )]
+    pub cors_origins: Vec<HeaderValue>,
+
     #[command(flatten)]
     pub limits: Limits,
+}
+
+/// A web origin as browsers send it: `scheme://host[:port]`, nothing after.
+fn parse_origin(text: &str) -> Result<HeaderValue, String> {
+    let text = text.trim();
+    let (scheme, rest) = text
+        .split_once("://")
+        .ok_or_else(|| format!("`{text}` is not an origin such as https://example.gov.vn"))?;
+    if !matches!(scheme, "http" | "https") || rest.is_empty() || rest.contains('/') {
+        return Err(format!(
+            "`{text}` is not an origin: http or https, a host, an optional port, no path"
+        ));
+    }
+    HeaderValue::from_str(text).map_err(|_| format!("`{text}` is not a valid origin"))
 }
 
 /// Limits that protect the service from expensive or oversized requests.
@@ -337,7 +364,28 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             bind: "127.0.0.1:8080".parse().expect("valid address"),
+            cors_origins: Vec::new(),
             limits: Limits::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_origin;
+
+    #[test]
+    fn origins_are_scheme_host_and_port_only() {
+        assert!(parse_origin("https://dashboard.example.gov.vn").is_ok());
+        assert!(parse_origin(" http://127.0.0.1:5173 ").is_ok());
+        for bad in [
+            "dashboard.example.gov.vn",
+            "https://x.gov.vn/app",
+            "ftp://x",
+            "https://",
+            "*",
+        ] {
+            assert!(parse_origin(bad).is_err(), "{bad}");
         }
     }
 }

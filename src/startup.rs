@@ -92,13 +92,35 @@ pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
             // The peer address reaches handlers: sign-ins are throttled per address.
             let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
             axum::serve(listener, service)
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
+                .with_graceful_shutdown(stop_requested())
                 .await?;
+            println!("plantrack stopped: requests in flight were answered");
             Ok(())
         }
     }
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what systemd and container runtimes send): the server
+/// then stops accepting and answers the requests in flight before it exits.
+async fn stop_requested() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
 }
 
 /// Migrates and seeds through the owner's connection (the migration URL), lets the

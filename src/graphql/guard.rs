@@ -137,11 +137,7 @@ async fn parse(query: &str) -> ServerResult<ExecutableDocument> {
         let query = query.to_owned();
         tokio::task::spawn_blocking(move || async_graphql::parser::parse_query(query))
             .await
-            .map_err(|e| {
-                ServiceError::Internal(format!("parsing task: {e}"))
-                    .extend()
-                    .into_server_error(Pos::default())
-            })?
+            .map_err(|e| without_location(ServiceError::Internal(format!("parsing task: {e}"))))?
     } else {
         async_graphql::parser::parse_query(query)
     };
@@ -149,7 +145,7 @@ async fn parse(query: &str) -> ServerResult<ExecutableDocument> {
 }
 
 /// Sets `extensions.code` where an error has none.
-fn with_code(mut error: ServerError, code: &str) -> ServerError {
+pub fn with_code(mut error: ServerError, code: &str) -> ServerError {
     let extensions = error.extensions.get_or_insert_with(Default::default);
     if extensions.get("code").is_none() {
         extensions.set("code", code);
@@ -190,7 +186,7 @@ impl Extension for ResponseLimitExtension {
             "the answer is larger than {} bytes: ask for fewer fields or a smaller page",
             self.0
         ));
-        Response::from_errors(vec![error.extend().into_server_error(Pos::default())])
+        Response::from_errors(vec![without_location(error)])
     }
 }
 
@@ -215,9 +211,15 @@ impl std::io::Write for ByteCounter {
 }
 
 fn refusal(message: String) -> ServerError {
-    ServiceError::bad_input(message)
-        .extend()
-        .into_server_error(Pos::default())
+    without_location(ServiceError::bad_input(message))
+}
+
+/// An error about the whole document, not a place in it: no `locations` (which count
+/// from line 1, column 1; there is no line 0).
+fn without_location(error: ServiceError) -> ServerError {
+    let mut error = error.extend().into_server_error(Pos::default());
+    error.locations.clear();
+    error
 }
 
 /// Bounds the raw text: its length, its tokens and the nesting of `(`, `[` and `{`.

@@ -35,6 +35,8 @@ pub(super) struct GetParams {
     variables: Option<String>,
     #[serde(rename = "operationName")]
     operation_name: Option<String>,
+    /// JSON text: a persisted query's hash (`{"persistedQuery": …}`).
+    extensions: Option<String>,
 }
 
 pub(super) async fn graphql_get(
@@ -56,15 +58,33 @@ pub(super) async fn graphql_get(
         Err(_) if params.query.is_none() && wants_html(&headers) => Media::Json,
         Err(refusal) => return refusal.into_response(),
     };
-    let Some(query) = params.query else {
-        if wants_html(&headers) {
-            return graphiql().await.into_response();
+    let extensions = match params.extensions.as_deref().map(serde_json::from_str) {
+        None => None,
+        Some(Ok(serde_json::Value::Object(map))) => Some(map),
+        Some(_) => {
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "`extensions` is not a JSON object",
+            );
         }
-        return refusal(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            "a GET request carries its query in the URL: /graphql?query={plans{totalCount}}",
-        );
+    };
+    let persisted = extensions
+        .as_ref()
+        .is_some_and(|map| map.contains_key("persistedQuery"));
+    let query = match params.query {
+        Some(query) => query,
+        None if persisted => String::new(),
+        None => {
+            if wants_html(&headers) {
+                return graphiql().await.into_response();
+            }
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "a GET request carries its query in the URL: /graphql?query={plans{totalCount}}",
+            );
+        }
     };
     let variables = match params.variables.as_deref().map(serde_json::from_str) {
         None => Variables::default(),
@@ -80,6 +100,15 @@ pub(super) async fn graphql_get(
     let mut request = Request::new(query).variables(variables);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
+    }
+    for (name, value) in extensions.into_iter().flatten() {
+        request.extensions.insert(
+            name,
+            async_graphql::Value::from_json(value).unwrap_or_default(),
+        );
+    }
+    if let Err(e) = app.persisted.resolve(&mut request) {
+        return media.answer(async_graphql::Response::from_errors(vec![e]));
     }
     if let Err(e) = guard::check(&mut request, &app.config.limits.document()).await {
         return media.answer(async_graphql::Response::from_errors(vec![e]));

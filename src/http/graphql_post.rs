@@ -53,6 +53,10 @@ pub(super) async fn graphql_post(
         ));
         return media.answer(refused(error));
     }
+    let batch = match persisted_documents(&app, batch) {
+        Ok(batch) => batch,
+        Err(error) => return media.answer(async_graphql::Response::from_errors(vec![error])),
+    };
     let caller = match Caller::of(&app, peer, &headers).await {
         Ok(caller) => caller,
         Err(error) => return media.answer(refused(error)),
@@ -68,6 +72,25 @@ pub(super) async fn graphql_post(
         }
     };
     media.answer(batches.run(app.schema.execute_batch(batch)).await)
+}
+
+/// The requests with the documents their persisted-query hashes name (see `persisted`).
+fn persisted_documents(
+    app: &App,
+    batch: BatchRequest,
+) -> Result<BatchRequest, async_graphql::ServerError> {
+    Ok(match batch {
+        BatchRequest::Single(mut request) => {
+            app.persisted.resolve(&mut request)?;
+            BatchRequest::Single(request)
+        }
+        BatchRequest::Batch(mut requests) => {
+            for request in &mut requests {
+                app.persisted.resolve(request)?;
+            }
+            BatchRequest::Batch(requests)
+        }
+    })
 }
 
 /// The GraphQL request (or batch) a POST body holds, or why it is refused: a body that is
@@ -178,10 +201,11 @@ fn parse(body: &[u8]) -> Result<BatchRequest, Refusal> {
 }
 
 fn operation(value: Value) -> Result<Request, Refusal> {
-    if !value.get("query").is_some_and(Value::is_string) {
+    let persisted = value.pointer("/extensions/persistedQuery").is_some();
+    if !value.get("query").is_some_and(Value::is_string) && !persisted {
         return Err(Refusal::bad_request(
             "a GraphQL request is a JSON object with a `query` string, such as \
-             {\"query\": \"{ plans { totalCount } }\"}",
+             {\"query\": \"{ plans { totalCount } }\"} (or a persisted query's hash)",
         ));
     }
     serde_json::from_value(value)

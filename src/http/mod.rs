@@ -5,6 +5,7 @@ mod export;
 mod graphql_get;
 mod graphql_post;
 mod media;
+mod persisted;
 mod reports;
 mod spreadsheet;
 mod websocket;
@@ -15,13 +16,20 @@ use async_graphql::http::GraphiQLSource;
 use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, State},
-    http::{HeaderMap, StatusCode, header::AUTHORIZATION},
+    http::{
+        HeaderMap, HeaderValue, Method, StatusCode,
+        header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE},
+    },
     response::{Html, IntoResponse},
     routing::{get, post},
 };
 use sea_orm::DatabaseConnection;
 use serde_json::json;
-use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
+use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
 
 use crate::{
     config::ServerConfig,
@@ -35,6 +43,7 @@ pub struct App {
     pub schema: AppSchema,
     pub config: ServerConfig,
     exports: export::Exports,
+    persisted: persisted::PersistedQueries,
 }
 
 pub type AppState = Arc<App>;
@@ -48,6 +57,7 @@ impl App {
             schema,
             config,
             exports,
+            persisted: Default::default(),
         })
     }
 }
@@ -61,7 +71,7 @@ pub fn router(app: AppState) -> Router {
     let export = Router::new()
         .route("/export", post(export::export))
         .layer(timeout(limits.export_timeout_secs));
-    Router::new()
+    let mut router = Router::new()
         .route(
             "/graphql",
             get(graphql_get::graphql_get).post(graphql_post::graphql_post),
@@ -73,9 +83,22 @@ pub fn router(app: AppState) -> Router {
         .layer(timeout(limits.request_timeout_secs))
         .merge(export)
         // Read by the body extractors; POST /graphql answers 413 in GraphQL shape.
-        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(TraceLayer::new_for_http())
-        .with_state(app)
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes));
+    if !app.config.cors_origins.is_empty() {
+        router = router.layer(cors(&app.config.cors_origins));
+    }
+    router.layer(TraceLayer::new_for_http()).with_state(app)
+}
+
+/// Cross-origin calls from the configured web origins only: their pages may send GraphQL
+/// with a bearer token, and read the answer. No credentials (cookies) are involved: the
+/// token is a header the page sets. (Without origins there is no CORS layer at all.)
+fn cors(origins: &[HeaderValue]) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([AUTHORIZATION, CONTENT_TYPE, ACCEPT])
+        .max_age(Duration::from_secs(600))
 }
 
 async fn graphiql() -> Html<String> {

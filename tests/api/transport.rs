@@ -414,3 +414,147 @@ async fn answers_are_negotiated() {
     let body: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_ACCEPTABLE");
 }
+
+/// Browsers may call the API cross-origin only from the configured origins: preflight and
+/// answer carry `Access-Control-Allow-Origin` for them, for nobody else, and for nobody
+/// at all by default.
+#[tokio::test]
+async fn cross_origin_calls_only_from_configured_origins() {
+    let dashboard = "https://dashboard.example.gov.vn";
+    let mut config = test_config();
+    config.cors_origins = vec![dashboard.parse().unwrap()];
+    let app = TestApp::sqlite_with(config).await;
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method("OPTIONS")
+            .uri("/graphql")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .body(Body::empty())
+            .unwrap()
+    };
+    let query = |origin: &str| {
+        Request::post("/graphql")
+            .header("origin", origin)
+            .header("content-type", "application/json")
+            .body(Body::from(json!({ "query": "{ __typename }" }).to_string()))
+            .unwrap()
+    };
+
+    let (status, headers, _) = app.response(preflight(dashboard)).await;
+    assert!(status.is_success(), "{status}");
+    assert_eq!(headers["access-control-allow-origin"], dashboard);
+    let allowed = headers["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(allowed.contains("authorization") && allowed.contains("content-type"));
+    let (status, headers, _) = app.response(query(dashboard)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["access-control-allow-origin"], dashboard);
+
+    let elsewhere = "https://evil.example.com";
+    let (_, headers, _) = app.response(preflight(elsewhere)).await;
+    assert!(headers.get("access-control-allow-origin").is_none());
+    let (_, headers, _) = app.response(query(elsewhere)).await;
+    assert!(headers.get("access-control-allow-origin").is_none());
+
+    let default = TestApp::sqlite().await;
+    let (_, headers, _) = default.response(query(dashboard)).await;
+    assert!(
+        headers.get("access-control-allow-origin").is_none(),
+        "no origin is allowed by default"
+    );
+}
+
+/// Automatic persisted queries, as Apollo's clients use them: the hash alone first; on
+/// `PersistedQueryNotFound` the document with its hash; then the hash alone, by POST or
+/// GET. A document sent this way meets the same limits as any other.
+#[tokio::test]
+async fn persisted_queries_by_hash() {
+    use sha2::{Digest, Sha256};
+
+    let app = TestApp::sqlite().await;
+    let token = app.login("analyst").await;
+    let bearer = format!("Bearer {token}");
+    let query = "{ plans { totalCount } }";
+    let hash = format!("{:x}", Sha256::digest(query.as_bytes()));
+    let extension = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+
+    let reply = app
+        .send(
+            "/graphql",
+            &json!({ "extensions": extension }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        reply.error_code(),
+        Some("PERSISTED_QUERY_NOT_FOUND"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.body["errors"][0]["message"], "PersistedQueryNotFound");
+
+    let reply = app
+        .send(
+            "/graphql",
+            &json!({ "query": query, "extensions": extension }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(reply.data()["plans"]["totalCount"], 1);
+    let reply = app
+        .send(
+            "/graphql",
+            &json!({ "extensions": extension }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(reply.data()["plans"]["totalCount"], 1, "by hash alone");
+
+    let (status, _, body) = get(
+        &app,
+        &[("extensions", &extension.to_string())],
+        &[("authorization", &bearer)],
+    )
+    .await;
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["plans"]["totalCount"], 1, "by hash over GET");
+
+    // A hash that is not the document's is refused, and remembers nothing.
+    let other = "{ plans { edges { node { code } } } }";
+    let reply = app
+        .send(
+            "/graphql",
+            &json!({ "query": other, "extensions": extension }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(reply.error_code(), Some("BAD_USER_INPUT"), "{}", reply.body);
+
+    // The document limits hold for persisted documents too.
+    let deep = format!("{}{}", "{ plans ".repeat(200), "}".repeat(200));
+    let deep_hash = format!("{:x}", Sha256::digest(deep.as_bytes()));
+    let reply = app
+        .send(
+            "/graphql",
+            &json!({ "query": deep, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": deep_hash } } }),
+            Some(&token),
+        )
+        .await;
+    assert!(reply.body.get("data").is_none() || reply.body["data"].is_null());
+    assert_eq!(reply.error_code(), Some("BAD_USER_INPUT"), "{}", reply.body);
+    let message = reply.body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("nests brackets"), "{message}");
+    assert!(
+        reply.body["errors"][0].get("locations").is_none(),
+        "no place in the document: {}",
+        reply.body
+    );
+}
