@@ -66,7 +66,6 @@ pub fn table(txn: &ScopedTxn) -> SelectStatement {
     let phase = |name: &str| Expr::col((Alias::new("phase"), Alias::new(name)));
     let missing = ObligationState::Missing.as_str();
     Query::select()
-        .distinct()
         .expr_as(a("agency_id"), Alias::new("agency_id"))
         .expr_as(
             column(agency::Entity, agency::Column::Kind),
@@ -105,17 +104,6 @@ pub fn table(txn: &ScopedTxn) -> SelectStatement {
             column(agency::Entity, agency::Column::Id).eq(a("agency_id")),
         )
         .inner_join(
-            task_period::Entity,
-            column(task_period::Entity, task_period::Column::TaskId)
-                .eq(column(task::Entity, task::Column::Id)),
-        )
-        .join_as(
-            JoinType::InnerJoin,
-            period::Entity,
-            Alias::new("phase"),
-            phase("id").eq(column(task_period::Entity, task_period::Column::PeriodId)),
-        )
-        .inner_join(
             reporting_window::Entity,
             column(reporting_window::Entity, reporting_window::Column::PlanId)
                 .eq(column(task::Entity, task::Column::PlanId)),
@@ -124,14 +112,31 @@ pub fn table(txn: &ScopedTxn) -> SelectStatement {
             JoinType::InnerJoin,
             period::Entity,
             Alias::new("reported"),
-            Condition::all()
-                .add(p("id").eq(column(
-                    reporting_window::Entity,
-                    reporting_window::Column::PeriodId,
-                )))
-                .add(p("starts_on").gte(phase("starts_on")))
-                .add(p("ends_on").lte(phase("ends_on"))),
+            p("id").eq(column(
+                reporting_window::Entity,
+                reporting_window::Column::PeriodId,
+            )),
         )
+        // A phase of the task covers the reported period. As a condition, not a join:
+        // a period can lie in two phases, and the obligation is one (no DISTINCT needed).
+        .and_where(Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(task_period::Entity)
+                .join_as(
+                    JoinType::InnerJoin,
+                    period::Entity,
+                    Alias::new("phase"),
+                    phase("id").eq(column(task_period::Entity, task_period::Column::PeriodId)),
+                )
+                .and_where(
+                    column(task_period::Entity, task_period::Column::TaskId)
+                        .eq(column(task::Entity, task::Column::Id)),
+                )
+                .and_where(p("starts_on").gte(phase("starts_on")))
+                .and_where(p("ends_on").lte(phase("ends_on")))
+                .to_owned(),
+        ))
         .join(
             JoinType::LeftJoin,
             submission::Entity,
