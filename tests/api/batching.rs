@@ -17,9 +17,9 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use crate::{
-    fixtures::{open_window, submission_in},
+    fixtures::{led_tasks, open_window, submission_in},
     on_both_databases,
-    support::{Client, TestApp},
+    support::TestApp,
 };
 
 /// Every agency (more than async-graphql resolves in one pass of a list) and a page of
@@ -34,22 +34,6 @@ const DASHBOARD: &str = "{ agencies(first: 100) { edges { node { code groups { c
         task { number leadAgencies { code } section { numeral plan { code } } }
         deliverables { status deliverable { description } }
         history { action } } } } }";
-
-async fn led_tasks(client: &Client<'_>, agency: &str, n: usize) -> Vec<String> {
-    let reply = client
-        .graphql(
-            "query($a: String!) { tasks(first: 100, filter: { leadAgencies: { some: { code: { equalTo: $a } } } }) { edges { node { id } } } }",
-            json!({ "a": agency }),
-        )
-        .await;
-    reply.data()["tasks"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .take(n)
-        .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
-        .collect()
-}
 
 /// Sends `clients` copies of the dashboard at once; the statements they ran in all, and
 /// the report ids of one answer.
@@ -112,7 +96,7 @@ async fn statements_per_request_do_not_grow_with_concurrency(app: TestApp) {
     for (user, agency) in [("tayson", "ubnd-tay-son"), ("anlao", "ubnd-an-lao")] {
         let editor = app.client(user).await;
         for (task, status) in
-            led_tasks(&editor, agency, 3)
+            led_tasks(&editor, agency)
                 .await
                 .iter()
                 .zip(["SUBMITTED", "ACCEPTED", "RETURNED"])
@@ -151,7 +135,7 @@ on_both_databases!(statements_per_request_do_not_grow_with_concurrency);
 async fn a_save_runs_a_handful_of_statements(app: TestApp) {
     open_window(&app, "2024", 48).await.data();
     let tayson = app.client("tayson").await;
-    let task = led_tasks(&tayson, "ubnd-tay-son", 1).await.remove(0);
+    let task = led_tasks(&tayson, "ubnd-tay-son").await.remove(0);
     let save = "mutation($i: SaveSubmissionInput!) { saveSubmission(input: $i) { id version } }";
     let mut counts = Vec::new();
     let mut version = None;

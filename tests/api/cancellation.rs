@@ -9,26 +9,10 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use crate::{
-    fixtures::{open_window, save},
+    fixtures::{led_tasks, open_window, save},
     on_both_databases,
-    support::{Client, TestApp},
+    support::TestApp,
 };
-
-/// The ids of the tasks a district leads.
-async fn led_tasks(client: &Client<'_>, agency: &str) -> Vec<String> {
-    let reply = client
-        .graphql(
-            "query($a: String!) { tasks(first: 100, filter: { leadAgencies: { some: { code: { equalTo: $a } } } }) { edges { node { id } } } }",
-            json!({ "a": agency }),
-        )
-        .await;
-    reply.data()["tasks"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
-        .collect()
-}
 
 fn save_request(token: &str, task: &str, version: Option<i64>, summary: &str) -> Request<Body> {
     let body = json!({

@@ -171,3 +171,19 @@ pub async fn every_node(
         after = conn["pageInfo"]["endCursor"].clone();
     }
 }
+
+/// The ids of the tasks an agency leads (directly or through a group), in plan order.
+pub async fn led_tasks(client: &Client<'_>, agency: &str) -> Vec<String> {
+    let reply = client
+        .graphql(
+            "query($a: String!) { tasks(first: 100, filter: { leadAgencies: { some: { code: { equalTo: $a } } } }) { edges { node { id } } } }",
+            json!({ "a": agency }),
+        )
+        .await;
+    reply.data()["tasks"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+        .collect()
+}
