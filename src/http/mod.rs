@@ -52,12 +52,13 @@ impl App {
     pub fn new(db: DatabaseConnection, events: EventBus, config: ServerConfig) -> AppState {
         let schema = build_schema(Some((db.clone(), events)), &config.limits);
         let exports = export::Exports::new(&schema);
+        let persisted = persisted::PersistedQueries::new(config.limits.max_document_bytes);
         Arc::new(Self {
             db,
             schema,
             config,
             exports,
-            persisted: Default::default(),
+            persisted,
         })
     }
 }

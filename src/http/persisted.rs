@@ -17,12 +17,15 @@ use sha2::{Digest, Sha256};
 
 use crate::graphql::guard::with_code;
 
-/// Documents remembered, least recently used forgotten first: at most this many times
-/// the document size limit in memory.
+/// Documents remembered, least recently used forgotten first.
 const REMEMBERED: usize = 256;
 
-/// The documents clients have sent, by the hex SHA-256 of their text.
-pub struct PersistedQueries(Mutex<LruCache<String, Arc<str>>>);
+/// The documents clients have sent, by the hex SHA-256 of their text: at most
+/// [`REMEMBERED`] of them, none longer than the document size limit.
+pub struct PersistedQueries {
+    remembered: Mutex<LruCache<String, Arc<str>>>,
+    max_document_bytes: usize,
+}
 
 /// The `persistedQuery` extension of a request.
 #[derive(Deserialize)]
@@ -32,15 +35,16 @@ struct PersistedQuery {
     sha256_hash: String,
 }
 
-impl Default for PersistedQueries {
-    fn default() -> Self {
-        Self(Mutex::new(LruCache::new(
-            NonZeroUsize::new(REMEMBERED).expect("not zero"),
-        )))
-    }
-}
-
 impl PersistedQueries {
+    pub fn new(max_document_bytes: usize) -> Self {
+        Self {
+            remembered: Mutex::new(LruCache::new(
+                NonZeroUsize::new(REMEMBERED).expect("not zero"),
+            )),
+            max_document_bytes,
+        }
+    }
+
     /// Gives a request that names its document by hash the document's text, and
     /// remembers a document sent with its hash. `PERSISTED_QUERY_NOT_FOUND` when the hash
     /// is unknown (the client then sends the document), `BAD_USER_INPUT` for a hash that
@@ -66,7 +70,7 @@ impl PersistedQueries {
             ));
         }
         let hash = persisted.sha256_hash.to_ascii_lowercase();
-        let mut remembered = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut remembered = self.remembered.lock().unwrap_or_else(|e| e.into_inner());
         if request.query.is_empty() {
             let text = remembered.get(&hash).ok_or_else(|| {
                 // The message is what Apollo's clients look for.
@@ -77,7 +81,11 @@ impl PersistedQueries {
             if format!("{:x}", Sha256::digest(request.query.as_bytes())) != hash {
                 return Err(coded("provided sha does not match query", "BAD_USER_INPUT"));
             }
-            remembered.put(hash, request.query.as_str().into());
+            // A document over the limit is refused by the guard; it is not kept either,
+            // or 256 of them (each up to the body limit) would sit in memory.
+            if request.query.len() <= self.max_document_bytes {
+                remembered.put(hash, request.query.as_str().into());
+            }
         }
         Ok(())
     }

@@ -538,6 +538,31 @@ async fn persisted_queries_by_hash() {
         .await;
     assert_eq!(reply.error_code(), Some("BAD_USER_INPUT"), "{}", reply.body);
 
+    // A document over the size limit is refused, and not remembered under its hash.
+    let long = format!("{query}{}", " ".repeat(70_000));
+    let long_hash = json!({ "persistedQuery": { "version": 1, "sha256Hash": format!("{:x}", Sha256::digest(long.as_bytes())) } });
+    let reply = app
+        .send(
+            "/graphql",
+            &json!({ "query": long, "extensions": long_hash }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(reply.error_code(), Some("BAD_USER_INPUT"), "{}", reply.body);
+    let reply = app
+        .send(
+            "/graphql",
+            &json!({ "extensions": long_hash }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        reply.error_code(),
+        Some("PERSISTED_QUERY_NOT_FOUND"),
+        "{}",
+        reply.body
+    );
+
     // The document limits hold for persisted documents too.
     let deep = format!("{}{}", "{ plans ".repeat(200), "}".repeat(200));
     let deep_hash = format!("{:x}", Sha256::digest(deep.as_bytes()));
