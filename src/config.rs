@@ -65,6 +65,11 @@ pub struct Cli {
     #[arg(long, env = "PLANTRACK_LOG_JSON", global = true)]
     pub log_json: bool,
 
+    /// Base URL of an OpenTelemetry collector's OTLP/HTTP receiver, e.g.
+    /// `http://127.0.0.1:4318`: spans are sent to `<URL>/v1/traces`. None by default.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
+
     #[command(flatten)]
     pub server: ServerConfig,
 
@@ -163,6 +168,16 @@ pub struct ServerConfig {
         global = true
     )]
     pub cors_origins: Vec<HeaderValue>,
+
+    /// Seconds the server waits, once asked to stop (SIGTERM, Ctrl-C), for requests in
+    /// flight to finish before it exits anyway. Subscriptions are closed at once (1001).
+    #[arg(
+        long,
+        env = "PLANTRACK_SHUTDOWN_GRACE_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub shutdown_grace_secs: u64,
 
     #[command(flatten)]
     pub limits: Limits,
@@ -365,6 +380,7 @@ impl Default for ServerConfig {
         Self {
             bind: "127.0.0.1:8080".parse().expect("valid address"),
             cors_origins: Vec::new(),
+            shutdown_grace_secs: 30,
             limits: Limits::default(),
         }
     }

@@ -1,5 +1,5 @@
 //! What each command does.
-use std::{io::Write, net::SocketAddr};
+use std::{future::IntoFuture, io::Write, net::SocketAddr, time::Duration};
 
 use anyhow::Context;
 use sea_orm::{DatabaseConnection, DbBackend};
@@ -90,10 +90,23 @@ pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
             let addr = listener.local_addr()?;
             println!("plantrack is serving; GraphiQL: http://{addr}/graphql");
             // The peer address reaches handlers: sign-ins are throttled per address.
-            let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
-            axum::serve(listener, service)
-                .with_graceful_shutdown(stop_requested())
-                .await?;
+            let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+            let stopping = app.clone();
+            let server = axum::serve(listener, service).with_graceful_shutdown(async move {
+                stop_requested().await;
+                stopping.stop();
+            });
+            let grace = Duration::from_secs(cli.server.shutdown_grace_secs);
+            tokio::select! {
+                served = server.into_future() => served?,
+                () = async { app.stopped().await; tokio::time::sleep(grace).await } => {
+                    println!(
+                        "plantrack stopped: requests still running after {} s were abandoned",
+                        grace.as_secs()
+                    );
+                    return Ok(());
+                }
+            }
             println!("plantrack stopped: requests in flight were answered");
             Ok(())
         }

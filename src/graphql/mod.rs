@@ -8,6 +8,7 @@ pub mod guard;
 pub mod inputs;
 pub mod loaders;
 pub mod mutation;
+pub mod observe;
 pub mod query;
 pub mod relay;
 pub mod scalars;
@@ -18,6 +19,7 @@ pub mod tenant_types;
 pub mod types;
 
 use async_graphql::Schema;
+pub use observe::count_errors;
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -29,8 +31,10 @@ pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subs
 
 /// The schema, with its limits; `db` is `None` only for printing the SDL.
 pub fn build_schema(db: Option<(DatabaseConnection, EventBus)>, limits: &Limits) -> AppSchema {
-    // The guard goes first: it sees the raw text before anything parses it.
+    // The observer wraps everything, so that it counts every error; the guard comes
+    // next: it sees the raw text before anything parses it.
     let mut builder = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
+        .extension(observe::Observe)
         .extension(guard::DocumentGuard(limits.document()))
         .extension(session::RequireSignIn)
         .extension(guard::ResponseLimit(limits.max_response_bytes))

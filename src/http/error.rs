@@ -44,6 +44,7 @@ pub fn status_of(code: &str) -> StatusCode {
 /// The one shape of every error the HTTP layer answers, GraphQL's:
 /// `{"errors":[{"message":…,"extensions":{"code":…}}]}`.
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    metrics::counter!("plantrack_graphql_errors_total", "code" => code.to_owned()).increment(1);
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     (status, Json(body)).into_response()
 }
@@ -51,6 +52,7 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
 /// Errors of GraphQL itself (with their locations and paths) as an HTTP answer whose
 /// status goes with the first error's code.
 pub fn graphql_errors_response(errors: Vec<ServerError>) -> Response {
+    crate::graphql::count_errors(&errors);
     let status = errors
         .first()
         .and_then(|e| e.extensions.as_ref())

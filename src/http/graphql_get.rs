@@ -77,7 +77,7 @@ pub(super) async fn graphql_get(
         None if persisted => String::new(),
         None => {
             if wants_html(&headers) {
-                return graphiql().await.into_response();
+                return graphiql::page();
             }
             return refusal(
                 StatusCode::BAD_REQUEST,

@@ -22,6 +22,7 @@ use super::{App, AppState, authenticate, error, media::Media};
 use crate::{
     graphql::{
         cost::BatchBudget,
+        count_errors,
         loaders::{Batches, new_loaders, new_tenant_loaders},
         session::{ClientAddress, Session},
     },
@@ -55,7 +56,11 @@ pub(super) async fn graphql_post(
     }
     let batch = match persisted_documents(&app, batch) {
         Ok(batch) => batch,
-        Err(error) => return media.answer(async_graphql::Response::from_errors(vec![error])),
+        Err(error) => {
+            let refused = async_graphql::Response::from_errors(vec![error]);
+            count_errors(&refused.errors);
+            return media.answer(refused);
+        }
     };
     let caller = match Caller::of(&app, peer, &headers).await {
         Ok(caller) => caller,
@@ -214,7 +219,11 @@ fn operation(value: Value) -> Result<Request, Refusal> {
 
 /// A domain error as a GraphQL response (HTTP 200, like errors of execution).
 pub(super) fn refused(error: ServiceError) -> async_graphql::Response {
-    async_graphql::Response::from_errors(vec![error.extend().into_server_error(Default::default())])
+    let refused = async_graphql::Response::from_errors(vec![
+        error.extend().into_server_error(Default::default()),
+    ]);
+    count_errors(&refused.errors);
+    refused
 }
 
 /// A request refused before any GraphQL ran.

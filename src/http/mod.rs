@@ -2,9 +2,11 @@
 //! exports.
 mod error;
 mod export;
+mod graphiql;
 mod graphql_get;
 mod graphql_post;
 mod media;
+mod observe;
 mod persisted;
 mod reports;
 mod spreadsheet;
@@ -12,7 +14,6 @@ mod websocket;
 
 use std::{sync::Arc, time::Duration};
 
-use async_graphql::http::GraphiQLSource;
 use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, State},
@@ -20,7 +21,7 @@ use axum::{
         HeaderMap, HeaderValue, Method, StatusCode,
         header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE},
     },
-    response::{Html, IntoResponse},
+    response::IntoResponse,
     routing::{get, post},
 };
 use sea_orm::DatabaseConnection;
@@ -28,7 +29,6 @@ use serde_json::json;
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     timeout::TimeoutLayer,
-    trace::TraceLayer,
 };
 
 use crate::{
@@ -44,6 +44,8 @@ pub struct App {
     pub config: ServerConfig,
     exports: export::Exports,
     persisted: persisted::PersistedQueries,
+    /// Set once the server is asked to stop: open subscriptions are closed (1001).
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 pub type AppState = Arc<App>;
@@ -59,7 +61,22 @@ impl App {
             config,
             exports,
             persisted,
+            stopping: tokio::sync::watch::Sender::new(false),
         })
+    }
+
+    /// Asks the long-lived connections (subscriptions) to close: the server is stopping.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Completes once `stop` has been called.
+    pub(crate) async fn stopped(&self) {
+        let mut stopping = self.stopping.subscribe();
+        // An error means the sender is gone with the app: nothing will stop it then.
+        if stopping.wait_for(|stop| *stop).await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }
 
@@ -78,8 +95,10 @@ pub fn router(app: AppState) -> Router {
             get(graphql_get::graphql_get).post(graphql_post::graphql_post),
         )
         .route("/graphql/ws", get(websocket::graphql_ws))
+        .route("/graphiql/{file}", get(graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(observe::metrics))
         .route("/reports/{plan}/{file}", get(reports::consolidated))
         .layer(timeout(limits.request_timeout_secs))
         .merge(export)
@@ -88,7 +107,9 @@ pub fn router(app: AppState) -> Router {
     if !app.config.cors_origins.is_empty() {
         router = router.layer(cors(&app.config.cors_origins));
     }
-    router.layer(TraceLayer::new_for_http()).with_state(app)
+    router
+        .layer(axum::middleware::from_fn(observe::observe))
+        .with_state(app)
 }
 
 /// Cross-origin calls from the configured web origins only: their pages may send GraphQL
@@ -100,15 +121,6 @@ fn cors(origins: &[HeaderValue]) -> CorsLayer {
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([AUTHORIZATION, CONTENT_TYPE, ACCEPT])
         .max_age(Duration::from_secs(600))
-}
-
-async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .finish(),
-    )
 }
 
 /// The caller named by `Authorization: Bearer <token>`.

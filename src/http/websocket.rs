@@ -43,6 +43,8 @@ const RECHECK_EVERY: Duration = Duration::from_secs(5);
 
 /// The close code of graphql-transport-ws for a refused or revoked sign-in.
 const FORBIDDEN: u16 = 4403;
+/// RFC 6455's "going away": the server is stopping; clients reconnect to the next one.
+const GOING_AWAY: u16 = 1001;
 
 /// What the connection knows of its sign-in.
 #[derive(Default)]
@@ -115,7 +117,8 @@ async fn serve(
             }
         });
     let revoked = rights_end(&app, &sign_in);
-    futures_util::pin_mut!(outgoing, revoked);
+    let stopped = app.stopped();
+    futures_util::pin_mut!(outgoing, revoked, stopped);
     loop {
         tokio::select! {
             message = outgoing.next() => match message {
@@ -128,6 +131,10 @@ async fn serve(
             },
             () = &mut revoked => {
                 let _ = sink.send(close(FORBIDDEN, "Forbidden: the sign-in has ended".into())).await;
+                return;
+            }
+            () = &mut stopped => {
+                let _ = sink.send(close(GOING_AWAY, "Going away: the server is stopping".into())).await;
                 return;
             }
         }

@@ -275,6 +275,7 @@ pub struct Grouping {
 }
 
 /// Groups of the submissions the caller may see, narrowed by `filter`.
+#[tracing::instrument(skip_all)]
 pub async fn submissions(
     db: &DatabaseConnection,
     scope: &SubmissionScope,
@@ -325,6 +326,7 @@ pub async fn submissions(
 }
 
 /// Groups of the obligations the caller may survey, narrowed by `filter`.
+#[tracing::instrument(skip_all)]
 pub async fn obligations(
     db: &DatabaseConnection,
     scope: &SubmissionScope,

@@ -159,6 +159,7 @@ pub struct SignIn {
 /// wrong passwords answer alike and take the same work, so that usernames cannot be
 /// probed; attempts are throttled per username and per client address (`client`, where
 /// the transport knows it), right password or not.
+#[tracing::instrument(skip_all)]
 pub async fn login(
     db: &DatabaseConnection,
     throttle: &LoginThrottle,
@@ -202,6 +203,7 @@ pub async fn login(
 
 /// The principal a bearer token stands for; expired, revoked, unknown tokens and disabled
 /// users are refused alike.
+#[tracing::instrument(skip_all, level = "debug")]
 pub async fn authenticate<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<Principal> {
     // One statement: the enabled user holding a live token with this hash.
     let live_token = Query::select()
@@ -226,6 +228,7 @@ pub async fn authenticate<C: ConnectionTrait>(db: &C, token: &str) -> ServiceRes
 }
 
 /// Revokes the token the request came with.
+#[tracing::instrument(skip_all)]
 pub async fn logout<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<()> {
     let found = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(token_hash(token)))
@@ -262,6 +265,7 @@ pub(super) fn valid_username(username: &str) -> ServiceResult<String> {
 }
 
 /// Creates a user. `actor` is None for the command line and first start.
+#[tracing::instrument(skip_all)]
 pub async fn create_user(
     db: &DatabaseConnection,
     actor: Option<&Principal>,
@@ -335,6 +339,7 @@ fn user_view(user: &user::Model) -> serde_json::Value {
 }
 
 /// Sets a new password (admin only) and ends every sign-in of the user.
+#[tracing::instrument(skip_all)]
 pub async fn reset_password(
     db: &DatabaseConnection,
     actor: &Principal,
@@ -351,6 +356,7 @@ pub async fn reset_password(
 /// The signed-in user changes their own password, giving the current one again (a wrong
 /// one counts as a sign-in attempt). Every other sign-in of the user ends; the one that
 /// asked (`token`) keeps working.
+#[tracing::instrument(skip_all)]
 pub async fn change_password(
     db: &DatabaseConnection,
     throttle: &LoginThrottle,
@@ -384,6 +390,7 @@ pub struct PasswordChange<'a> {
 
 /// Disables a user (admin only): sign-in stops working and every token is revoked, so
 /// that enabling the user again brings no old sign-in back.
+#[tracing::instrument(skip_all)]
 pub async fn set_disabled(
     db: &DatabaseConnection,
     actor: &Principal,

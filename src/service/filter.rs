@@ -250,6 +250,7 @@ impl<'a> Reach<'a> {
 /// One page of `base` (a select of a catalog table's rows) narrowed by `filter`, in the
 /// order of `keys`. A signed-in caller's filter reaches its submissions (in a scoped
 /// transaction); an anonymous caller's reaches none.
+#[tracing::instrument(skip_all, level = "debug")]
 pub async fn catalog_page<M: FromQueryResult, P: Predicate>(
     db: &DatabaseConnection,
     scope: Option<&SubmissionScope>,

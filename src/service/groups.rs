@@ -17,6 +17,7 @@ use super::{
 
 /// Replaces the members of a group. Allowed to admins, and to the coordinator of a plan
 /// the group belongs to or whose tasks assign it.
+#[tracing::instrument(skip_all)]
 pub async fn set_members(
     db: &DatabaseConnection,
     actor: &Principal,

@@ -309,6 +309,7 @@ fn keys(order: &[Sorting<ObligationSort>]) -> ServiceResult<Vec<SortKey>> {
 }
 
 /// A page of the obligations the caller may survey.
+#[tracing::instrument(skip_all)]
 pub async fn list(
     db: &DatabaseConnection,
     scope: &SubmissionScope,
@@ -338,6 +339,7 @@ pub struct Obligation {
 /// Every obligation of a plan for a period that the caller may survey, in the plan's
 /// order, with its rows (for the consolidated report; a plan's obligations of one period
 /// are at most tasks × lead agencies).
+#[tracing::instrument(skip_all)]
 pub async fn of_plan_period(
     db: &DatabaseConnection,
     scope: &SubmissionScope,

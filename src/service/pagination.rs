@@ -294,6 +294,7 @@ fn key_alias(i: usize) -> String {
 /// Runs `select` (already filtered, selecting the row's columns) as one keyset page,
 /// reading each row as an `M`. `keys` must end in a unique key (the id) so that the
 /// order is total.
+#[tracing::instrument(skip_all, level = "debug")]
 pub async fn paginate<M, C>(
     db: &C,
     select: SelectStatement,

@@ -54,6 +54,7 @@ pub struct ProgressCounts {
 
 /// Aggregates of a plan for one reporting period, or for every period with a reporting
 /// window when `period_code` is None.
+#[tracing::instrument(skip_all)]
 pub async fn aggregate(
     db: &DatabaseConnection,
     scope: &SubmissionScope,

@@ -77,6 +77,7 @@ pub fn progress_label(progress: Progress) -> &'static str {
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn build(
     db: &DatabaseConnection,
     scope: &SubmissionScope,

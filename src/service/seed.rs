@@ -174,6 +174,7 @@ fn horizon_periods(file: &PlanFile) -> ServiceResult<Vec<PeriodRow>> {
 }
 
 /// Loads `source` in one transaction.
+#[tracing::instrument(skip_all)]
 pub async fn load(db: &DatabaseConnection, source: &str) -> ServiceResult<SeedReport> {
     let file = parse(source)?;
     let txn = crate::db::begin(db, Default::default()).await?;

@@ -222,6 +222,7 @@ async fn replace_evidence(
 }
 
 /// Creates or updates the caller's own draft (or returned) submission.
+#[tracing::instrument(skip_all, fields(user = actor.user_id, task = input.task_id))]
 pub async fn save(
     db: &DatabaseConnection,
     events: &EventBus,
@@ -499,6 +500,7 @@ async fn visible(txn: &ScopedTxn<'_>, id: i64) -> ServiceResult<submission::Mode
 }
 
 /// Sends the caller's own draft or returned submission to the coordinator.
+#[tracing::instrument(skip_all, fields(user = actor.user_id, submission = id))]
 pub async fn submit(
     db: &DatabaseConnection,
     events: &EventBus,
@@ -569,6 +571,7 @@ pub struct Review {
 }
 
 /// The coordinator accepts a submitted report, or returns it with a comment.
+#[tracing::instrument(skip_all, fields(user = actor.user_id, submission = review.id))]
 pub async fn review(
     db: &DatabaseConnection,
     events: &EventBus,
@@ -677,6 +680,7 @@ pub async fn fold_unindexed_reports<C: ConnectionTrait>(db: &C) -> ServiceResult
 
 /// The submissions the scope can see, filtered, ordered (default: newest first) and
 /// paged.
+#[tracing::instrument(skip_all)]
 pub async fn list(
     db: &DatabaseConnection,
     scope: &SubmissionScope,
@@ -705,6 +709,7 @@ pub async fn list(
 }
 
 /// Visible submissions by id (for `node` and loaders).
+#[tracing::instrument(skip_all, level = "debug")]
 pub async fn by_ids(
     db: &DatabaseConnection,
     scope: &SubmissionScope,
@@ -728,6 +733,7 @@ pub enum Parent {
 }
 
 /// Visible submissions of some tasks or agencies, optionally for one period, oldest first.
+#[tracing::instrument(skip_all, level = "debug")]
 pub async fn of_parents(
     db: &DatabaseConnection,
     scope: &SubmissionScope,
@@ -769,6 +775,7 @@ pub async fn of_parents(
 }
 
 /// Evidence rows of visible submissions.
+#[tracing::instrument(skip_all, level = "debug")]
 pub async fn evidence_of(
     db: &DatabaseConnection,
     scope: &SubmissionScope,
@@ -787,6 +794,7 @@ pub async fn evidence_of(
 }
 
 /// Audit history of visible submissions, oldest first, as far as it reaches the scope.
+#[tracing::instrument(skip_all, level = "debug")]
 pub async fn history_of(
     db: &DatabaseConnection,
     scope: &SubmissionScope,

@@ -75,6 +75,7 @@ pub fn open_now(
 pub const MAX_LISTED: u64 = 100;
 
 /// Reporting windows matching `filter`, earliest first (at most [`MAX_LISTED`]).
+#[tracing::instrument(skip_all)]
 pub async fn list(
     db: &DatabaseConnection,
     scope: Option<&SubmissionScope>,
@@ -158,6 +159,7 @@ pub struct OpenWindow {
     pub closes_at: DateTime<Utc>,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn open(
     db: &DatabaseConnection,
     actor: &Principal,
@@ -210,6 +212,7 @@ pub async fn open(
 }
 
 /// Closes a window now, or reopens it until `closes_at`.
+#[tracing::instrument(skip_all)]
 pub async fn set_closing(
     db: &DatabaseConnection,
     actor: &Principal,

@@ -58,20 +58,54 @@ async fn user_add_speaks_in_codes_and_fails_in_one_line() {
     );
 }
 
-/// `plantrack serve` stops cleanly on SIGTERM, as systemd and container runtimes ask.
-#[tokio::test]
-async fn serve_stops_on_sigterm() {
+/// `plantrack serve` as systemd runs it: spans go to the configured OTLP collector, and
+/// SIGTERM closes open subscriptions with 1001 (going away), answers what is in flight,
+/// sends the last spans and exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_traces_and_stops_on_sigterm() {
     use std::{
         io::{BufRead, BufReader},
         process::Stdio,
+        sync::{Arc, Mutex},
         time::{Duration, Instant},
     };
+
+    use axum::{Router, body::Bytes, extract::State, routing::post};
+    use serde_json::json;
+
+    use crate::{durability::Http, events};
+
+    // A stand-in OpenTelemetry collector: it keeps every OTLP/HTTP export it is sent.
+    let exports: Arc<Mutex<Vec<Bytes>>> = Arc::default();
+    let collector = Router::new()
+        .route(
+            "/v1/traces",
+            post(
+                |State(exports): State<Arc<Mutex<Vec<Bytes>>>>, body: Bytes| async move {
+                    exports.lock().unwrap().push(body);
+                },
+            ),
+        )
+        .with_state(exports.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let collector_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, collector).await });
 
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite_copy_in(dir.path()).await;
     let mut child = Command::new(env!("CARGO_BIN_EXE_plantrack"))
-        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--shutdown-grace-secs",
+            "5",
+        ])
         .env("DATABASE_URL", crate::support::sqlite_url(&db))
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://{collector_addr}"),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -80,14 +114,50 @@ async fn serve_stops_on_sigterm() {
     let serving = lines
         .by_ref()
         .map_while(Result::ok)
-        .find(|line| line.contains("is serving"));
-    assert!(serving.is_some(), "the server did not start");
+        .find(|line| line.contains("is serving"))
+        .expect("the server did not start");
+    let addr = serving
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.strip_suffix("/graphql"))
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {serving:?}"));
+
+    let http = Http { addr };
+    let token = http.login("analyst").await;
+    let answer = http
+        .graphql(
+            Some(&token),
+            "query TracedPlans { plans { totalCount } }",
+            json!({}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.body["data"]["plans"]["totalCount"], 1,
+        "{:?}",
+        answer
+    );
+
+    let mut socket =
+        events::connect(addr, json!({ "Authorization": format!("Bearer {token}") })).await;
+    let ack = events::next_message(&mut socket, Duration::from_secs(10)).await;
+    assert_eq!(
+        ack.map(|m| m["type"].clone()),
+        Some(json!("connection_ack"))
+    );
+
     let terminated = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .expect("kill");
     assert!(terminated.success());
     let started = Instant::now();
+    assert_eq!(
+        events::close_code(&mut socket, Duration::from_secs(5)).await,
+        Some(1001),
+        "the subscription socket is closed as going away"
+    );
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
@@ -96,12 +166,24 @@ async fn serve_stops_on_sigterm() {
             started.elapsed() < Duration::from_secs(10),
             "still running 10 s after SIGTERM"
         );
-        std::thread::sleep(Duration::from_millis(50));
+        tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "{status}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(
-        rest.iter().any(|line| line.contains("plantrack stopped")),
+        rest.iter()
+            .any(|line| line.contains("plantrack stopped: requests in flight were answered")),
         "{rest:?}"
     );
+
+    // The spans reached the collector before the process exited: the operation's name
+    // and the service's are strings of the protobuf export.
+    let exported: Vec<u8> = exports.lock().unwrap().concat();
+    let contains = |needle: &[u8]| exported.windows(needle.len()).any(|w| w == needle);
+    assert!(!exported.is_empty(), "no spans were exported");
+    assert!(
+        contains(b"TracedPlans"),
+        "the operation's span was not exported"
+    );
+    assert!(contains(b"plantrack"), "the service name was not exported");
 }

@@ -1108,14 +1108,14 @@ fn task_label(global_id: &str) -> String {
 // A small HTTP/1.1 client: one request per connection, over real TCP.
 
 #[derive(Clone, Copy)]
-struct Http {
-    addr: SocketAddr,
+pub struct Http {
+    pub addr: SocketAddr,
 }
 
 #[derive(Debug)]
-struct Answer {
-    status: u16,
-    body: Value,
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
 }
 
 impl Answer {
@@ -1125,7 +1125,7 @@ impl Answer {
 }
 
 impl Http {
-    async fn graphql(
+    pub async fn graphql(
         &self,
         token: Option<&str>,
         query: &str,
@@ -1135,7 +1135,7 @@ impl Http {
         self.request("POST", "/graphql", Some(&body), token).await
     }
 
-    async fn login(&self, username: &str) -> String {
+    pub async fn login(&self, username: &str) -> String {
         let answer = self
             .graphql(
                 None,

@@ -18,7 +18,7 @@ use crate::{
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-async fn connect(addr: SocketAddr, payload: Value) -> Socket {
+pub async fn connect(addr: SocketAddr, payload: Value) -> Socket {
     let mut request = format!("ws://{addr}/graphql/ws")
         .into_client_request()
         .unwrap();
@@ -167,7 +167,7 @@ async fn events_reach_whoever_may_see_them(app: TestApp) {
 
 /// The close code the server ends the socket with, skipping other messages; None when
 /// it stays open for `wait`.
-async fn close_code(socket: &mut Socket, wait: Duration) -> Option<u16> {
+pub async fn close_code(socket: &mut Socket, wait: Duration) -> Option<u16> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         match tokio::time::timeout_at(deadline, socket.next()).await {

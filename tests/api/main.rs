@@ -16,6 +16,7 @@ mod fixtures;
 mod fuzz;
 mod isolation;
 mod limits;
+mod observability;
 mod query_language;
 mod reports;
 mod schema;

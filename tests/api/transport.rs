@@ -293,11 +293,18 @@ async fn get_runs_queries_and_only_queries() {
             .unwrap()
             .starts_with("text/html")
     );
-    assert!(
-        String::from_utf8_lossy(&body)
-            .to_lowercase()
-            .contains("graphiql")
-    );
+    let page = String::from_utf8_lossy(&body);
+    assert!(page.to_lowercase().contains("graphiql"));
+    // Everything the page loads is served by plantrack itself: nothing from a CDN, and a
+    // policy that lets the browser load nothing else.
+    for outside in ["src=\"http", "href=\"http", "url(http", "import(\"http"] {
+        assert!(
+            !page.contains(outside),
+            "the page loads from outside: {outside}"
+        );
+    }
+    let policy = headers["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("default-src 'none'") && policy.contains("connect-src 'self'"));
     let (status, _, body) = get(&app, &[], &[json_accept]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let body: Value = serde_json::from_slice(&body).unwrap();
@@ -581,5 +588,54 @@ async fn persisted_queries_by_hash() {
         reply.body["errors"][0].get("locations").is_none(),
         "no place in the document: {}",
         reply.body
+    );
+}
+
+/// The files GraphiQL loads come from the binary, with their types and entity tags; only
+/// the vendored files are served.
+#[tokio::test]
+async fn graphiql_files_are_served_from_the_binary() {
+    let app = TestApp::sqlite().await;
+    let fetch = |path: &str, etag: Option<&str>| {
+        let mut request = Request::get(path).header("accept", "text/html");
+        if let Some(etag) = etag {
+            request = request.header("if-none-match", etag);
+        }
+        app.response(request.body(Body::empty()).unwrap())
+    };
+    let page = String::from_utf8(fetch("/graphql", None).await.2).unwrap_or_default();
+    let (status, headers, body) = fetch("/graphiql/graphiql.min.js", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
+    assert!(
+        body.len() > 100_000,
+        "GraphiQL's bundle: {} bytes",
+        body.len()
+    );
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let (status, _, body) = fetch("/graphiql/graphiql.min.js", Some(&etag)).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty());
+    for (file, content_type) in [
+        ("graphiql.min.css", "text/css; charset=utf-8"),
+        ("react.production.min.js", "text/javascript; charset=utf-8"),
+        (
+            "react-dom.production.min.js",
+            "text/javascript; charset=utf-8",
+        ),
+        ("graphql-ws.min.js", "text/javascript; charset=utf-8"),
+        ("LICENSE.graphiql", "text/plain; charset=utf-8"),
+    ] {
+        let (status, headers, _) = fetch(&format!("/graphiql/{file}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{file}");
+        assert_eq!(headers["content-type"], content_type, "{file}");
+    }
+    for missing in ["fetch.sh", "SHA256SUMS", "..%2FCargo.toml", "README.md"] {
+        let (status, _, _) = fetch(&format!("/graphiql/{missing}"), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+    }
+    assert!(
+        page.contains("/graphiql/graphiql.min.js"),
+        "the page loads the served files"
     );
 }
