@@ -23,6 +23,16 @@ impl ErrorExtensions for ServiceError {
     }
 }
 
+/// A domain error of the request as a whole (no place in the document): without
+/// `locations`, which GraphQL counts from line 1 and a request-level error has none of.
+pub fn request_error(error: &ServiceError) -> async_graphql::ServerError {
+    let mut error = error
+        .extend()
+        .into_server_error(async_graphql::Pos::default());
+    error.locations.clear();
+    error
+}
+
 /// Converts domain results (and DataLoader results, whose errors are shared) to GraphQL results.
 pub trait IntoGql<T> {
     fn gql(self) -> async_graphql::Result<T>;

@@ -9,7 +9,7 @@
 use std::{any::TypeId, collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    ErrorExtensions, Pos, Request, Response, ServerError, ServerResult, ValidationResult,
+    Request, Response, ServerError, ServerResult, ValidationResult,
     extensions::{
         Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest,
         NextRequest, NextValidation,
@@ -217,9 +217,7 @@ fn refusal(message: String) -> ServerError {
 /// An error about the whole document, not a place in it: no `locations` (which count
 /// from line 1, column 1; there is no line 0).
 fn without_location(error: ServiceError) -> ServerError {
-    let mut error = error.extend().into_server_error(Pos::default());
-    error.locations.clear();
-    error
+    super::error::request_error(&error)
 }
 
 /// Bounds the raw text: its length, its tokens and the nesting of `(`, `[` and `{`.

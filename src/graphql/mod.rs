@@ -54,5 +54,6 @@ pub fn build_schema(db: Option<(DatabaseConnection, EventBus)>, limits: &Limits)
 
 /// The SDL that the server serves (what `schema.graphql` holds).
 pub fn sdl() -> String {
-    build_schema(None, &Limits::default()).sdl()
+    build_schema(None, &Limits::default())
+        .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }

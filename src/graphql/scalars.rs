@@ -61,3 +61,27 @@ impl From<DateTime<Utc>> for Timestamp {
         Timestamp(t)
     }
 }
+
+/// A JSON value: the state of a record as the audit log keeps it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JsonValue(pub serde_json::Value);
+
+/// Any JSON value (RFC 8259): an object, array, string, number, boolean or null, given
+/// as it is, not as a string. The audit log's `before` and `after` hold a record's fields
+/// by their API names, e.g. `{"version": 3, "summary": "…", …}`.
+#[Scalar(
+    name = "JSON",
+    specified_by_url = "https://www.rfc-editor.org/rfc/rfc8259"
+)]
+impl ScalarType for JsonValue {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        value
+            .into_json()
+            .map(JsonValue)
+            .map_err(|e| InputValueError::custom(format!("not a JSON value: {e}")))
+    }
+
+    fn to_value(&self) -> Value {
+        Value::from_json(self.0.clone()).unwrap_or(Value::Null)
+    }
+}

@@ -1,7 +1,7 @@
 //! Who is asking, per request, and the rule that only `login` (and introspection, while
 //! enabled) may be asked without signing in.
 use async_graphql::{
-    Context, ErrorExtensions, Pos, Request, ServerResult, Variables,
+    Context, Request, ServerResult, Variables,
     extensions::{
         Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
     },
@@ -10,7 +10,7 @@ use async_graphql::{
 use sea_orm::DatabaseConnection;
 use std::{collections::HashMap, net::IpAddr, sync::Arc};
 
-use super::loaders::live_tenant_loaders;
+use super::{error::request_error, loaders::live_tenant_loaders};
 use crate::service::{
     ServiceError,
     auth::{self, Principal},
@@ -143,14 +143,10 @@ impl Extension for RequireSignInExtension {
             return next.run(ctx, request).await;
         };
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        let refused = || {
-            ServiceError::Unauthenticated
-                .extend()
-                .into_server_error(Pos::default())
-        };
+        let refused = || request_error(&ServiceError::Unauthenticated);
         let session = Session::from_token(db, token)
             .await
-            .map_err(|e| e.extend().into_server_error(Pos::default()))?;
+            .map_err(|e| request_error(&e))?;
         let Session::SignedIn { scope, .. } = &session else {
             return Err(refused());
         };
@@ -175,9 +171,7 @@ impl Extension for RequireSignInExtension {
         if signed_in || public {
             Ok(doc)
         } else {
-            Err(ServiceError::Unauthenticated
-                .extend()
-                .into_server_error(Pos::default()))
+            Err(request_error(&ServiceError::Unauthenticated))
         }
     }
 }

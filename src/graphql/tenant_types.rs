@@ -1,7 +1,7 @@
 //! Object types of identity and reporting: users, submissions, evidence, history,
 //! reporting windows. Submission relations go through the per-request tenant loaders,
 //! which apply the caller's scope.
-use async_graphql::{Context, ID, Json, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::Utc;
 use entity::{
     agency, audit_log, deliverable, period, plan, reporting_window, submission,
@@ -14,7 +14,7 @@ use super::{
     filters::{AuditEntryFilter, filter_of},
     loaders::{EvidenceOf, HistoryOf, KeyFilter, tenant_loaders},
     relay::global_id,
-    scalars::Timestamp,
+    scalars::{JsonValue, Timestamp},
     types::{Agency, Deliverable, Period, Plan, Task, required},
 };
 use crate::service::{
@@ -214,11 +214,13 @@ impl AuditEntry {
             None => Ok(None),
         }
     }
-    async fn before(&self) -> Option<Json<serde_json::Value>> {
-        self.0.before.clone().map(Json)
+    /// The record before the change (null where it was created).
+    async fn before(&self) -> Option<JsonValue> {
+        self.0.before.clone().map(JsonValue)
     }
-    async fn after(&self) -> Option<Json<serde_json::Value>> {
-        self.0.after.clone().map(Json)
+    /// The record after the change.
+    async fn after(&self) -> Option<JsonValue> {
+        self.0.after.clone().map(JsonValue)
     }
 }
 

@@ -88,7 +88,15 @@ impl Media {
             }
             _ => StatusCode::OK,
         };
-        let mut answer = async_graphql_axum::GraphQLResponse::from(response).into_response();
+        let any_not_run = match &response {
+            BatchResponse::Single(single) => not_run(single),
+            BatchResponse::Batch(batch) => batch.iter().any(not_run),
+        };
+        let mut answer = if any_not_run {
+            without_data(&response)
+        } else {
+            async_graphql_axum::GraphQLResponse::from(response).into_response()
+        };
         *answer.status_mut() = status;
         answer
             .headers_mut()
@@ -110,6 +118,25 @@ impl IntoResponse for NotAcceptable {
              the Accept header allows neither",
         )
     }
+}
+
+/// The answer with no `data` entry where the request never ran, as GraphQL specifies
+/// (async-graphql writes `"data": null` always).
+fn without_data(response: &BatchResponse) -> Response {
+    let strip = |single: &async_graphql::Response| {
+        let mut value = serde_json::to_value(single).unwrap_or_default();
+        if not_run(single)
+            && let Some(object) = value.as_object_mut()
+        {
+            object.remove("data");
+        }
+        value
+    };
+    let body = match response {
+        BatchResponse::Single(single) => strip(single),
+        BatchResponse::Batch(batch) => batch.iter().map(strip).collect(),
+    };
+    axum::Json(body).into_response()
 }
 
 /// Whether a response is that of a request that never ran.
