@@ -47,7 +47,22 @@ stop_server() {
   fi
   SERVER=
 }
+# Each stage runs in the background and is waited for, so that a signal to this script
+# is handled at once (bash runs traps only between foreground commands) and ends it too.
+STAGE=
+stage() {
+  "$@" &
+  STAGE=$!
+  wait "$STAGE"
+  local status=$?
+  STAGE=
+  return "$status"
+}
 cleanup() {
+  if [ -n "$STAGE" ]; then
+    kill -TERM "$STAGE" 2>/dev/null
+    wait "$STAGE" 2>/dev/null
+  fi
   stop_server
   rm -rf "$WORK"
 }
@@ -120,13 +135,13 @@ bad() {
 
 echo
 echo "== clients.mjs: urql, Apollo Client, graphql-request, persisted queries, graphql-ws"
-CHECKS_OUT=$WORK/clients.json timeout 300 node clients.mjs
+CHECKS_OUT=$WORK/clients.json stage timeout 300 node clients.mjs
 tally clients.mjs "$WORK/clients.json" $?
 
 echo
 echo "== codegen: GraphQL Code Generator over schema.graphql and live introspection, then tsc"
 rm -rf generated
-if timeout 300 npx --no-install graphql-codegen --config codegen.ts >"$WORK/codegen.log" 2>&1; then
+if stage timeout 300 npx --no-install graphql-codegen --config codegen.ts >"$WORK/codegen.log" 2>&1; then
   ok "graphql-codegen generates from schema.graphql and from the live server (strictScalars)"
   for file in generated/file-schema.ts generated/live-schema.ts; do
     missing=$WORK/missing.txt
@@ -139,7 +154,7 @@ if timeout 300 npx --no-install graphql-codegen --config codegen.ts >"$WORK/code
     if [ -s "$missing" ]; then bad "$file types the custom scalars" "$missing"; else
       ok "$file types Date and DateTime as string and JSON as JsonValue"; fi
   done
-  if timeout 300 npx --no-install tsc -p tsconfig.json >"$WORK/tsc.log" 2>&1; then
+  if stage timeout 300 npx --no-install tsc -p tsconfig.json >"$WORK/tsc.log" 2>&1; then
     ok "tsc --noEmit over usage.ts and the generated types"
   else
     bad "tsc --noEmit over usage.ts and the generated types" "$WORK/tsc.log"
@@ -150,7 +165,7 @@ fi
 
 echo
 echo "== schema.mjs: scalars' specs and descriptions, schema.graphql against the served schema"
-CHECKS_OUT=$WORK/schema.json timeout 120 node schema.mjs
+CHECKS_OUT=$WORK/schema.json stage timeout 120 node schema.mjs
 tally schema.mjs "$WORK/schema.json" $?
 
 if ! kill -0 "$SERVER" 2>/dev/null; then
