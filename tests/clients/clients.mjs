@@ -462,4 +462,4 @@ await check('every GraphQL error above has locations from line 1, column 1, or n
   assertLocations();
 });
 
-finish('clients');
+finish('clients.mjs');

@@ -105,4 +105,4 @@ await check('schema.graphql is the served schema (descriptions and @specifiedBy 
   );
 });
 
-finish('schema');
+finish('schema.mjs');
