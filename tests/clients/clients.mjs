@@ -220,9 +220,17 @@ async function clientError(client, document, what) {
   assert.fail(`${what}: the request succeeded`);
 }
 
+/** Answers to documents that never ran, for the check of their `data` entry. */
+const neverRan = [];
+
 await check('graphql-request: a validation error carries extensions.code GRAPHQL_VALIDATION_FAILED', async () => {
-  const client = new GraphQLClient(URL_HTTP, { headers: bearer(need('editorToken', 'login')) });
+  const log = [];
+  const client = new GraphQLClient(URL_HTTP, {
+    headers: bearer(need('editorToken', 'login')),
+    fetch: recordingFetch(log),
+  });
   const error = await clientError(client, `{ plan(code: "768/QĐ-UBND") { noSuchField } }`, 'validation');
+  neverRan.push({ what: 'validation', ...log[0] });
   assert.equal(error.response.errors[0].extensions.code, 'GRAPHQL_VALIDATION_FAILED');
   assert.match(error.response.errors[0].message, /noSuchField/);
   // A document that never ran answers 400 under application/graphql-response+json.
@@ -230,10 +238,26 @@ await check('graphql-request: a validation error carries extensions.code GRAPHQL
 });
 
 await check('graphql-request: a parse error carries extensions.code GRAPHQL_PARSE_FAILED', async () => {
-  const client = new GraphQLClient(URL_HTTP, { headers: bearer(need('editorToken', 'login')) });
+  const log = [];
+  const client = new GraphQLClient(URL_HTTP, {
+    headers: bearer(need('editorToken', 'login')),
+    fetch: recordingFetch(log),
+  });
   const error = await clientError(client, `{ plan(code: `, 'parse');
+  neverRan.push({ what: 'parse', ...log[0] });
   assert.equal(error.response.errors[0].extensions.code, 'GRAPHQL_PARSE_FAILED');
   assert.equal(error.response.status, 400);
+});
+
+await check('a document that does not parse or validate (400) is answered without a data entry', async () => {
+  // The GraphQL spec ("Response"): an error raised before execution begins leaves the
+  // data entry out. GraphQL over HTTP: `"data": null` goes with a 2xx status, and a 4xx
+  // with no data entry, under application/graphql-response+json.
+  assert.equal(neverRan.length, 2, 'the parse and the validation answers were recorded');
+  const wrong = neverRan
+    .filter((r) => r.status === 400 && 'data' in JSON.parse(r.responseText))
+    .map((r) => `${r.what}: ${r.status} ${r.responseText}`);
+  assert.deepEqual(wrong, [], 'answers with status 400 and a data entry');
 });
 
 await check('graphql-request: no token on a query that needs one answers UNAUTHENTICATED', async () => {
