@@ -15,6 +15,7 @@ use sea_orm::{
 use super::{
     ServiceError, ServiceResult,
     catalog_filter::column,
+    coalesce,
     domain::{ObligationState, Progress, SubmissionStatus},
     filter::{Field, Filter, Op, Predicate, Reach},
     obligations::{self, ObligationPredicate},
@@ -283,6 +284,20 @@ pub async fn submissions(
     grouping: &Grouping,
 ) -> ServiceResult<Vec<Group>> {
     filter.check()?;
+    let key = format!("submissions|{filter:?}|{grouping:?}");
+    let (filter, grouping) = (filter.clone(), grouping.clone());
+    coalesce::groups(db, scope, key, move |db, scope| async move {
+        submission_groups(&db, &scope, &filter, &grouping).await
+    })
+    .await
+}
+
+async fn submission_groups(
+    db: &DatabaseConnection,
+    scope: &SubmissionScope,
+    filter: &Filter<SubmissionPredicate>,
+    grouping: &Grouping,
+) -> ServiceResult<Vec<Group>> {
     let txn = scope.begin(db, Intent::Read).await?;
     let groups = {
         let reach = Reach::scoped(&txn);
@@ -328,6 +343,21 @@ pub async fn submissions(
 /// Groups of the obligations the caller may survey, narrowed by `filter`.
 #[tracing::instrument(skip_all)]
 pub async fn obligations(
+    db: &DatabaseConnection,
+    scope: &SubmissionScope,
+    filter: &Filter<ObligationPredicate>,
+    grouping: &Grouping,
+) -> ServiceResult<Vec<Group>> {
+    filter.check()?;
+    let key = format!("obligations|{filter:?}|{grouping:?}");
+    let (filter, grouping) = (filter.clone(), grouping.clone());
+    coalesce::groups(db, scope, key, move |db, scope| async move {
+        obligation_groups(&db, &scope, &filter, &grouping).await
+    })
+    .await
+}
+
+async fn obligation_groups(
     db: &DatabaseConnection,
     scope: &SubmissionScope,
     filter: &Filter<ObligationPredicate>,

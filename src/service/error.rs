@@ -43,6 +43,37 @@ pub enum ServiceError {
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
+impl ServiceError {
+    /// The same error again, for each of the callers that share one (a database error
+    /// is logged once, by whoever shows it, and each copy says only that it was internal).
+    pub fn duplicate(&self) -> Self {
+        match self {
+            Self::Unauthenticated => Self::Unauthenticated,
+            Self::WrongCredentials => Self::WrongCredentials,
+            Self::WrongPassword => Self::WrongPassword,
+            Self::TooManyRequests { retry_after_secs } => Self::TooManyRequests {
+                retry_after_secs: *retry_after_secs,
+            },
+            Self::Forbidden(m) => Self::Forbidden(m.clone()),
+            Self::NotFound(m) => Self::NotFound(m.clone()),
+            Self::BadInput(m) => Self::BadInput(m.clone()),
+            Self::TooLarge(m) => Self::TooLarge(m.clone()),
+            Self::Unavailable(m) => Self::Unavailable(m.clone()),
+            Self::Conflict { expected, current } => Self::Conflict {
+                expected: *expected,
+                current: *current,
+            },
+            Self::WindowClosed(m) => Self::WindowClosed(m.clone()),
+            Self::InvalidTransition { from, action } => Self::InvalidTransition {
+                from: from.clone(),
+                action: action.clone(),
+            },
+            Self::Database(e) => Self::Internal(format!("database: {e}")),
+            Self::Internal(m) => Self::Internal(m.clone()),
+        }
+    }
+}
+
 impl From<DbErr> for ServiceError {
     /// A database that cannot be reached (no pooled connection in time, a refused or
     /// broken connection, a server shutting down) is SERVICE_UNAVAILABLE, for the client

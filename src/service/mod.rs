@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod catalog_filter;
+pub mod coalesce;
 pub mod domain;
 pub mod error;
 pub mod events;

@@ -291,6 +291,14 @@ fn key_alias(i: usize) -> String {
     format!("plantrack_sort_{i}")
 }
 
+/// `SELECT COUNT(*) AS n` of the rows `select` reads.
+pub fn count_of(select: &SelectStatement) -> SelectStatement {
+    Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .from_subquery(select.clone(), Alias::new("counted"))
+        .to_owned()
+}
+
 /// Runs `select` (already filtered, selecting the row's columns) as one keyset page,
 /// reading each row as an `M`. `keys` must end in a unique key (the id) so that the
 /// order is total.
@@ -307,11 +315,7 @@ where
 {
     let backend = db.get_database_backend();
     let total_count = if page.count {
-        let count = Query::select()
-            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-            .from_subquery(select.clone(), Alias::new("counted"))
-            .to_owned();
-        let row = db.query_one(&count).await?;
+        let row = db.query_one(&count_of(&select)).await?;
         let n: i64 = row.map_or(Ok(0), |r| r.try_get::<i64>("", "n"))?;
         Some(u64::try_from(n).unwrap_or_default())
     } else {

@@ -21,6 +21,7 @@ use super::{
     auth::Principal,
     catalog,
     catalog_filter::AuditEntryPredicate,
+    coalesce,
     domain::{AssignmentRole, Progress, ReviewDecision, Role, SubmissionStatus, parse_stored},
     events::{EventBus, SubmissionEvent, SubmissionEventKind},
     filter::{Filter, Reach},
@@ -686,7 +687,7 @@ pub async fn list(
     scope: &SubmissionScope,
     filter: &Filter<SubmissionPredicate>,
     order: &[Sorting<SubmissionSort>],
-    page: &PageRequest,
+    request: &PageRequest,
 ) -> ServiceResult<Page<submission::Model>> {
     filter.check()?;
     let keys = order_keys(
@@ -696,15 +697,27 @@ pub async fn list(
         Expr::col((submission::Entity, submission::Column::Id)),
     )?;
     let txn = scope.begin(db, Intent::Read).await?;
-    let page = {
+    let (select, mut page) = {
         let reach = Reach::scoped(&txn);
         let select = txn
             .submissions()
             .filter(filter.condition(&reach)?)
             .into_query();
-        paginate(&*txn, select, &keys, page).await?
+        // The count is a scan of every report the caller sees: counted apart, once for
+        // all who ask it at the same time (`coalesce`).
+        let rows = paginate(
+            &*txn,
+            select.clone(),
+            &keys,
+            &request.clone().counting(false),
+        )
+        .await?;
+        (select, rows)
     };
     txn.commit().await?;
+    if request.count {
+        page.total_count = Some(coalesce::count(db, scope, &select).await?);
+    }
     Ok(page)
 }
 

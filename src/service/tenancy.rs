@@ -122,6 +122,12 @@ impl SubmissionScope {
             })
     }
 
+    /// Whether the scope surveys its own agency's obligations only (a tenant's viewers
+    /// and editors): they are few, whatever the plan.
+    pub fn surveys_own_agency_only(&self) -> bool {
+        matches!(self.reach().as_slice(), [Reach::OwnAgency])
+    }
+
     /// Whether the coordinator role of this scope covers a plan.
     pub fn coordinates(&self, plan_id: i64) -> bool {
         self.role == Role::Coordinator && self.coordinated_plans.contains(&plan_id)
@@ -165,6 +171,11 @@ impl ScopedTxn<'_> {
     /// The rule as a condition on `submission`, for aggregates that join it.
     pub fn submission_condition(&self) -> Condition {
         self.scope.condition()
+    }
+
+    /// See [`SubmissionScope::surveys_own_agency_only`].
+    pub fn surveys_own_agency_only(&self) -> bool {
+        self.scope.surveys_own_agency_only()
     }
 
     /// Whose obligations the scope surveys (its own agency's; every agency's of the plans
