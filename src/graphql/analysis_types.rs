@@ -18,9 +18,11 @@ use crate::service::{
     progress::{ProgressCounts, ProgressGroup},
 };
 
-/// One agency's duty to report on one task for one period.
 pub struct Obligation(pub ObligationRow);
 
+/// One tenant agency's duty to report on a task it leads (directly or through a group)
+/// for one reporting period: the task's plan has a reporting window for the period, one
+/// of the task's phases covers it, and the agency exists during it.
 #[Object]
 impl Obligation {
     /// The agency that owes the report.
@@ -69,8 +71,6 @@ pub enum Counted {
     Obligations,
 }
 
-/// The key of a group: each field is set when the aggregate is grouped by it (and the
-/// group's rows have a value for it).
 pub struct AggregateKey {
     key: GroupKey,
     counted: Counted,
@@ -96,6 +96,8 @@ where
     }
 }
 
+/// The key of a group: each field is set when the aggregate is grouped by it (and the
+/// group's rows have a value for it); the others are null.
 #[Object]
 impl AggregateKey {
     /// Set when grouped by PLAN.
@@ -164,10 +166,15 @@ impl AggregateKey {
 /// Distinct counts of a group's dimensions.
 #[derive(SimpleObject)]
 pub struct DistinctCounts {
+    /// Distinct plans among the group's rows.
     pub plans: i64,
+    /// Distinct sections among the group's rows.
     pub sections: i64,
+    /// Distinct tasks among the group's rows.
     pub tasks: i64,
+    /// Distinct agencies among the group's rows.
     pub agencies: i64,
+    /// Distinct periods among the group's rows.
     pub periods: i64,
 }
 
@@ -176,24 +183,35 @@ pub struct DistinctCounts {
 pub struct StatusCounts {
     /// Obligations without a report the caller can see (always 0 for submissions).
     pub missing: i64,
+    /// Drafts: only of the caller's own agency, since drafts never leave their agency.
     pub draft: i64,
+    /// Submitted and awaiting review.
     pub submitted: i64,
+    /// Returned by the coordinator for changes.
     pub returned: i64,
+    /// Accepted by the coordinator.
     pub accepted: i64,
 }
 
 /// Counts of a group's reports by progress.
 #[derive(SimpleObject)]
 pub struct ProgressCountsByStage {
+    /// Reports whose task has not started.
     pub not_started: i64,
+    /// Reports whose task is in progress.
     pub in_progress: i64,
+    /// Reports whose task is completed.
     pub completed: i64,
 }
 
 /// Earliest or latest times of a group's reports; null where none has one.
 #[derive(SimpleObject)]
 pub struct TimeBounds {
+    /// The earliest (`min`) or latest (`max`) submission time, each report counting with
+    /// its latest submit.
     pub submitted_at: Option<Timestamp>,
+    /// The earliest (`min`) or latest (`max`) review time, each report counting with its
+    /// latest review.
     pub reviewed_at: Option<Timestamp>,
 }
 
@@ -294,12 +312,13 @@ impl AggregateGroup {
     }
 }
 
-/// Counts of expected and received reports for one agency, section, task or period.
 pub struct ProgressRow {
     pub group: ProgressGroup,
     pub counts: ProgressCounts,
 }
 
+/// Counts of expected and received reports for one agency, section, task or period of a
+/// plan.
 #[Object]
 impl ProgressRow {
     /// What the row is about.

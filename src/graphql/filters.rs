@@ -407,9 +407,13 @@ pub struct PlanFilter {
     pub id: Option<IdFilter>,
     /// E.g. "768/QĐ-UBND".
     pub code: Option<StringFilter>,
+    /// The plan's title.
     pub title: Option<StringFilter>,
+    /// The day the decision was issued.
     pub issued_on: Option<DateFilter>,
+    /// First year of the plan's horizon.
     pub start_year: Option<IntFilter>,
+    /// Last year of the plan's horizon.
     pub end_year: Option<IntFilter>,
     /// The plan's coordinating agency.
     pub coordinator: Option<Box<AgencyFilter>>,
@@ -443,7 +447,9 @@ pub struct SectionFilter {
     pub id: Option<IdFilter>,
     /// The section's numeral, e.g. "III".
     pub numeral: Option<StringFilter>,
+    /// The section's heading.
     pub title: Option<StringFilter>,
+    /// The plan the section belongs to.
     pub plan: Option<Box<PlanFilter>>,
     /// Every one of these filters holds.
     pub and: Option<Vec<SectionFilter>>,
@@ -472,16 +478,21 @@ pub struct TaskFilter {
     pub id: Option<IdFilter>,
     /// The task's number in its section (section IV's only task has none).
     pub number: Option<IntFilter>,
+    /// The plan's wording of the task, compared exactly (see `search`).
     pub content: Option<StringFilter>,
+    /// Every year (ANNUAL) or by phases (PHASED).
     pub schedule: Option<TaskScheduleFilter>,
     /// Words that must all appear in the content, ignoring case and diacritics.
     pub search: Option<String>,
+    /// The plan the task belongs to.
     pub plan: Option<Box<PlanFilter>>,
+    /// The section the task is listed in.
     pub section: Option<Box<SectionFilter>>,
     /// The agencies that lead the task (groups expanded to their members).
     pub lead_agencies: Option<AgencyListFilter>,
     /// The agencies that cooperate on the task (groups expanded to their members).
     pub partner_agencies: Option<AgencyListFilter>,
+    /// The products the task must deliver.
     pub deliverables: Option<DeliverableListFilter>,
     /// The task's reports the caller may see.
     pub submissions: Option<SubmissionListFilter>,
@@ -517,6 +528,7 @@ impl IntoFilter for TaskFilter {
 pub struct DeliverableFilter {
     /// The deliverable's global id.
     pub id: Option<IdFilter>,
+    /// The product, in the plan's wording.
     pub description: Option<StringFilter>,
     /// Whether the transcription inferred the deliverable.
     pub inferred: Option<BooleanFilter>,
@@ -546,11 +558,17 @@ pub struct AgencyFilter {
     pub id: Option<IdFilter>,
     /// E.g. "ubnd-tay-son".
     pub code: Option<StringFilter>,
+    /// The full Vietnamese name, compared exactly (see `search`).
     pub name: Option<StringFilter>,
+    /// The abbreviated name, e.g. "Sở LĐ-TB&XH".
     pub short_name: Option<StringFilter>,
+    /// What kind of body the agency is.
     pub kind: Option<AgencyKindFilter>,
+    /// Whether the agency keeps its own submissions.
     pub is_tenant: Option<BooleanFilter>,
+    /// The agency's first day (no value: it existed before any plan that names it).
     pub valid_from: Option<DateFilter>,
+    /// The agency's last day (no value: it still exists).
     pub valid_to: Option<DateFilter>,
     /// Words that must all appear in the name, short name or code, ignoring case and
     /// diacritics.
@@ -596,6 +614,7 @@ pub struct AgencyGroupFilter {
     pub id: Option<IdFilter>,
     /// E.g. "ubnd-cac-huyen".
     pub code: Option<StringFilter>,
+    /// The plan's wording, e.g. "UBND các huyện nghèo".
     pub name: Option<StringFilter>,
     /// Every one of these filters holds.
     pub and: Option<Vec<AgencyGroupFilter>>,
@@ -623,8 +642,11 @@ pub struct PeriodFilter {
     pub id: Option<IdFilter>,
     /// E.g. "2025", "2025S1", "2021-2025".
     pub code: Option<StringFilter>,
+    /// Year, half-year or phase.
     pub kind: Option<PeriodKindFilter>,
+    /// The period's first day.
     pub starts_on: Option<DateFilter>,
+    /// The period's last day (included).
     pub ends_on: Option<DateFilter>,
     /// Every one of these filters holds.
     pub and: Option<Vec<PeriodFilter>>,
@@ -652,19 +674,29 @@ impl IntoFilter for PeriodFilter {
 pub struct SubmissionFilter {
     /// The submission's global id.
     pub id: Option<IdFilter>,
+    /// Where the report is in its review workflow.
     pub status: Option<SubmissionStatusFilter>,
+    /// How far the task has come, as the report says.
     pub progress: Option<ProgressFilter>,
     /// Whether the latest submit came before the deadline (no value until submitted).
     pub on_time: Option<BooleanFilter>,
+    /// The report's version, 1 when created and one more with each change.
     pub version: Option<IntFilter>,
+    /// When the agency first saved the report.
     pub created_at: Option<DateTimeFilter>,
+    /// When the agency last saved or submitted it.
     pub updated_at: Option<DateTimeFilter>,
+    /// When it was last submitted (no value until it first is).
     pub submitted_at: Option<DateTimeFilter>,
+    /// When the coordinator accepted or returned it (no value until reviewed, and again
+    /// once submitted anew).
     pub reviewed_at: Option<DateTimeFilter>,
     /// Words that must all appear in the summary, results, difficulties, proposals or
     /// evidence references, ignoring case and diacritics ("kinh phi" finds "Kinh phí").
     pub search: Option<String>,
+    /// The plan of the task reported on.
     pub plan: Option<Box<PlanFilter>>,
+    /// The task reported on.
     pub task: Option<Box<TaskFilter>>,
     /// The reporting agency.
     pub agency: Option<Box<AgencyFilter>>,
@@ -710,6 +742,7 @@ pub struct EvidenceFilter {
     pub status: Option<ProgressFilter>,
     /// E.g. "Kế hoạch số 123/KH-UBND".
     pub document_ref: Option<StringFilter>,
+    /// Where the document can be read (no value where none was given).
     pub url: Option<StringFilter>,
     /// The task's deliverable this evidence is for.
     pub deliverable: Option<Box<DeliverableFilter>>,
@@ -742,8 +775,12 @@ pub struct ObligationFilter {
     pub on_time: Option<BooleanFilter>,
     /// The visible report's progress (no value without one).
     pub progress: Option<ProgressFilter>,
+    /// When the visible report was last submitted (no value without one, or until it is
+    /// submitted).
     pub submitted_at: Option<DateTimeFilter>,
+    /// The plan of the task.
     pub plan: Option<Box<PlanFilter>>,
+    /// The task to report on.
     pub task: Option<Box<TaskFilter>>,
     /// The agency that owes the report.
     pub agency: Option<Box<AgencyFilter>>,
@@ -776,12 +813,15 @@ impl IntoFilter for ObligationFilter {
 /// Narrows a list of reporting windows.
 #[derive(InputObject, Clone, Default)]
 pub struct ReportingWindowFilter {
+    /// The plan reported on.
     pub plan: Option<Box<PlanFilter>>,
     /// The reporting period.
     pub period: Option<Box<PeriodFilter>>,
+    /// From when reports can be written.
     pub opens_at: Option<DateTimeFilter>,
     /// The deadline.
     pub due_at: Option<DateTimeFilter>,
+    /// When the window locks.
     pub closes_at: Option<DateTimeFilter>,
     /// Whether the coordinator reopened it after it closed.
     pub reopened: Option<BooleanFilter>,
@@ -843,8 +883,11 @@ pub struct AggregateHaving {
     pub tasks: Option<IntFilter>,
     /// Rows without a report the caller can see (obligations only; 0 for submissions).
     pub missing: Option<IntFilter>,
+    /// Reports submitted and awaiting review.
     pub submitted: Option<IntFilter>,
+    /// Reports accepted by the coordinator.
     pub accepted: Option<IntFilter>,
+    /// Reports returned for changes.
     pub returned: Option<IntFilter>,
     /// Submitted or accepted reports that came in on time.
     pub on_time: Option<IntFilter>,
@@ -936,7 +979,9 @@ pub enum OrderDirection {
 /// Where rows without a value go.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum NullsOrder {
+    /// Before the rows with a value.
     First,
+    /// After the rows with a value.
     Last,
 }
 
@@ -978,9 +1023,13 @@ pub fn sorting<F: InputType + Copy, S>(
 /// What plans can be sorted by.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum PlanOrderField {
+    /// The plan's code, by code point.
     Code,
+    /// The plan's title, by code point.
     Title,
+    /// The day the decision was issued.
     IssuedOn,
+    /// First year of the plan's horizon.
     StartYear,
 }
 
@@ -1000,10 +1049,14 @@ impl From<PlanOrderField> for PlanSort {
 pub enum TaskOrderField {
     /// The plan's own order (plan, then the task's place in it).
     Position,
+    /// The number within the section; numbers start again in each section, and section
+    /// IV's task has none.
     Number,
     /// The content, ignoring case and diacritics.
     Content,
+    /// The schedule's name: ANNUAL before PHASED.
     Schedule,
+    /// The code of the task's plan, by code point.
     PlanCode,
     /// The section's place in its plan (I–V).
     Section,
@@ -1025,11 +1078,15 @@ impl From<TaskOrderField> for TaskSort {
 /// What agencies can be sorted by.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum AgencyOrderField {
+    /// The agency's code, by code point.
     Code,
     /// The name, ignoring case and diacritics.
     Name,
+    /// The kind's name, alphabetically (DEPARTMENT, DISTRICT, MASS_ORGANIZATION, …).
     Kind,
+    /// The agency's first day.
     ValidFrom,
+    /// The agency's last day.
     ValidTo,
 }
 
@@ -1048,12 +1105,20 @@ impl From<AgencyOrderField> for AgencySort {
 /// What submissions can be sorted by.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum SubmissionOrderField {
+    /// When the report was first saved.
     CreatedAt,
+    /// When the agency last saved or submitted it.
     UpdatedAt,
+    /// When it was last submitted.
     SubmittedAt,
+    /// When the coordinator last reviewed it.
     ReviewedAt,
+    /// The status's name, alphabetically: ACCEPTED, DRAFT, RETURNED, SUBMITTED (not the
+    /// workflow's order).
     Status,
+    /// The progress's name, alphabetically: COMPLETED, IN_PROGRESS, NOT_STARTED.
     Progress,
+    /// Late (false) before on time (true).
     OnTime,
     /// The reporting agency's code.
     AgencyCode,
@@ -1061,9 +1126,11 @@ pub enum SubmissionOrderField {
     AgencyName,
     /// The task's place in its plan.
     TaskPosition,
+    /// The task's number within its section (numbers start again in each section).
     TaskNumber,
     /// The reporting period's first day.
     PeriodStartsOn,
+    /// The plan's code, by code point.
     PlanCode,
 }
 
@@ -1093,12 +1160,15 @@ impl From<SubmissionOrderField> for SubmissionSort {
 pub enum ObligationOrderField {
     /// The task's place in its plan.
     TaskPosition,
+    /// The agency's code, by code point.
     AgencyCode,
     /// The agency's name, ignoring case and diacritics.
     AgencyName,
     /// The reporting period's first day.
     PeriodStartsOn,
+    /// The state's name, alphabetically: ACCEPTED, DRAFT, MISSING, RETURNED, SUBMITTED.
     State,
+    /// When the visible report was last submitted.
     SubmittedAt,
 }
 
@@ -1119,11 +1189,15 @@ impl From<ObligationOrderField> for ObligationSort {
 /// What the rows of an aggregate can be grouped by.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum AggregateDimension {
+    /// The task's plan.
     Plan,
+    /// The task's section.
     Section,
+    /// The task reported on.
     Task,
     /// The reporting agency.
     Agency,
+    /// The kind of the reporting agency.
     AgencyKind,
     /// The reporting period.
     Period,

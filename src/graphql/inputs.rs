@@ -25,25 +25,43 @@ pub fn row_id(id: &ID, type_name: &str) -> Result<i64, ServiceError> {
 /// Evidence for one deliverable of the task.
 #[derive(InputObject)]
 pub struct EvidenceInput {
+    /// The global id of one of the task's deliverables; each at most once per save.
     pub deliverable_id: ID,
+    /// How far the deliverable has come.
     pub status: Progress,
-    /// E.g. "Kế hoạch số 123/KH-UBND ngày 01/4/2024".
+    /// The document that shows it, e.g. "Kế hoạch số 123/KH-UBND ngày 01/4/2024"; empty
+    /// counts as none.
     pub document_ref: Option<String>,
+    /// Where the document can be read: an address starting with `http://` or `https://`;
+    /// empty counts as none.
     pub url: Option<String>,
 }
 
 /// Creates or updates the caller's agency's report on a task for a period.
 #[derive(InputObject)]
 pub struct SaveSubmissionInput {
+    /// The global id of the task reported on, which must assign the caller's agency (as
+    /// lead or partner).
     pub task_id: ID,
     /// Reporting period code, e.g. "2024" or "2024S1".
     pub period_code: String,
+    /// How far the task has come; left out, it stays as it is (NOT_STARTED for a new
+    /// report).
     pub progress: Option<Progress>,
+    /// A short account of the period's work, at most 20,000 characters; left out, it stays
+    /// as it is (empty for a new report).
     pub summary: Option<String>,
+    /// Kết quả thực hiện: what was achieved, at most 20,000 characters; left out, it stays
+    /// as it is.
     pub results: Option<String>,
+    /// Vướng mắc: difficulties met, at most 20,000 characters; left out, it stays as it
+    /// is.
     pub difficulties: Option<String>,
+    /// Kiến nghị: proposals to the coordinator, at most 20,000 characters; left out, it
+    /// stays as it is.
     pub proposals: Option<String>,
-    /// Replaces all evidence when given.
+    /// Evidence per deliverable of the task; replaces all evidence when given (an empty
+    /// list removes it), kept as it is where left out.
     pub deliverables: Option<Vec<EvidenceInput>>,
     /// The `version` last read; omit only when creating.
     pub expected_version: Option<i32>,
@@ -83,9 +101,11 @@ impl SaveSubmissionInput {
 /// Opens a reporting period of a plan.
 #[derive(InputObject)]
 pub struct OpenReportingWindowInput {
+    /// The plan's code, e.g. "768/QĐ-UBND"; the caller's agency must coordinate it.
     pub plan_code: String,
     /// A year ("2024") or half-year ("2024S1").
     pub period_code: String,
+    /// From when reports can be written and submitted; `opensAt` ≤ `dueAt` ≤ `closesAt`.
     pub opens_at: Timestamp,
     /// The deadline; later submissions are recorded as late.
     pub due_at: Timestamp,

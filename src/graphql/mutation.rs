@@ -14,6 +14,8 @@ use crate::service::{ServiceError, auth, domain::ReviewDecision, groups, submiss
 
 pub struct Mutation;
 
+/// Writes: signing in and out, reports and their review, reporting windows, agency
+/// groups and users. Without a token only `login` answers.
 #[Object]
 impl Mutation {
     /// Signs in; the token goes in `Authorization: Bearer <token>` on every later request.
@@ -79,6 +81,7 @@ impl Mutation {
     async fn save_submission(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The task and period reported on, and what to set.")]
         input: SaveSubmissionInput,
     ) -> Result<Submission> {
         let (principal, scope) = signed_in(ctx).gql()?;
@@ -93,7 +96,10 @@ impl Mutation {
     async fn submit_submission(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The submission's global id.")] id: ID,
+        #[graphql(
+            desc = "The `version` last read; a stale one answers CONFLICT and changes nothing."
+        )]
         expected_version: i32,
     ) -> Result<Submission> {
         let (principal, scope) = signed_in(ctx).gql()?;
@@ -108,9 +114,15 @@ impl Mutation {
     async fn review_submission(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The submission's global id.")] id: ID,
+        #[graphql(
+            desc = "The `version` last read; a stale one answers CONFLICT and changes nothing."
+        )]
         expected_version: i32,
-        decision: ReviewDecision,
+        #[graphql(desc = "Accept the report, or return it for changes.")] decision: ReviewDecision,
+        #[graphql(
+            desc = "What to change (required to return; optional to accept), shown as `reviewComment`."
+        )]
         comment: Option<String>,
     ) -> Result<Submission> {
         let (principal, scope) = signed_in(ctx).gql()?;
@@ -131,6 +143,7 @@ impl Mutation {
     async fn open_reporting_window(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The plan, the period and the window's times.")]
         input: OpenReportingWindowInput,
     ) -> Result<ReportingWindow> {
         let (principal, _) = signed_in(ctx).gql()?;
@@ -144,8 +157,8 @@ impl Mutation {
     async fn close_reporting_window(
         &self,
         ctx: &Context<'_>,
-        plan_code: String,
-        period_code: String,
+        #[graphql(desc = "The plan's code, e.g. \"768/QĐ-UBND\".")] plan_code: String,
+        #[graphql(desc = "The window's period, e.g. \"2024\" or \"2024S1\".")] period_code: String,
     ) -> Result<ReportingWindow> {
         let (principal, _) = signed_in(ctx).gql()?;
         windows::set_closing(db(ctx), principal, &plan_code, &period_code, None)
@@ -158,8 +171,9 @@ impl Mutation {
     async fn reopen_reporting_window(
         &self,
         ctx: &Context<'_>,
-        plan_code: String,
-        period_code: String,
+        #[graphql(desc = "The plan's code, e.g. \"768/QĐ-UBND\".")] plan_code: String,
+        #[graphql(desc = "The window's period, e.g. \"2024\" or \"2024S1\".")] period_code: String,
+        #[graphql(desc = "When the window closes again; must be in the future.")]
         closes_at: Timestamp,
     ) -> Result<ReportingWindow> {
         let (principal, _) = signed_in(ctx).gql()?;
@@ -180,7 +194,10 @@ impl Mutation {
     async fn set_agency_group_members(
         &self,
         ctx: &Context<'_>,
-        group: String,
+        #[graphql(desc = "The group's code, e.g. \"lien-quan-iii-2\".")] group: String,
+        #[graphql(
+            desc = "Codes of the tenant agencies that make up the group from now on, replacing its members; an empty list empties it."
+        )]
         agencies: Vec<String>,
     ) -> Result<AgencyGroup> {
         let (principal, _) = signed_in(ctx).gql()?;
@@ -191,7 +208,12 @@ impl Mutation {
     }
 
     /// Adds a user (admin only).
-    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> Result<User> {
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Who the user is, their agency, role and first password.")]
+        input: CreateUserInput,
+    ) -> Result<User> {
         let (principal, _) = signed_in(ctx).gql()?;
         let new = auth::NewUser {
             username: input.username,
@@ -221,7 +243,12 @@ impl Mutation {
     }
 
     /// Disables a user: sign-in and all their tokens stop working (admin only).
-    async fn disable_user(&self, ctx: &Context<'_>, username: String) -> Result<User> {
+    async fn disable_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user to disable; admins cannot disable themselves.")]
+        username: String,
+    ) -> Result<User> {
         let (principal, _) = signed_in(ctx).gql()?;
         auth::set_disabled(db(ctx), principal, &username, true)
             .await
@@ -230,7 +257,11 @@ impl Mutation {
     }
 
     /// Enables a disabled user again (admin only).
-    async fn enable_user(&self, ctx: &Context<'_>, username: String) -> Result<User> {
+    async fn enable_user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user to enable.")] username: String,
+    ) -> Result<User> {
         let (principal, _) = signed_in(ctx).gql()?;
         auth::set_disabled(db(ctx), principal, &username, false)
             .await

@@ -29,6 +29,9 @@ use crate::service::{
 
 pub struct Query;
 
+/// Reads: the plans (tasks, agencies, periods) that every signed-in user sees, and the
+/// reports and their analysis as far as the caller's role reaches. Without a token only
+/// introspection answers.
 #[Object]
 impl Query {
     /// Plans, filtered, ordered (default: oldest first) and paged.
@@ -36,6 +39,7 @@ impl Query {
     async fn plans(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Conditions the plans must meet; all plans where left out.")]
         filter: Option<PlanFilter>,
         #[graphql(desc = "Sort keys, first key first (at most 4).")] order_by: Option<
             Vec<PlanOrderBy>,
@@ -56,12 +60,20 @@ impl Query {
     }
 
     /// A plan by its code, e.g. "768/QĐ-UBND".
-    async fn plan(&self, ctx: &Context<'_>, code: String) -> Result<Option<Plan>> {
+    async fn plan(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The plan's code, e.g. \"768/QĐ-UBND\".")] code: String,
+    ) -> Result<Option<Plan>> {
         Ok(catalog::plan_by_code(db(ctx), &code).await.gql()?.map(Plan))
     }
 
     /// Any object by its global id; null where there is none.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The object's global `id`.")] id: ID,
+    ) -> Result<Option<Node>> {
         node(ctx, &id).await
     }
 
@@ -70,6 +82,7 @@ impl Query {
     async fn tasks(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Conditions the tasks must meet; all tasks where left out.")]
         filter: Option<TaskFilter>,
         #[graphql(desc = "Sort keys, first key first (at most 4).")] order_by: Option<
             Vec<TaskOrderBy>,
@@ -86,6 +99,7 @@ impl Query {
     async fn agencies(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Conditions the agencies must meet; all agencies where left out.")]
         filter: Option<AgencyFilter>,
         #[graphql(desc = "Sort keys, first key first (at most 4).")] order_by: Option<
             Vec<AgencyOrderBy>,
@@ -104,7 +118,11 @@ impl Query {
     }
 
     /// An agency by its code, e.g. "ubnd-tay-son".
-    async fn agency(&self, ctx: &Context<'_>, code: String) -> Result<Option<Agency>> {
+    async fn agency(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The agency's code, e.g. \"ubnd-tay-son\".")] code: String,
+    ) -> Result<Option<Agency>> {
         Ok(catalog::agency_by_code(db(ctx), &code)
             .await
             .gql()?
@@ -140,6 +158,9 @@ impl Query {
     async fn submissions(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Conditions the reports must meet; all that the caller may see where left out."
+        )]
         filter: Option<SubmissionFilter>,
         #[graphql(desc = "Sort keys, first key first (at most 4); default newest first.")]
         order_by: Option<Vec<SubmissionOrderBy>>,
@@ -165,6 +186,7 @@ impl Query {
     async fn submissions_aggregate(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Conditions the reports must meet before they are grouped.")]
         filter: Option<SubmissionFilter>,
         #[graphql(
             desc = "Dimensions to group by; none: one group of everything.",
@@ -189,6 +211,9 @@ impl Query {
     async fn obligations(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Conditions the obligations must meet; all that the caller may survey where left out."
+        )]
         filter: Option<ObligationFilter>,
         #[graphql(
             desc = "Sort keys, first key first (at most 4); default period, the plan's order, agency code."
@@ -216,6 +241,7 @@ impl Query {
     async fn obligations_aggregate(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Conditions the obligations must meet before they are grouped.")]
         filter: Option<ObligationFilter>,
         #[graphql(
             desc = "Dimensions to group by; none: one group of everything.",
@@ -240,8 +266,12 @@ impl Query {
     async fn progress(
         &self,
         ctx: &Context<'_>,
-        plan_code: String,
+        #[graphql(desc = "The plan's code, e.g. \"768/QĐ-UBND\".")] plan_code: String,
+        #[graphql(
+            desc = "One reporting period (a year or a half-year), e.g. \"2024\" or \"2024S1\"; every period with a reporting window where left out."
+        )]
         period_code: Option<String>,
+        #[graphql(desc = "What each row is about: one row per agency, section, task or period.")]
         group_by: ProgressGroup,
     ) -> Result<Vec<ProgressRow>> {
         let (_, scope) = signed_in(ctx).gql()?;
@@ -265,6 +295,7 @@ impl Query {
     async fn reporting_windows(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Conditions the windows must meet; all windows where left out.")]
         filter: Option<ReportingWindowFilter>,
     ) -> Result<Vec<ReportingWindow>> {
         let filter = filter_of(filter).gql()?;
@@ -279,7 +310,12 @@ impl Query {
 
     /// Periods, optionally of one kind, in calendar order.
     #[graphql(complexity = "cost::list(cost::bound::CATALOG_LIST, child_complexity)")]
-    async fn periods(&self, ctx: &Context<'_>, kind: Option<PeriodKind>) -> Result<Vec<Period>> {
+    async fn periods(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only periods of this kind; periods of every kind where left out.")]
+        kind: Option<PeriodKind>,
+    ) -> Result<Vec<Period>> {
         Ok(catalog::periods(db(ctx), kind)
             .await
             .gql()?

@@ -1,7 +1,9 @@
 //! Relay conventions: opaque global ids and connections built from domain pages.
+use std::borrow::Cow;
+
 use async_graphql::{
-    Context, ID, OutputType, SimpleObject,
-    connection::{Connection, Edge},
+    Context, ID, Object, OutputType, TypeName,
+    connection::{CursorType, Edge, EmptyFields, PageInfo},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
@@ -28,14 +30,51 @@ pub fn parse_global_id(id: &str) -> Result<(String, i64), ServiceError> {
         .ok_or_else(|| ServiceError::not_found("node"))
 }
 
-/// Extra fields on every connection.
-#[derive(SimpleObject)]
-pub struct ConnectionFields {
-    /// How many items the whole list holds, across all pages.
-    pub total_count: u64,
+/// A page of a list as a Relay connection, `<Node>Connection`: async-graphql's own
+/// `Connection` has the same fields but gives its types no description.
+pub struct Conn<N: OutputType> {
+    edges: Vec<Edge<String, N, EmptyFields>>,
+    has_previous_page: bool,
+    has_next_page: bool,
+    total_count: u64,
 }
 
-pub type Conn<N> = Connection<String, N, ConnectionFields>;
+/// One page of a list: its items with their cursors (`edges`) or without (`nodes`), how
+/// to ask for the next page (`pageInfo`), and how many items the whole list holds
+/// (`totalCount`).
+#[Object(name_type)]
+impl<N: OutputType> Conn<N> {
+    /// Information to aid in pagination.
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_previous_page: self.has_previous_page,
+            has_next_page: self.has_next_page,
+            start_cursor: self.edges.first().map(|edge| edge.cursor.encode_cursor()),
+            end_cursor: self.edges.last().map(|edge| edge.cursor.encode_cursor()),
+        }
+    }
+
+    /// A list of edges.
+    async fn edges(&self) -> &[Edge<String, N, EmptyFields>] {
+        &self.edges
+    }
+
+    /// A list of nodes.
+    async fn nodes(&self) -> Vec<&N> {
+        self.edges.iter().map(|edge| &edge.node).collect()
+    }
+
+    /// How many items the whole list holds, across all pages.
+    async fn total_count(&self) -> u64 {
+        self.total_count
+    }
+}
+
+impl<N: OutputType> TypeName for Conn<N> {
+    fn type_name() -> Cow<'static, str> {
+        format!("{}Connection", N::type_name()).into()
+    }
+}
 
 /// The page a connection field asks for; the list is counted only when the selection
 /// holds `totalCount`, since counting scans the whole list.
@@ -49,20 +88,17 @@ pub fn page_request(
 }
 
 pub fn connection<T, N: OutputType>(page: Page<T>, node: impl Fn(T) -> N) -> Conn<N> {
-    let mut conn = Connection::with_additional_fields(
-        page.has_previous_page,
-        page.has_next_page,
-        ConnectionFields {
-            // Counted whenever `totalCount` is selected (see `page_request`).
-            total_count: page.total_count.unwrap_or_default(),
-        },
-    );
-    conn.edges.extend(
-        page.items
+    Conn {
+        edges: page
+            .items
             .into_iter()
-            .map(|(cursor, item)| Edge::new(cursor.encode(), node(item))),
-    );
-    conn
+            .map(|(cursor, item)| Edge::new(cursor.encode(), node(item)))
+            .collect(),
+        has_previous_page: page.has_previous_page,
+        has_next_page: page.has_next_page,
+        // Counted whenever `totalCount` is selected (see `page_request`).
+        total_count: page.total_count.unwrap_or_default(),
+    }
 }
 
 #[cfg(test)]

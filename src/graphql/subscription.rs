@@ -15,7 +15,9 @@ use crate::service::{ServiceError, catalog, events::SubmissionEventKind, submiss
 /// A change to a submission the subscriber may see.
 #[derive(SimpleObject)]
 pub struct SubmissionEvent {
+    /// What happened.
     pub kind: SubmissionEventKind,
+    /// When it happened.
     pub at: Timestamp,
     /// The submission as it is now.
     pub submission: Submission,
@@ -31,6 +33,9 @@ enum Delivery {
     End,
 }
 
+/// Live updates, over a WebSocket at `/graphql/ws` (graphql-transport-ws, or the older
+/// graphql-ws), signed in with the token in the `connection_init` payload. A subscription
+/// ends when its token or user stops working.
 #[SubscriptionRoot]
 impl Subscription {
     /// Created, updated, submitted, returned and accepted submissions, as they happen,
@@ -39,6 +44,9 @@ impl Subscription {
     async fn submission_events(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The plan whose events to send, by its code, e.g. \"768/QĐ-UBND\" (NOT_FOUND where there is none); every plan's where left out."
+        )]
         plan_code: Option<String>,
     ) -> Result<impl Stream<Item = SubmissionEvent> + use<>> {
         let (_, scope) = signed_in(ctx).gql()?;

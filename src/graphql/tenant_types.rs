@@ -22,27 +22,33 @@ use crate::service::{
     windows,
 };
 
-/// A person who signs in: staff of one agency, with one role.
 pub struct User(pub user::Model);
 
+/// A person who signs in: staff of one agency, with one role.
 #[Object]
 impl User {
     /// Opaque global id, accepted by `node(id:)` (for the user themself and admins).
     pub async fn id(&self) -> ID {
         global_id("User", self.0.id)
     }
+    /// The name the user signs in with, e.g. `tayson`.
     async fn username(&self) -> &str {
         &self.0.username
     }
+    /// The name shown for the user (the username unless another was given).
     async fn display_name(&self) -> &str {
         &self.0.display_name
     }
+    /// What the user may do.
     async fn role(&self) -> Result<Role> {
         parse_stored(&self.0.role).gql()
     }
+    /// Whether an admin disabled the user: they cannot sign in, and their tokens no longer
+    /// work.
     async fn disabled(&self) -> bool {
         self.0.disabled
     }
+    /// The agency the user works for, and whose reports they read or write.
     async fn agency(&self, ctx: &Context<'_>) -> Result<Agency> {
         required::<agency::Entity>(ctx, self.0.agency_id)
             .await
@@ -53,8 +59,11 @@ impl User {
 /// Who is signed in.
 #[derive(SimpleObject)]
 pub struct Viewer {
+    /// The signed-in user.
     pub user: User,
+    /// The user's agency.
     pub agency: Agency,
+    /// The user's role, which decides what they may see and do.
     pub role: Role,
 }
 
@@ -69,11 +78,13 @@ pub struct AuthPayload {
     pub user: User,
 }
 
-/// An agency's report on one task for one reporting period.
 pub struct Submission(pub submission::Model);
 
+/// An agency's report on one task for one reporting period (a year or a half-year): one
+/// per agency, task and period.
 #[Object]
 impl Submission {
+    /// Opaque global id, accepted by `node(id:)`.
     pub async fn id(&self) -> ID {
         global_id("Submission", self.0.id)
     }
@@ -83,11 +94,13 @@ impl Submission {
             .await
             .map(Agency)
     }
+    /// The plan of the task.
     async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
         required::<plan::Entity>(ctx, self.0.plan_id)
             .await
             .map(Plan)
     }
+    /// The task reported on.
     async fn task(&self, ctx: &Context<'_>) -> Result<Task> {
         required::<task::Entity>(ctx, self.0.task_id)
             .await
@@ -99,23 +112,28 @@ impl Submission {
             .await
             .map(Period)
     }
+    /// Where the report is in its review workflow.
     async fn status(&self) -> Result<SubmissionStatus> {
         parse_stored(&self.0.status).gql()
     }
+    /// How far the agency has come with the task, as it reports (NOT_STARTED until it
+    /// says otherwise).
     async fn progress(&self) -> Result<Progress> {
         parse_stored(&self.0.progress).gql()
     }
+    /// A short account of the period's work on the task; empty until written.
     async fn summary(&self) -> &str {
         &self.0.summary
     }
+    /// Kết quả thực hiện: what was achieved; empty until written.
     async fn results(&self) -> &str {
         &self.0.results
     }
-    /// Vướng mắc: difficulties met.
+    /// Vướng mắc: difficulties met; empty until written.
     async fn difficulties(&self) -> &str {
         &self.0.difficulties
     }
-    /// Kiến nghị: proposals to the coordinator.
+    /// Kiến nghị: proposals to the coordinator; empty until written.
     async fn proposals(&self) -> &str {
         &self.0.proposals
     }
@@ -131,15 +149,20 @@ impl Submission {
     async fn review_comment(&self) -> Option<&str> {
         self.0.review_comment.as_deref()
     }
+    /// When the agency first saved the report.
     async fn created_at(&self) -> Timestamp {
         self.0.created_at.into()
     }
+    /// When the agency last saved or submitted it (a review does not change it).
     async fn updated_at(&self) -> Timestamp {
         self.0.updated_at.into()
     }
+    /// When it was last submitted; null until it first is.
     async fn submitted_at(&self) -> Option<Timestamp> {
         self.0.submitted_at.map(Timestamp)
     }
+    /// When the coordinator accepted or returned it; null until reviewed, and again once
+    /// it is submitted anew.
     async fn reviewed_at(&self) -> Option<Timestamp> {
         self.0.reviewed_at.map(Timestamp)
     }
@@ -161,6 +184,9 @@ impl Submission {
     async fn history(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Conditions the entries must meet; all that reach the caller where left out."
+        )]
         filter: Option<AuditEntryFilter>,
     ) -> Result<Vec<AuditEntry>> {
         let filter = KeyFilter::new(filter_of(filter).gql()?);
@@ -173,37 +199,44 @@ impl Submission {
     }
 }
 
-/// Evidence for one deliverable.
 pub struct SubmissionEvidence(pub submission_deliverable::Model);
 
+/// What a report says of one deliverable of its task: how far it has come, and the
+/// document that shows it.
 #[Object]
 impl SubmissionEvidence {
+    /// The task's deliverable this evidence is for.
     async fn deliverable(&self, ctx: &Context<'_>) -> Result<Deliverable> {
         required::<deliverable::Entity>(ctx, self.0.deliverable_id)
             .await
             .map(Deliverable)
     }
+    /// How far the deliverable has come.
     async fn status(&self) -> Result<Progress> {
         parse_stored(&self.0.status).gql()
     }
-    /// E.g. "Kế hoạch số 123/KH-UBND ngày 01/4/2024".
+    /// The document that shows it, e.g. "Kế hoạch số 123/KH-UBND ngày 01/4/2024"; null
+    /// where none was given.
     async fn document_ref(&self) -> Option<&str> {
         self.0.document_ref.as_deref()
     }
+    /// Where the document can be read, an `http://` or `https://` address; null where none
+    /// was given.
     async fn url(&self) -> Option<&str> {
         self.0.url.as_deref()
     }
 }
 
-/// One change, as the audit log keeps it.
 pub struct AuditEntry(pub audit_log::Model);
 
+/// One change to a submission, as the audit log keeps it.
 #[Object]
 impl AuditEntry {
     /// create, update, submit, accept, return, …
     async fn action(&self) -> &str {
         &self.0.action
     }
+    /// When the change was made.
     async fn at(&self) -> Timestamp {
         self.0.at.into()
     }
@@ -224,25 +257,29 @@ impl AuditEntry {
     }
 }
 
-/// A reporting period opened by a plan's coordinator.
 pub struct ReportingWindow(pub reporting_window::Model);
 
+/// A reporting period of a plan, opened by its coordinator: the time in which agencies
+/// write and submit their reports for the period.
 #[Object]
 impl ReportingWindow {
     /// Opaque global id, accepted by `node(id:)`.
     pub async fn id(&self) -> ID {
         global_id("ReportingWindow", self.0.id)
     }
+    /// The plan reported on.
     async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
         required::<plan::Entity>(ctx, self.0.plan_id)
             .await
             .map(Plan)
     }
+    /// The reporting period (a year or a half-year).
     async fn period(&self, ctx: &Context<'_>) -> Result<Period> {
         required::<period::Entity>(ctx, self.0.period_id)
             .await
             .map(Period)
     }
+    /// From when reports for the period can be written and submitted.
     async fn opens_at(&self) -> Timestamp {
         self.0.opens_at.into()
     }

@@ -87,11 +87,13 @@ async fn visible_submissions(
         .collect())
 }
 
-/// A provincial plan, such as Decision 768/QĐ-UBND.
 pub struct Plan(pub plan::Model);
 
+/// A provincial plan, such as Binh Dinh's Decision 768/QĐ-UBND: the tasks of its
+/// appendix, who carries them out, and who consolidates the reports.
 #[Object]
 impl Plan {
+    /// Opaque global id, accepted by `node(id:)`.
     async fn id(&self) -> ID {
         global_id("Plan", self.0.id)
     }
@@ -99,9 +101,11 @@ impl Plan {
     async fn code(&self) -> &str {
         &self.0.code
     }
+    /// The plan's title as issued, in Vietnamese.
     async fn title(&self) -> &str {
         &self.0.title
     }
+    /// The day the decision was issued, e.g. 2022-03-11.
     async fn issued_on(&self) -> Date {
         Date(self.0.issued_on)
     }
@@ -125,6 +129,7 @@ impl Plan {
             .await
             .map(Agency)
     }
+    /// The sections of the plan's appendix (I–V for 768), in the plan's order.
     #[graphql(complexity = "cost::list(cost::bound::SECTIONS, child_complexity)")]
     async fn sections(&self, ctx: &Context<'_>) -> Result<Vec<Section>> {
         Ok(children(ctx, SectionsOfPlan(self.0.id))
@@ -138,6 +143,9 @@ impl Plan {
     async fn tasks(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Conditions the tasks must meet; all of the plan's tasks where left out."
+        )]
         filter: Option<TaskFilter>,
         #[graphql(desc = "Sort keys, first key first (at most 4).")] order_by: Option<
             Vec<TaskOrderBy>,
@@ -173,11 +181,12 @@ pub async fn task_connection(
     Ok(connection(tasks, Task))
 }
 
-/// A section (I–V) of a plan's appendix.
 pub struct Section(pub section::Model);
 
+/// A section of a plan's appendix, such as "III" of 768, grouping its tasks.
 #[Object]
 impl Section {
+    /// Opaque global id, accepted by `node(id:)`.
     async fn id(&self) -> ID {
         global_id("Section", self.0.id)
     }
@@ -185,17 +194,21 @@ impl Section {
     async fn numeral(&self) -> &str {
         &self.0.numeral
     }
+    /// The section's heading in the plan, in Vietnamese.
     async fn title(&self) -> &str {
         &self.0.title
     }
+    /// The section's place in its plan, from 1 (section I).
     async fn position(&self) -> i32 {
         self.0.position
     }
+    /// The plan the section belongs to.
     async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
         required::<plan::Entity>(ctx, self.0.plan_id)
             .await
             .map(Plan)
     }
+    /// The section's tasks, in the plan's order.
     #[graphql(complexity = "cost::list(cost::bound::TASKS_OF_SECTION, child_complexity)")]
     async fn tasks(&self, ctx: &Context<'_>) -> Result<Vec<Task>> {
         Ok(children(ctx, TasksOfSection(self.0.id))
@@ -206,11 +219,13 @@ impl Section {
     }
 }
 
-/// A task of a plan: what is to be done, by whom, producing what, and when.
 pub struct Task(pub task::Model);
 
+/// A task of a plan (one row of its appendix): what is to be done, by whom, producing
+/// what, and when.
 #[Object]
 impl Task {
+    /// Opaque global id, accepted by `node(id:)`.
     async fn id(&self) -> ID {
         global_id("Task", self.0.id)
     }
@@ -222,6 +237,7 @@ impl Task {
     async fn content(&self) -> &str {
         &self.0.content
     }
+    /// How the implementation period is given: every year (ANNUAL) or by phases (PHASED).
     async fn schedule(&self) -> Result<TaskSchedule> {
         parse_stored(&self.0.schedule).gql()
     }
@@ -233,14 +249,18 @@ impl Task {
     async fn inferred_note(&self) -> Option<&str> {
         self.0.inferred_note.as_deref()
     }
+    /// The task's place in its plan, counted from 1 across all sections (the order of the
+    /// appendix).
     async fn position(&self) -> i32 {
         self.0.position
     }
+    /// The section the task is listed in.
     async fn section(&self, ctx: &Context<'_>) -> Result<Section> {
         required::<section::Entity>(ctx, self.0.section_id)
             .await
             .map(Section)
     }
+    /// The plan the task belongs to.
     async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
         required::<plan::Entity>(ctx, self.0.plan_id)
             .await
@@ -293,6 +313,9 @@ impl Task {
     async fn submissions(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Conditions the reports must meet; all the caller may see where left out."
+        )]
         filter: Option<SubmissionFilter>,
     ) -> Result<Vec<super::tenant_types::Submission>> {
         let filter = KeyFilter::new(filter_of(filter).gql()?);
@@ -309,11 +332,13 @@ impl Task {
     }
 }
 
-/// A task given to one agency or to a collective group.
 pub struct Assignment(pub assignment::Model);
 
+/// One assignee of a task as the plan names it: one agency, or a collective group of
+/// agencies, as lead or as partner.
 #[Object]
 impl Assignment {
+    /// Lead (cơ quan chủ trì), obliged to report, or partner (cơ quan phối hợp).
     async fn role(&self) -> Result<AssignmentRole> {
         parse_stored(&self.0.role).gql()
     }
@@ -341,17 +366,20 @@ impl Assignment {
     }
 }
 
-/// A product a task must deliver.
 pub struct Deliverable(pub deliverable::Model);
 
+/// A product (sản phẩm) a task must deliver, e.g. "Tài liệu tuyên truyền".
 #[Object]
 impl Deliverable {
+    /// Opaque global id, accepted by `node(id:)`.
     async fn id(&self) -> ID {
         global_id("Deliverable", self.0.id)
     }
+    /// The product, in the plan's wording.
     async fn description(&self) -> &str {
         &self.0.description
     }
+    /// The deliverable's place among its task's deliverables, from 1.
     async fn position(&self) -> i32 {
         self.0.position
     }
@@ -359,6 +387,7 @@ impl Deliverable {
     async fn inferred(&self) -> bool {
         self.0.inferred
     }
+    /// The task that must deliver it.
     async fn task(&self, ctx: &Context<'_>) -> Result<Task> {
         required::<task::Entity>(ctx, self.0.task_id)
             .await
@@ -366,11 +395,13 @@ impl Deliverable {
     }
 }
 
-/// A department, district, provincial body, mass organization or ministry.
 pub struct Agency(pub agency::Model);
 
+/// A body the plans name: a department, a district, another provincial body, a mass
+/// organization or a ministry. Tenant agencies report on their tasks.
 #[Object]
 impl Agency {
+    /// Opaque global id, accepted by `node(id:)`.
     async fn id(&self) -> ID {
         global_id("Agency", self.0.id)
     }
@@ -382,9 +413,11 @@ impl Agency {
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// The usual abbreviated name, e.g. "Sở LĐ-TB&XH", "UBND tỉnh".
     async fn short_name(&self) -> &str {
         &self.0.short_name
     }
+    /// What kind of body the agency is.
     async fn kind(&self) -> Result<AgencyKind> {
         parse_stored(&self.0.kind).gql()
     }
@@ -392,7 +425,7 @@ impl Agency {
     async fn is_tenant(&self) -> bool {
         self.0.is_tenant
     }
-    /// First day the agency exists (null: before any plan it appears in).
+    /// First day the agency exists (null: it existed before any plan that names it).
     async fn valid_from(&self) -> Option<Date> {
         self.0.valid_from.map(Date)
     }
@@ -438,6 +471,9 @@ impl Agency {
     async fn submissions(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Conditions the reports must meet; all the caller may see where left out."
+        )]
         filter: Option<SubmissionFilter>,
     ) -> Result<Vec<super::tenant_types::Submission>> {
         let filter = KeyFilter::new(filter_of(filter).gql()?);
@@ -454,17 +490,21 @@ impl Agency {
     }
 }
 
-/// A collective wording of a plan bound to its member agencies.
 pub struct AgencyGroup(pub agency_group::Model);
 
+/// A collective wording of a plan, such as "UBND các huyện, thị xã, thành phố", bound to
+/// the agencies it stands for.
 #[Object]
 impl AgencyGroup {
+    /// Opaque global id, accepted by `node(id:)`.
     async fn id(&self) -> ID {
         global_id("AgencyGroup", self.0.id)
     }
+    /// Stable slug, e.g. "ubnd-cac-huyen".
     async fn code(&self) -> &str {
         &self.0.code
     }
+    /// The plan's wording, e.g. "UBND các huyện, thị xã, thành phố".
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -472,6 +512,8 @@ impl AgencyGroup {
     async fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
     }
+    /// The agencies the group stands for; empty until the coordinator names them where the
+    /// plan does not.
     #[graphql(complexity = "cost::list(cost::bound::GROUPS, child_complexity)")]
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Agency>> {
         Ok(children(ctx, MembersOfGroup(self.0.id))
@@ -482,26 +524,35 @@ impl AgencyGroup {
     }
 }
 
-/// A year (`2024`), half-year (`2024S1`) or plan phase (`2021-2025`).
 pub struct Period(pub period::Model);
 
+/// A span of time: a year (`2024`) or half-year (`2024S1`), which reports are made for,
+/// or a phase of a plan (`2021-2025`), which tasks run over.
 #[Object]
 impl Period {
+    /// Opaque global id, accepted by `node(id:)`.
     async fn id(&self) -> ID {
         global_id("Period", self.0.id)
     }
+    /// "2024" (a year), "2024S1" or "2024S2" (its first or second half), "2021-2025" (a
+    /// phase).
     async fn code(&self) -> &str {
         &self.0.code
     }
+    /// Year, half-year or phase.
     async fn kind(&self) -> Result<PeriodKind> {
         parse_stored(&self.0.kind).gql()
     }
+    /// The period's first day.
     async fn starts_on(&self) -> Date {
         Date(self.0.starts_on)
     }
+    /// The period's last day (included).
     async fn ends_on(&self) -> Date {
         Date(self.0.ends_on)
     }
+    /// The period's Vietnamese name, e.g. "Năm 2024", "6 tháng đầu năm 2024", "Giai đoạn
+    /// 2021 - 2025".
     async fn label(&self) -> &str {
         &self.0.label
     }

@@ -68,8 +68,11 @@ stored_enum!(
 stored_enum!(
     /// What span a period covers.
     PeriodKind {
+        /// A calendar year, e.g. "2024": a reporting period.
         Year => "YEAR",
+        /// The first or second half of a year, e.g. "2024S1": a reporting period.
         HalfYear => "HALF_YEAR",
+        /// A phase of a plan's horizon, e.g. "2021-2025", which tasks run over.
         Phase => "PHASE",
     }
 );
@@ -120,9 +123,13 @@ stored_enum!(
     ObligationState {
         /// No report the caller can see.
         Missing => "MISSING",
+        /// Being written (seen as such only by the agency itself).
         Draft => "DRAFT",
+        /// Sent to the coordinator, awaiting review.
         Submitted => "SUBMITTED",
+        /// Sent back by the coordinator for changes.
         Returned => "RETURNED",
+        /// Accepted by the coordinator.
         Accepted => "ACCEPTED",
     }
 );
@@ -130,8 +137,11 @@ stored_enum!(
 stored_enum!(
     /// How far a task (or a deliverable) has come.
     Progress {
+        /// Not started yet.
         NotStarted => "NOT_STARTED",
+        /// Under way.
         InProgress => "IN_PROGRESS",
+        /// Done.
         Completed => "COMPLETED",
     }
 );
@@ -139,7 +149,10 @@ stored_enum!(
 stored_enum!(
     /// A coordinator's decision on a submitted report.
     ReviewDecision {
+        /// Accept the report: it becomes ACCEPTED, which is final.
         Accept => "ACCEPT",
+        /// Return the report to its agency for changes: it becomes RETURNED; a comment is
+        /// required.
         Return => "RETURN",
     }
 );

@@ -22,10 +22,15 @@ const BUFFER: usize = 1024;
 /// What happened to a submission.
 #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SubmissionEventKind {
+    /// The agency saved the report for the first time (a new draft).
     Created,
+    /// The agency saved changes to its draft or returned report.
     Updated,
+    /// The agency sent the report to the coordinator.
     Submitted,
+    /// The coordinator returned the report for changes.
     Returned,
+    /// The coordinator accepted the report.
     Accepted,
 }
 

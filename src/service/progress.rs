@@ -16,9 +16,13 @@ use super::{
 /// What one aggregate row is about.
 #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ProgressGroup {
+    /// One row per agency that owes reports.
     Agency,
+    /// One row per section with expected reports.
     Section,
+    /// One row per task with expected reports.
     Task,
+    /// One row per reporting period with expected reports.
     Period,
 }
 
