@@ -5,6 +5,7 @@ mod m20260101_000001_initial;
 mod m20260102_000001_row_level_security;
 mod m20260103_000001_hardening;
 mod m20260104_000001_report_search;
+mod m20260105_000001_unindexed_reports;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260102_000001_row_level_security::Migration),
             Box::new(m20260103_000001_hardening::Migration),
             Box::new(m20260104_000001_report_search::Migration),
+            Box::new(m20260105_000001_unindexed_reports::Migration),
         ]
     }
 }

@@ -29,7 +29,7 @@ pub mod bound {
     /// Groups an agency is in, or members of a group.
     pub const GROUPS: usize = 25;
     /// Submissions hanging from one task or agency.
-    pub const SUBMISSIONS_OF_PARENT: usize = 200;
+    pub const SUBMISSIONS_OF_PARENT: usize = crate::service::submissions::MAX_OF_PARENT;
     /// Audit entries of one submission.
     pub const HISTORY: usize = 50;
     /// Agency groups, periods or reporting windows listed whole.

@@ -44,7 +44,8 @@ pub struct Conn<N: OutputType> {
 /// (`totalCount`).
 #[Object(name_type)]
 impl<N: OutputType> Conn<N> {
-    /// Information to aid in pagination.
+    /// Whether more items follow, and the cursors of this page's first and last items:
+    /// pass `endCursor` as `after` for the next page.
     async fn page_info(&self) -> PageInfo {
         PageInfo {
             has_previous_page: self.has_previous_page,
@@ -54,12 +55,12 @@ impl<N: OutputType> Conn<N> {
         }
     }
 
-    /// A list of edges.
+    /// The items of this page in the list's order, each with its cursor.
     async fn edges(&self) -> &[Edge<String, N, EmptyFields>] {
         &self.edges
     }
 
-    /// A list of nodes.
+    /// The items of this page in the list's order, without cursors.
     async fn nodes(&self) -> Vec<&N> {
         self.edges.iter().map(|edge| &edge.node).collect()
     }

@@ -306,7 +306,8 @@ impl Task {
             .map(Deliverable)
             .collect())
     }
-    /// Reports on this task that the caller may see, narrowed by `filter`.
+    /// Reports on this task that the caller may see, narrowed by `filter`: the newest 200,
+    /// oldest first (`submissions(filter: {task: …})` pages them all).
     #[graphql(
         complexity = "cost::list(cost::bound::SUBMISSIONS_OF_PARENT, child_complexity).saturating_add(cost::terms(&filter) * cost::FILTER_TERM)"
     )]
@@ -464,7 +465,8 @@ impl Agency {
                 .collect(),
         )
     }
-    /// This agency's reports that the caller may see, narrowed by `filter`.
+    /// This agency's reports that the caller may see, narrowed by `filter`: the newest 200,
+    /// oldest first (`submissions(filter: {agency: …})` pages them all).
     #[graphql(
         complexity = "cost::list(cost::bound::SUBMISSIONS_OF_PARENT, child_complexity).saturating_add(cost::terms(&filter) * cost::FILTER_TERM)"
     )]

@@ -11,7 +11,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
     FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QueryResult, QuerySelect,
     QueryTrait, SqlErr,
-    sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement},
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, Query, SelectStatement},
 };
 use serde_json::{Value, json};
 
@@ -679,6 +679,10 @@ pub async fn fold_unindexed_reports<C: ConnectionTrait>(db: &C) -> ServiceResult
     }
 }
 
+/// At most this many reports of one task or one agency in a nested list (`Task.submissions`,
+/// `Agency.submissions`): the newest. The `submissions` connection pages them all.
+pub const MAX_OF_PARENT: usize = 200;
+
 /// The submissions the scope can see, filtered, ordered (default: newest first) and
 /// paged.
 #[tracing::instrument(skip_all)]
@@ -745,7 +749,8 @@ pub enum Parent {
     Agency(i64),
 }
 
-/// Visible submissions of some tasks or agencies, optionally for one period, oldest first.
+/// Visible submissions of some tasks or agencies, the newest `MAX_OF_PARENT` of each,
+/// oldest first.
 #[tracing::instrument(skip_all, level = "debug")]
 pub async fn of_parents(
     db: &DatabaseConnection,
@@ -763,27 +768,45 @@ pub async fn of_parents(
     }
     let txn = scope.begin(db, Intent::Read).await?;
     let condition = filter.condition(&Reach::scoped(&txn))?;
-    let rows = txn
-        .submissions()
-        .filter(
-            sea_orm::Condition::any()
-                .add(submission::Column::TaskId.is_in(tasks.iter().copied()))
-                .add(submission::Column::AgencyId.is_in(agencies.iter().copied())),
-        )
-        .filter(condition)
-        .order_by_asc(submission::Column::Id)
-        .all(&*txn)
-        .await?;
-    txn.commit().await?;
     let mut out = Vec::new();
-    for row in rows {
-        if tasks.contains(&row.task_id) {
-            out.push((Parent::Task(row.task_id), row.clone()));
+    for (column, ids) in [
+        (submission::Column::TaskId, &tasks),
+        (submission::Column::AgencyId, &agencies),
+    ] {
+        if ids.is_empty() {
+            continue;
         }
-        if agencies.contains(&row.agency_id) {
-            out.push((Parent::Agency(row.agency_id), row));
-        }
+        // The newest reports of each parent, at most MAX_OF_PARENT of them: a task of a
+        // national plan has hundreds, and a nested list is not a place to page them.
+        let newest = Expr::cust(format!(
+            "ROW_NUMBER() OVER (PARTITION BY \"{}\" ORDER BY \"id\" DESC)",
+            column.as_str()
+        ));
+        let numbered = txn
+            .submissions()
+            .filter(column.is_in(ids.iter().copied()))
+            .filter(condition.clone())
+            .into_query()
+            .expr_as(newest, Alias::new("nth"))
+            .to_owned();
+        let select = Query::select()
+            .column(Asterisk)
+            .from_subquery(numbered, Alias::new("numbered"))
+            .and_where(Expr::col(Alias::new("nth")).lte(MAX_OF_PARENT as i64))
+            .order_by(Alias::new("id"), sea_orm::Order::Asc)
+            .to_owned();
+        let rows = submission::Model::find_by_statement(db.get_database_backend().build(&select))
+            .all(&*txn)
+            .await?;
+        out.extend(rows.into_iter().map(|row| {
+            let parent = match column {
+                submission::Column::TaskId => Parent::Task(row.task_id),
+                _ => Parent::Agency(row.agency_id),
+            };
+            (parent, row)
+        }));
     }
+    txn.commit().await?;
     Ok(out)
 }
 

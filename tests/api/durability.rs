@@ -1084,7 +1084,7 @@ struct Ledger {
 }
 
 /// The row id of a submission's global id.
-fn row_id(global_id: &str) -> i64 {
+pub fn row_id(global_id: &str) -> i64 {
     let text = URL_SAFE_NO_PAD
         .decode(global_id)
         .ok()

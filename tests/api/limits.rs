@@ -4,6 +4,7 @@ use axum::{
     http::{Request, StatusCode},
 };
 use plantrack::config::{Limits, ServerConfig};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::{on_both_databases, support::TestApp};
@@ -139,7 +140,61 @@ async fn costs_multiply_and_a_batch_shares_one_budget() {
     );
 }
 
+/// A task's nested list of reports holds the newest 200, however many there are: a task
+/// of a national plan has hundreds, and a nested list must not read them all.
+async fn nested_report_lists_are_capped(app: TestApp) {
+    // 230 submitted reports of one task: every agency, every period, until there are 230.
+    let owner = app.owner_db().await;
+    owner
+        .execute_unprepared(
+            "INSERT INTO submission (agency_id, plan_id, task_id, period_id, status, progress, \
+             summary, results, difficulties, proposals, search_text, version, created_at, \
+             updated_at) \
+             SELECT a.id, t.plan_id, t.id, p.id, 'SUBMITTED', 'IN_PROGRESS', '', '', '', '', '', \
+             1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP \
+             FROM agency a, period p, task t WHERE t.position = 1 \
+             ORDER BY a.id, p.id LIMIT 230",
+        )
+        .await
+        .expect("insert reports");
+    let answer = app
+        .graphql(
+            r#"{ plan(code: "768/QĐ-UBND") { sections { tasks { number submissions { id } } } }
+                 submissions(filter: { task: { number: { equalTo: 1 } } }) { totalCount } }"#,
+            json!({}),
+        )
+        .await;
+    let first = &answer.data()["plan"]["sections"][0]["tasks"][0];
+    assert_eq!(first["number"], 1);
+    let nested = first["submissions"].as_array().unwrap();
+    assert_eq!(nested.len(), 200, "the nested list is capped");
+    assert_eq!(answer.data()["submissions"]["totalCount"], 230);
+    // The newest 200 (the highest ids), oldest first.
+    let ids: Vec<i64> = nested
+        .iter()
+        .map(|s| crate::durability::row_id(s["id"].as_str().unwrap()))
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first");
+    let newest = app
+        .graphql(
+            r#"{ submissions(first: 1, filter: { task: { number: { equalTo: 1 } } }) { edges { node { id } } } }"#,
+            json!({}),
+        )
+        .await;
+    let newest = crate::durability::row_id(
+        newest.data()["submissions"]["edges"][0]["node"]["id"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(
+        ids.last(),
+        Some(&newest),
+        "the newest report is in the list"
+    );
+}
+
 on_both_databases!(
     health_and_graphiql_answer,
-    errors_carry_codes_and_no_internals
+    errors_carry_codes_and_no_internals,
+    nested_report_lists_are_capped
 );
