@@ -97,14 +97,18 @@ await check('graphql-request: login as the district editor, the coordinator and 
 
 // ------------------------------------------------------------------------------ urql
 
-await check('urql: the plan query goes as GET (preferGetMethod default) and returns the plan', async () => {
-  const log = [];
-  const client = new UrqlClient({
+// urql with its defaults: only the URL, the bearer token and the recording fetch set.
+const urqlClient = (log, token) =>
+  new UrqlClient({
     url: URL_HTTP,
     exchanges: [cacheExchange, fetchExchange],
     fetch: recordingFetch(log),
-    fetchOptions: { headers: bearer(need('coordinatorToken', 'login')) },
+    fetchOptions: { headers: bearer(token) },
   });
+
+await check('urql: the plan query goes as GET (preferGetMethod default) and returns the plan', async () => {
+  const log = [];
+  const client = urqlClient(log, need('coordinatorToken', 'login'));
   const result = await client.query(urqlGql(PLAN_QUERY), {}).toPromise();
   assert.equal(result.error, undefined, `no error: ${result.error}`);
   assertPlan(result.data.plan, 'urql');
@@ -118,12 +122,7 @@ await check('urql: the plan query goes as GET (preferGetMethod default) and retu
 
 await check('urql: a mutation goes as POST and works (the coordinator opens the 2025 window)', async () => {
   const log = [];
-  const client = new UrqlClient({
-    url: URL_HTTP,
-    exchanges: [cacheExchange, fetchExchange],
-    fetch: recordingFetch(log),
-    fetchOptions: { headers: bearer(need('coordinatorToken', 'login')) },
-  });
+  const client = urqlClient(log, need('coordinatorToken', 'login'));
   const day = 24 * 3600 * 1000;
   const now = Date.now();
   const input = {
