@@ -52,6 +52,8 @@ pub type AppState = Arc<App>;
 
 impl App {
     pub fn new(db: DatabaseConnection, events: EventBus, config: ServerConfig) -> AppState {
+        // The recorder first: what is counted before it exists is lost.
+        crate::telemetry::metrics();
         let schema = build_schema(Some((db.clone(), events)), &config.limits);
         let exports = export::Exports::new(&schema);
         let persisted = persisted::PersistedQueries::new(config.limits.max_document_bytes);

@@ -124,6 +124,13 @@ async fn serve_traces_and_stops_on_sigterm() {
         .unwrap_or_else(|| panic!("no address in {serving:?}"));
 
     let http = Http { addr };
+    // The first scrape of a fresh process already shows the pool.
+    let metrics = http.request("GET", "/metrics", None, None).await.unwrap();
+    let text = metrics.body["raw"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        text.contains(r#"plantrack_db_connections{state="idle"}"#),
+        "first scrape: {text}"
+    );
     let token = http.login("analyst").await;
     let answer = http
         .graphql(

@@ -1150,7 +1150,7 @@ impl Http {
             .to_owned()
     }
 
-    async fn request(
+    pub async fn request(
         &self,
         method: &str,
         path: &str,
