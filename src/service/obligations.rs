@@ -140,16 +140,7 @@ pub fn table(txn: &ScopedTxn, plan: Option<i64>) -> SelectStatement {
                 .to_owned(),
         ))
         .and_where(column(agency::Entity, agency::Column::IsTenant).eq(true))
-        .cond_where(
-            Condition::any()
-                .add(column(agency::Entity, agency::Column::ValidFrom).is_null())
-                .add(column(agency::Entity, agency::Column::ValidFrom).lte(p("ends_on"))),
-        )
-        .cond_where(
-            Condition::any()
-                .add(column(agency::Entity, agency::Column::ValidTo).is_null())
-                .add(column(agency::Entity, agency::Column::ValidTo).gte(p("starts_on"))),
-        )
+        .cond_where(agency_exists_during(p("starts_on"), p("ends_on")))
         .cond_where(
             txn.survey_condition(a("agency_id"), column(task::Entity, task::Column::PlanId)),
         )
@@ -195,6 +186,22 @@ pub fn table(txn: &ScopedTxn, plan: Option<i64>) -> SelectStatement {
         expected.join(JoinType::LeftJoin, submission::Entity, report);
     }
     expected
+}
+
+/// The agency (the `agency` table of the query) existed during the period from `starts`
+/// to `ends`: it owes reports of that period, and may write them.
+pub fn agency_exists_during(starts: Expr, ends: Expr) -> Condition {
+    Condition::all()
+        .add(
+            Condition::any()
+                .add(column(agency::Entity, agency::Column::ValidFrom).is_null())
+                .add(column(agency::Entity, agency::Column::ValidFrom).lte(ends)),
+        )
+        .add(
+            Condition::any()
+                .add(column(agency::Entity, agency::Column::ValidTo).is_null())
+                .add(column(agency::Entity, agency::Column::ValidTo).gte(starts)),
+        )
 }
 
 /// `SELECT obligation.* FROM (table) AS obligation WHERE filter`.

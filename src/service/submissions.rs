@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use chrono::Utc;
-use entity::{period, reporting_window, submission, submission_deliverable, task};
+use entity::{agency, period, reporting_window, submission, submission_deliverable, task};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
@@ -25,6 +25,7 @@ use super::{
     domain::{AssignmentRole, Progress, ReviewDecision, Role, SubmissionStatus, parse_stored},
     events::{EventBus, SubmissionEvent, SubmissionEventKind},
     filter::{Filter, Reach},
+    obligations,
     pagination::{Page, PageRequest, Sorting, order_keys, paginate},
     submission_filter::{SubmissionPredicate, SubmissionSort},
     tenancy::{Intent, ScopedTxn, SubmissionScope},
@@ -248,6 +249,12 @@ pub async fn save(
             "the task does not assign your agency, as lead or partner",
         ));
     }
+    if !context.agency_existed {
+        return Err(ServiceError::forbidden(format!(
+            "your agency did not exist during period {}: it owes no report of it",
+            period.code
+        )));
+    }
     let evidence = match input.deliverables {
         Some(evidence) => Some(validated_evidence(&*txn, task.id, evidence).await?),
         None => None,
@@ -390,6 +397,8 @@ struct SaveContext {
     period: Option<period::Model>,
     window: Option<reporting_window::Model>,
     role: Option<AssignmentRole>,
+    /// The saving agency existed during the period (false without a period).
+    agency_existed: bool,
 }
 
 impl SaveContext {
@@ -415,11 +424,28 @@ impl SaveContext {
                 Alias::new(role.as_str()),
             );
         }
+        let period_col = |c: period::Column| Expr::col((period::Entity, c));
+        query.expr_as(
+            Expr::case(
+                obligations::agency_exists_during(
+                    period_col(period::Column::StartsOn),
+                    period_col(period::Column::EndsOn),
+                )
+                .add(period_col(period::Column::Id).is_not_null()),
+                true,
+            )
+            .finally(false),
+            Alias::new("agency_existed"),
+        );
         query
             .from(task::Entity)
             .left_join(
                 period::Entity,
                 Expr::col((period::Entity, period::Column::Code)).eq(period_code),
+            )
+            .left_join(
+                agency::Entity,
+                Expr::col((agency::Entity, agency::Column::Id)).eq(agency_id),
             )
             .left_join(
                 reporting_window::Entity,
@@ -446,6 +472,7 @@ impl SaveContext {
             period: joined(&row, "p_")?,
             window: joined(&row, "w_")?,
             role,
+            agency_existed: row.try_get::<bool>("", "agency_existed")?,
         }))
     }
 }
@@ -679,6 +706,21 @@ pub async fn fold_unindexed_reports<C: ConnectionTrait>(db: &C) -> ServiceResult
     }
 }
 
+/// Reads every column of a report but `search_text`, as `''`: the folded copy of all its
+/// texts is for filtering in SQL, and a list need not carry it back (it would double what
+/// a page of reports reads). Nothing reads it from a model.
+fn without_search_text(select: &mut SelectStatement) {
+    select.clear_selects();
+    for column in submission::Column::iter() {
+        let value = if column.as_str() == submission::Column::SearchText.as_str() {
+            Expr::val("")
+        } else {
+            Expr::col((submission::Entity, column))
+        };
+        select.expr_as(value, Alias::new(column.as_str()));
+    }
+}
+
 /// At most this many reports of one task or one agency in a nested list (`Task.submissions`,
 /// `Agency.submissions`): the newest. The `submissions` connection pages them all.
 pub const MAX_OF_PARENT: usize = 200;
@@ -703,10 +745,11 @@ pub async fn list(
     let txn = scope.begin(db, Intent::Read).await?;
     let (select, mut page) = {
         let reach = Reach::scoped(&txn);
-        let select = txn
+        let mut select = txn
             .submissions()
             .filter(filter.condition(&reach)?)
             .into_query();
+        without_search_text(&mut select);
         // The count is a scan of every report the caller sees: counted apart, once for
         // all who ask it at the same time (`coalesce`).
         let rows = paginate(
@@ -782,13 +825,13 @@ pub async fn of_parents(
             "ROW_NUMBER() OVER (PARTITION BY \"{}\" ORDER BY \"id\" DESC)",
             column.as_str()
         ));
-        let numbered = txn
+        let mut numbered = txn
             .submissions()
             .filter(column.is_in(ids.iter().copied()))
             .filter(condition.clone())
-            .into_query()
-            .expr_as(newest, Alias::new("nth"))
-            .to_owned();
+            .into_query();
+        without_search_text(&mut numbered);
+        numbered.expr_as(newest, Alias::new("nth"));
         let select = Query::select()
             .column(Asterisk)
             .from_subquery(numbered, Alias::new("numbered"))

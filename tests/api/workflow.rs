@@ -1,4 +1,5 @@
 //! The review workflow, reporting windows, optimistic concurrency and the audit trail.
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::{
@@ -513,7 +514,47 @@ async fn the_coordinator_names_the_relevant_departments(app: TestApp) {
     );
 }
 
+/// An agency writes the reports of the periods during which it existed, and only those:
+/// the same rule that says which reports it owes (`obligations`).
+async fn agencies_report_only_on_periods_they_existed(app: TestApp) {
+    open_window(&app, "2024", 48).await.data();
+    open_window(&app, "2025", 48).await.data();
+    let owner = app.owner_db().await;
+    owner
+        .execute_unprepared("UPDATE agency SET valid_to = '2024-06-30' WHERE code = 'ubnd-tay-son'")
+        .await
+        .expect("end the agency");
+    let tayson = app.client("tayson").await;
+    let task = crate::fixtures::led_tasks(&tayson, "ubnd-tay-son").await[0].clone();
+
+    let after = save(
+        &tayson,
+        json!({ "taskId": task, "periodCode": "2025", "summary": "x" }),
+    )
+    .await;
+    assert_eq!(after.error_code(), Some("FORBIDDEN"), "{}", after.body);
+    let owed = tayson
+        .graphql(
+            r#"{ obligations(filter: { period: { code: { equalTo: "2025" } } }) { totalCount } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        owed.data()["obligations"]["totalCount"],
+        0,
+        "nothing owed either"
+    );
+
+    let during = save(
+        &tayson,
+        json!({ "taskId": task, "periodCode": "2024", "summary": "x" }),
+    )
+    .await;
+    assert_eq!(field(&during, "saveSubmission")["summary"], "x");
+}
+
 on_both_databases!(
+    agencies_report_only_on_periods_they_existed,
     a_report_goes_from_draft_to_accepted,
     every_other_transition_is_refused_and_writes_nothing,
     writes_need_an_open_window,
