@@ -173,7 +173,9 @@ impl Mutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The plan's code, e.g. \"768/QĐ-UBND\".")] plan_code: String,
         #[graphql(desc = "The window's period, e.g. \"2024\" or \"2024S1\".")] period_code: String,
-        #[graphql(desc = "When the window closes again; must be in the future.")]
+        #[graphql(
+            desc = "When the window closes again; in the future, and not before the window's due date."
+        )]
         closes_at: Timestamp,
     ) -> Result<ReportingWindow> {
         let (principal, _) = signed_in(ctx).gql()?;

@@ -234,6 +234,16 @@ pub async fn set_closing(
         .ok_or_else(|| ServiceError::not_found("reporting window"))?;
     let mut active = before.clone().into_active_model();
     match reopen_until {
+        Some(until) if until < before.due_at => {
+            // A window opens, falls due, then closes: closing before the due date would
+            // make reports late that the window still says are in time.
+            return Err(ServiceError::bad_input(format!(
+                "the window is due at {}; it cannot close again before that",
+                before
+                    .due_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )));
+        }
         Some(until) => {
             active.closes_at = Set(until);
             active.reopened = Set(true);

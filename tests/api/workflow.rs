@@ -553,7 +553,25 @@ async fn agencies_report_only_on_periods_they_existed(app: TestApp) {
     assert_eq!(field(&during, "saveSubmission")["summary"], "x");
 }
 
+/// A window opens, falls due, then closes: reopening it cannot close it before it is due.
+async fn a_window_never_closes_before_it_falls_due(app: TestApp) {
+    open_window(&app, "2024", 48).await.data();
+    let coordinator = app.client("coordinator").await;
+    let reopen = |until: chrono::DateTime<chrono::Utc>| {
+        coordinator.graphql(
+            "mutation($c: DateTime!) { reopenReportingWindow(planCode: \"768/QĐ-UBND\", periodCode: \"2024\", closesAt: $c) { isOpen dueAt closesAt } }",
+            json!({ "c": until.to_rfc3339() }),
+        )
+    };
+    let now = chrono::Utc::now();
+    let early = reopen(now + chrono::Duration::days(1)).await;
+    assert_eq!(early.error_code(), Some("BAD_USER_INPUT"), "{}", early.body);
+    let later = reopen(now + chrono::Duration::days(5)).await;
+    assert_eq!(later.data()["reopenReportingWindow"]["isOpen"], true);
+}
+
 on_both_databases!(
+    a_window_never_closes_before_it_falls_due,
     agencies_report_only_on_periods_they_existed,
     a_report_goes_from_draft_to_accepted,
     every_other_transition_is_refused_and_writes_nothing,
