@@ -91,6 +91,15 @@ enum Failure {
     Busy,
 }
 
+impl Failure {
+    /// A document refused before the schema ran it, counted in the metrics as the
+    /// schema counts the errors of what it runs.
+    fn not_run(error: ServerError) -> Self {
+        crate::graphql::count_errors(std::slice::from_ref(&error));
+        Failure::GraphQL(vec![error])
+    }
+}
+
 impl From<ServiceError> for Failure {
     fn from(error: ServiceError) -> Self {
         Self::Service(error)
@@ -191,11 +200,9 @@ impl Export {
         let limits = app.config.limits.document();
         guard::check(&mut request, &limits)
             .await
-            .map_err(|e| Failure::GraphQL(vec![e]))?;
+            .map_err(Failure::not_run)?;
         let operation_name = request.operation_name.clone();
-        let document = request
-            .parsed_query()
-            .map_err(|e| Failure::GraphQL(vec![e]))?;
+        let document = request.parsed_query().map_err(Failure::not_run)?;
         let analysis = document::analyze(document, operation_name.as_deref(), &app.exports.types);
         let connection = match analysis {
             Analysis::Found(connection) => connection,

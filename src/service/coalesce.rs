@@ -103,6 +103,29 @@ struct Slot<V> {
     waiting: Option<(u64, WeakShared<Reading<V>>)>,
     /// Held by the run in the database; the waiting run takes it next.
     turn: Arc<tokio::sync::Mutex<()>>,
+    /// Runs of this read that exist (waiting, in the database, or not yet dropped): the
+    /// slot goes when the last one does, finished or cancelled.
+    runs: usize,
+}
+
+/// Owned by a run from its making, so that dropping the run — finished, or abandoned by
+/// every caller before or while it reads — always lets go of its slot.
+struct RunGuard<V> {
+    table: Arc<Mutex<HashMap<String, Slot<V>>>>,
+    key: String,
+}
+
+impl<V> Drop for RunGuard<V> {
+    fn drop(&mut self) {
+        if let Ok(mut slots) = self.table.lock()
+            && let Some(slot) = slots.get_mut(&self.key)
+        {
+            slot.runs -= 1;
+            if slot.runs == 0 {
+                slots.remove(&self.key);
+            }
+        }
+    }
 }
 
 impl<V> Default for Coalescer<V> {
@@ -142,19 +165,24 @@ impl<V: Clone + Send + Sync + 'static> Coalescer<V> {
         let slot = slots.entry(key.clone()).or_insert_with(|| Slot {
             waiting: None,
             turn: Arc::default(),
+            runs: 0,
         });
         if let Some(run) = slot.waiting.as_ref().and_then(|(_, run)| run.upgrade()) {
             return Some(run);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let turn = slot.turn.clone();
-        let table = self.slots.clone();
+        slot.runs += 1;
+        let guard = RunGuard {
+            table: self.slots.clone(),
+            key,
+        };
         let reading = read();
         let run = async move {
             let _turn = turn.lock_owned().await;
             // Started: callers from now on wait for the next run.
-            if let Ok(mut slots) = table.lock()
-                && let Some(slot) = slots.get_mut(&key)
+            if let Ok(mut slots) = guard.table.lock()
+                && let Some(slot) = slots.get_mut(&guard.key)
                 && slot
                     .waiting
                     .as_ref()
@@ -162,13 +190,7 @@ impl<V: Clone + Send + Sync + 'static> Coalescer<V> {
             {
                 slot.waiting = None;
             }
-            let answer = reading.await.map_err(Arc::new);
-            if let Ok(mut slots) = table.lock()
-                && slots.get(&key).is_some_and(|slot| slot.waiting.is_none())
-            {
-                slots.remove(&key);
-            }
-            answer
+            reading.await.map_err(Arc::new)
         }
         .boxed()
         .shared();
@@ -242,8 +264,13 @@ mod tests {
                 .await
                 .is_err()
         );
-        // The abandoned run is gone: the next caller starts afresh.
+        // The abandoned run is gone, and with it its slot: the next caller starts afresh.
+        assert!(
+            coalescer.slots.lock().unwrap().is_empty(),
+            "nothing is left behind"
+        );
         assert_eq!(coalescer.run("k".into(), read).await.unwrap(), 7);
+        assert!(coalescer.slots.lock().unwrap().is_empty());
     }
 
     #[tokio::test]

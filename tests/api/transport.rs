@@ -488,17 +488,16 @@ async fn persisted_queries_by_hash() {
     let app = TestApp::sqlite().await;
     let token = app.login("analyst").await;
     let bearer = format!("Bearer {token}");
+    // One GraphQL request over POST as the analyst.
+    let post = |body: Value| {
+        let (app, token) = (&app, token.clone());
+        async move { app.send("/graphql", &body, Some(&token)).await }
+    };
     let query = "{ plans { totalCount } }";
     let hash = format!("{:x}", Sha256::digest(query.as_bytes()));
     let extension = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
 
-    let reply = app
-        .send(
-            "/graphql",
-            &json!({ "extensions": extension }),
-            Some(&token),
-        )
-        .await;
+    let reply = post(json!({ "extensions": extension })).await;
     assert_eq!(
         reply.error_code(),
         Some("PERSISTED_QUERY_NOT_FOUND"),
@@ -507,21 +506,9 @@ async fn persisted_queries_by_hash() {
     );
     assert_eq!(reply.body["errors"][0]["message"], "PersistedQueryNotFound");
 
-    let reply = app
-        .send(
-            "/graphql",
-            &json!({ "query": query, "extensions": extension }),
-            Some(&token),
-        )
-        .await;
+    let reply = post(json!({ "query": query, "extensions": extension })).await;
     assert_eq!(reply.data()["plans"]["totalCount"], 1);
-    let reply = app
-        .send(
-            "/graphql",
-            &json!({ "extensions": extension }),
-            Some(&token),
-        )
-        .await;
+    let reply = post(json!({ "extensions": extension })).await;
     assert_eq!(reply.data()["plans"]["totalCount"], 1, "by hash alone");
 
     let (status, _, body) = get(
@@ -536,33 +523,15 @@ async fn persisted_queries_by_hash() {
 
     // A hash that is not the document's is refused, and remembers nothing.
     let other = "{ plans { edges { node { code } } } }";
-    let reply = app
-        .send(
-            "/graphql",
-            &json!({ "query": other, "extensions": extension }),
-            Some(&token),
-        )
-        .await;
+    let reply = post(json!({ "query": other, "extensions": extension })).await;
     assert_eq!(reply.error_code(), Some("BAD_USER_INPUT"), "{}", reply.body);
 
     // A document over the size limit is refused, and not remembered under its hash.
     let long = format!("{query}{}", " ".repeat(70_000));
     let long_hash = json!({ "persistedQuery": { "version": 1, "sha256Hash": format!("{:x}", Sha256::digest(long.as_bytes())) } });
-    let reply = app
-        .send(
-            "/graphql",
-            &json!({ "query": long, "extensions": long_hash }),
-            Some(&token),
-        )
-        .await;
+    let reply = post(json!({ "query": long, "extensions": long_hash })).await;
     assert_eq!(reply.error_code(), Some("BAD_USER_INPUT"), "{}", reply.body);
-    let reply = app
-        .send(
-            "/graphql",
-            &json!({ "extensions": long_hash }),
-            Some(&token),
-        )
-        .await;
+    let reply = post(json!({ "extensions": long_hash })).await;
     assert_eq!(
         reply.error_code(),
         Some("PERSISTED_QUERY_NOT_FOUND"),
@@ -573,13 +542,7 @@ async fn persisted_queries_by_hash() {
     // The document limits hold for persisted documents too.
     let deep = format!("{}{}", "{ plans ".repeat(200), "}".repeat(200));
     let deep_hash = format!("{:x}", Sha256::digest(deep.as_bytes()));
-    let reply = app
-        .send(
-            "/graphql",
-            &json!({ "query": deep, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": deep_hash } } }),
-            Some(&token),
-        )
-        .await;
+    let reply = post(json!({ "query": deep, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": deep_hash } } })).await;
     assert!(reply.body.get("data").is_none() || reply.body["data"].is_null());
     assert_eq!(reply.error_code(), Some("BAD_USER_INPUT"), "{}", reply.body);
     let message = reply.body["errors"][0]["message"].as_str().unwrap();
