@@ -103,6 +103,22 @@ pub enum Command {
     Migrate,
     /// Load the built-in plan (768/QĐ-UBND); loading twice changes nothing.
     Seed,
+    /// Record a reorganization from a TOML file: new agencies, and agencies that end
+    /// with their work passing to successors (e.g. `seed/reorganization-2025.toml`).
+    /// One transaction; loading the same file twice changes nothing.
+    RecordSuccession {
+        /// The reorganization file.
+        file: PathBuf,
+    },
+    /// Import communes from a CSV file (header: code,name,kind,former_district,source)
+    /// and hand each former district's work to the communes formed from it.
+    ImportCommunes {
+        /// The communes file.
+        file: PathBuf,
+        /// The communes' first day; their former districts end the day before.
+        #[arg(long)]
+        from: chrono::NaiveDate,
+    },
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),

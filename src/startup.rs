@@ -9,7 +9,7 @@ use crate::{
     config::{Cli, Command, UserCommand},
     db, graphql,
     http::{App, router},
-    service::{auth, events::EventBus, seed, submissions},
+    service::{auth, events::EventBus, reorganization, seed, submissions},
 };
 
 /// The agency the first admin account belongs to: the built-in plan's issuer.
@@ -38,6 +38,24 @@ pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
             db::migrate(&db).await?;
             let report = seed::load(&db, seed::PLAN_768).await?;
             eprintln!("{report:?}");
+            Ok(())
+        }
+        Command::RecordSuccession { file } => {
+            let source = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let db = db::connect_with(cli.migration_url(), &cli.pool()).await?;
+            db::migrate(&db).await?;
+            let report = reorganization::apply_file(&db, &source).await?;
+            eprintln!("{report}");
+            Ok(())
+        }
+        Command::ImportCommunes { file, from } => {
+            let source = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let db = db::connect_with(cli.migration_url(), &cli.pool()).await?;
+            db::migrate(&db).await?;
+            let report = reorganization::import_communes(&db, &source, from).await?;
+            eprintln!("{report}");
             Ok(())
         }
         Command::User(UserCommand::Add {

@@ -18,9 +18,10 @@ pub struct Model {
     /// Whether the agency keeps its own submissions (staff can sign in for it).
     pub is_tenant: bool,
     pub valid_from: Option<Date>,
+    /// The agency's last day; it writes nothing after it.
     pub valid_to: Option<Date>,
-    /// The agency that took over this one's work when it was merged or dissolved.
-    pub successor_id: Option<i64>,
+    // Successors are rows of `agency_succession`; the table's old `successor_id` column
+    // is no longer read.
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,10 @@ pub struct Model {
     pub group_id: i64,
     #[sea_orm(primary_key, auto_increment = false)]
     pub agency_id: i64,
+    /// First day of the membership; null: from the start.
+    pub valid_from: Option<Date>,
+    /// Last day of the membership; null: open-ended.
+    pub valid_to: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,10 @@ pub struct Model {
     /// The plan's own wording of this assignee.
     pub wording: String,
     pub position: i32,
+    /// First day the assignment holds; null: from the plan's start.
+    pub valid_from: Option<Date>,
+    /// Last day the assignment holds; null: open-ended.
+    pub valid_to: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

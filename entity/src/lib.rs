@@ -2,12 +2,14 @@
 pub mod agency;
 pub mod agency_group;
 pub mod agency_group_member;
+pub mod agency_succession;
 pub mod api_token;
 pub mod assignment;
 pub mod audit_log;
 pub mod deliverable;
 pub mod period;
 pub mod plan;
+pub mod plan_coordination;
 pub mod reporting_window;
 pub mod section;
 pub mod submission;

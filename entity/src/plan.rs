@@ -10,11 +10,14 @@ pub struct Model {
     pub code: String,
     pub title: String,
     pub issuer_id: i64,
-    /// The agency that consolidates reports for this plan; its staff are the plan's coordinators.
+    /// The coordinating agency the decision names. Who coordinates on a given day also
+    /// depends on `plan_coordination` (see `service::coordination`).
     pub coordinator_id: i64,
     pub issued_on: Date,
     pub start_year: i32,
     pub end_year: i32,
+    /// The day the plan takes effect; null: the day it was issued.
+    pub effective_on: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

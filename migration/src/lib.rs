@@ -6,6 +6,7 @@ mod m20260102_000001_row_level_security;
 mod m20260103_000001_hardening;
 mod m20260104_000001_report_search;
 mod m20260105_000001_unindexed_reports;
+mod m20260106_000001_time_and_change;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260103_000001_hardening::Migration),
             Box::new(m20260104_000001_report_search::Migration),
             Box::new(m20260105_000001_unindexed_reports::Migration),
+            Box::new(m20260106_000001_time_and_change::Migration),
         ]
     }
 }

@@ -3,11 +3,15 @@ use async_graphql::InputObject;
 
 use async_graphql::ID;
 
-use super::{relay::parse_global_id, scalars::Timestamp};
+use super::{
+    relay::parse_global_id,
+    scalars::{Date, Timestamp},
+};
 use crate::service::{
     ServiceError,
     domain::Progress,
     submissions::{Evidence, SaveSubmission},
+    succession::{Handover, Succession},
     windows::OpenWindow,
 };
 
@@ -138,4 +142,65 @@ pub struct CreateUserInput {
     pub role: crate::service::domain::Role,
     /// The first password, 8 to 256 characters.
     pub password: String,
+}
+
+/// One successor's share of an ended agency's work.
+#[derive(InputObject)]
+pub struct HandoverInput {
+    /// The successor's agency code, e.g. "so-nnmt". It must exist on the day it takes
+    /// over and keep its own reports (a tenant).
+    pub successor: String,
+    /// The tasks (global ids) whose assignments of the old agency pass to this
+    /// successor. Leave out to take every task not named in another hand-over, and the
+    /// old agency's group memberships.
+    pub task_ids: Option<Vec<ID>>,
+    /// Whether the plans the old agency coordinates pass to this successor (exactly one
+    /// hand-over takes them when there are any).
+    #[graphql(default)]
+    pub coordination: bool,
+}
+
+/// A reorganization: one agency ends and its work passes to its successors.
+#[derive(InputObject)]
+pub struct RecordSuccessionInput {
+    /// The code of the agency that ends, e.g. "so-ldtbxh".
+    pub agency: String,
+    /// Its last day; the successors take over the next day. Refused where that would
+    /// change what was owed for a period whose reporting window has closed.
+    pub last_day: Date,
+    /// Who takes what; several successors can share the work.
+    pub handovers: Vec<HandoverInput>,
+    /// The decision that orders the reorganization, kept in the audit trail, e.g.
+    /// "Nghị quyết số 1664/NQ-UBTVQH15 ngày 16/6/2025".
+    pub source: Option<String>,
+}
+
+impl RecordSuccessionInput {
+    pub fn into_succession(self) -> Result<Succession, ServiceError> {
+        let handovers = self
+            .handovers
+            .into_iter()
+            .map(|h| {
+                let tasks = match h.task_ids {
+                    Some(ids) => Some(
+                        ids.iter()
+                            .map(|id| row_id(id, "Task"))
+                            .collect::<Result<Vec<_>, _>>()?,
+                    ),
+                    None => None,
+                };
+                Ok(Handover {
+                    successor: h.successor,
+                    tasks,
+                    coordination: h.coordination,
+                })
+            })
+            .collect::<Result<Vec<_>, ServiceError>>()?;
+        Ok(Succession {
+            agency: self.agency,
+            last_day: self.last_day.0,
+            handovers,
+            source: self.source.filter(|s| !s.trim().is_empty()),
+        })
+    }
 }

@@ -25,7 +25,8 @@ use futures_util::{StreamExt, future::BoxFuture, stream::FuturesUnordered};
 use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::service::{
-    ServiceError, catalog,
+    ServiceError,
+    catalog::{self, SuccessionSide},
     catalog_filter::AuditEntryPredicate,
     domain::AssignmentRole,
     filter::Filter,
@@ -310,6 +311,41 @@ pairs_loader!(
     /// Groups an agency belongs to.
     GroupsOfAgency => agency_group::Model, |db, ids| catalog::groups_of_agencies(db, &ids)
 );
+pairs_loader!(
+    /// The agency coordinating a plan today (one).
+    CoordinatorOfPlan => agency::Model, |db, ids| catalog::coordinators_of_plans(db, &ids)
+);
+
+/// An agency's predecessors or successors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SuccessionsOfAgency(pub i64, pub SuccessionSide);
+
+impl Loader<SuccessionsOfAgency> for CatalogLoader {
+    type Value = Vec<agency::Model>;
+    type Error = Arc<ServiceError>;
+
+    async fn load(
+        &self,
+        keys: &[SuccessionsOfAgency],
+    ) -> Result<HashMap<SuccessionsOfAgency, Vec<agency::Model>>, Self::Error> {
+        let mut out = HashMap::new();
+        for side in [SuccessionSide::Predecessors, SuccessionSide::Successors] {
+            let side_keys: Vec<SuccessionsOfAgency> =
+                keys.iter().filter(|k| k.1 == side).copied().collect();
+            if side_keys.is_empty() {
+                continue;
+            }
+            let ids: Vec<i64> = side_keys.iter().map(|k| k.0).collect();
+            let rows = catalog::successions_of_agencies(&self.db, &ids, side).await?;
+            out.extend(group_by_parent(
+                &side_keys,
+                rows.into_iter()
+                    .map(|(parent, row)| (SuccessionsOfAgency(parent, side), row)),
+            ));
+        }
+        Ok(out)
+    }
+}
 
 /// Pairs-returning batch functions of one assignment role, keyed by (parent id, role).
 macro_rules! role_pairs_loader {

@@ -3,14 +3,19 @@ use async_graphql::{Context, ID, Object, Result};
 
 use super::{
     error::IntoGql,
-    inputs::{CreateUserInput, OpenReportingWindowInput, SaveSubmissionInput, row_id},
-    scalars::Timestamp,
+    inputs::{
+        CreateUserInput, OpenReportingWindowInput, RecordSuccessionInput, SaveSubmissionInput,
+        row_id,
+    },
+    scalars::{Date, Timestamp},
     session::{Session, client_address, session, signed_in},
     state::{db, events, login_throttle},
     tenant_types::{AuthPayload, ReportingWindow, Submission, User},
-    types::AgencyGroup,
+    types::{Agency, AgencyGroup},
 };
-use crate::service::{ServiceError, auth, domain::ReviewDecision, groups, submissions, windows};
+use crate::service::{
+    ServiceError, auth, domain::ReviewDecision, groups, submissions, succession, windows,
+};
 
 pub struct Mutation;
 
@@ -198,15 +203,38 @@ impl Mutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The group's code, e.g. \"lien-quan-iii-2\".")] group: String,
         #[graphql(
-            desc = "Codes of the tenant agencies that make up the group from now on, replacing its members; an empty list empties it."
+            desc = "Codes of the tenant agencies that make up the group from `from` on, replacing its members; an empty list empties it."
         )]
         agencies: Vec<String>,
+        #[graphql(
+            desc = "The first day of the new membership (default: today). Members left out end the day before; earlier days keep their members. Refused where it would change what was owed for a period whose reporting window has closed."
+        )]
+        from: Option<Date>,
     ) -> Result<AgencyGroup> {
         let (principal, _) = signed_in(ctx).gql()?;
-        groups::set_members(db(ctx), principal, &group, &agencies)
+        groups::set_members(db(ctx), principal, &group, &agencies, from.map(|d| d.0))
             .await
             .gql()
             .map(AgencyGroup)
+    }
+
+    /// Records a reorganization (admins only): the agency ends on `lastDay`, and from
+    /// the next day its assignments, group memberships and coordination pass to the
+    /// successors, who read its reports (read-only) and owe its open obligations; its
+    /// users can no longer write. Nothing before is rewritten. One audited operation;
+    /// the same as `plantrack record-succession FILE`. Answers the ended agency.
+    async fn record_succession(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The agency that ends, its last day and who takes what.")]
+        input: RecordSuccessionInput,
+    ) -> Result<Agency> {
+        let (principal, _) = signed_in(ctx).gql()?;
+        let succession = input.into_succession().gql()?;
+        succession::record(db(ctx), Some(principal), &succession)
+            .await
+            .gql()
+            .map(|(agency, _)| Agency(agency))
     }
 
     /// Adds a user (admin only).

@@ -11,16 +11,18 @@ use super::{
     error::IntoGql,
     filters::{IntoFilter, SubmissionFilter, TaskFilter, TaskOrderBy, filter_of, sorting},
     loaders::{
-        AgenciesOfTask, AssignmentsOfTask, ById, CatalogLoader, DeliverablesOfTask, GroupsOfAgency,
-        KeyFilter, MembersOfGroup, SectionsOfPlan, SubmissionById, SubmissionsOf, TasksOfAgency,
-        TasksOfSection, TimeframeOfTask, loaders, tenant_loaders,
+        AgenciesOfTask, AssignmentsOfTask, ById, CatalogLoader, CoordinatorOfPlan,
+        DeliverablesOfTask, GroupsOfAgency, KeyFilter, MembersOfGroup, SectionsOfPlan,
+        SubmissionById, SubmissionsOf, SuccessionsOfAgency, TasksOfAgency, TasksOfSection,
+        TimeframeOfTask, loaders, tenant_loaders,
     },
     relay::{Conn, connection, global_id, page_request},
     session::scope_if_signed_in,
 };
 use crate::graphql::{scalars::Date, state::db};
 use crate::service::{
-    ServiceError, catalog,
+    ServiceError,
+    catalog::{self, SuccessionSide},
     catalog_filter::{PlanPredicate, TaskPredicate},
     domain::{AgencyKind, AssignmentRole, PeriodKind, Role, TaskSchedule, parse_stored},
     filter::{Filter, Op, Value},
@@ -109,6 +111,11 @@ impl Plan {
     async fn issued_on(&self) -> Date {
         Date(self.0.issued_on)
     }
+    /// The day the plan takes effect: reports are owed for the periods that end on or
+    /// after it.
+    async fn effective_on(&self) -> Date {
+        Date(self.0.effective_on.unwrap_or(self.0.issued_on))
+    }
     /// First year of the plan's horizon.
     async fn start_year(&self) -> i32 {
         self.0.start_year
@@ -123,8 +130,19 @@ impl Plan {
             .await
             .map(Agency)
     }
-    /// The agency that consolidates reports for this plan.
+    /// The agency that consolidates reports for this plan today; its coordinators manage
+    /// the plan. A reorganization can hand this on (see `Agency.successors`).
     async fn coordinator(&self, ctx: &Context<'_>) -> Result<Agency> {
+        children(ctx, CoordinatorOfPlan(self.0.id))
+            .await?
+            .into_iter()
+            .next()
+            .map(Agency)
+            .ok_or_else(|| ServiceError::Internal(format!("plan {} has no coordinator", self.0.id)))
+            .gql()
+    }
+    /// The coordinating agency the plan's decision names.
+    async fn named_coordinator(&self, ctx: &Context<'_>) -> Result<Agency> {
         required::<agency::Entity>(ctx, self.0.coordinator_id)
             .await
             .map(Agency)
@@ -365,6 +383,15 @@ impl Assignment {
             None => Ok(None),
         }
     }
+    /// First day the assignment holds (null: from the plan's start); a successor's
+    /// assignment starts on the day of its succession.
+    async fn valid_from(&self) -> Option<Date> {
+        self.0.valid_from.map(Date)
+    }
+    /// Last day the assignment holds (null: open-ended).
+    async fn valid_to(&self) -> Option<Date> {
+        self.0.valid_to.map(Date)
+    }
 }
 
 pub struct Deliverable(pub deliverable::Model);
@@ -434,14 +461,22 @@ impl Agency {
     async fn valid_to(&self) -> Option<Date> {
         self.0.valid_to.map(Date)
     }
-    /// The agency that took over this one's work.
+    /// The first of `successors`.
+    #[graphql(deprecation = "An agency can have several successors: use `successors`.")]
     async fn successor(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
-        match self.0.successor_id {
-            Some(id) => required::<agency::Entity>(ctx, id)
-                .await
-                .map(|a| Some(Agency(a))),
-            None => Ok(None),
-        }
+        Ok(self.successors(ctx).await?.into_iter().next())
+    }
+    /// The agencies this one's work passed to when it ended, earliest first. Each reads
+    /// this agency's reports (not its drafts) and owes its obligations from then on.
+    async fn successors(&self, ctx: &Context<'_>) -> Result<Vec<Agency>> {
+        let key = SuccessionsOfAgency(self.0.id, SuccessionSide::Successors);
+        Ok(children(ctx, key).await?.into_iter().map(Agency).collect())
+    }
+    /// The agencies whose work passed to this one, earliest first: its users read their
+    /// reports (not their drafts), read-only.
+    async fn predecessors(&self, ctx: &Context<'_>) -> Result<Vec<Agency>> {
+        let key = SuccessionsOfAgency(self.0.id, SuccessionSide::Predecessors);
+        Ok(children(ctx, key).await?.into_iter().map(Agency).collect())
     }
     /// Tasks this agency leads, directly or as a member of a group.
     #[graphql(complexity = "cost::list(cost::bound::TASKS_OF_AGENCY, child_complexity)")]

@@ -4,13 +4,13 @@ use std::{net::IpAddr, sync::LazyLock};
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_hash::SaltString};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
-use entity::{agency, api_token, user};
+use entity::{agency, agency_succession, api_token, user};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter,
-    sea_query::{Expr, Query},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QuerySelect,
+    sea_query::{Expr, ExprTrait, Query},
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
@@ -21,6 +21,7 @@ use super::{
     catalog,
     domain::{Role, parse_stored},
     throttle::LoginThrottle,
+    timeline,
 };
 
 /// Who is asking: a signed-in user, acting for one agency, in one role.
@@ -30,6 +31,9 @@ pub struct Principal {
     pub username: String,
     pub agency_id: i64,
     pub role: Role,
+    /// Whether the agency took over another's work (a succession in effect): only then
+    /// does its scope need the chain of predecessors looked up.
+    pub agency_succeeds_another: bool,
 }
 
 impl Principal {
@@ -213,9 +217,51 @@ pub async fn authenticate<C: ConnectionTrait>(db: &C, token: &str) -> ServiceRes
         .and_where(api_token::Column::RevokedAt.is_null())
         .and_where(api_token::Column::ExpiresAt.gt(Utc::now()))
         .to_owned();
+    #[derive(FromQueryResult)]
+    struct SignedIn {
+        id: i64,
+        username: String,
+        agency_id: i64,
+        role: String,
+        succeeds: bool,
+    }
+    let succeeds: Expr = Expr::case(
+        Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(agency_succession::Entity)
+                .and_where(
+                    Expr::col((
+                        agency_succession::Entity,
+                        agency_succession::Column::SuccessorId,
+                    ))
+                    .equals((user::Entity, user::Column::AgencyId)),
+                )
+                .and_where(
+                    Expr::col((
+                        agency_succession::Entity,
+                        agency_succession::Column::EffectiveOn,
+                    ))
+                    .lte(timeline::today()),
+                )
+                .to_owned(),
+        ),
+        true,
+    )
+    .finally(false)
+    .into();
     let user = user::Entity::find()
+        .select_only()
+        .columns([
+            user::Column::Id,
+            user::Column::Username,
+            user::Column::AgencyId,
+            user::Column::Role,
+        ])
+        .column_as(succeeds, "succeeds")
         .filter(user::Column::Id.in_subquery(live_token))
         .filter(user::Column::Disabled.eq(false))
+        .into_model::<SignedIn>()
         .one(db)
         .await?
         .ok_or(ServiceError::Unauthenticated)?;
@@ -224,6 +270,7 @@ pub async fn authenticate<C: ConnectionTrait>(db: &C, token: &str) -> ServiceRes
         agency_id: user.agency_id,
         role: parse_stored(&user.role)?,
         username: user.username,
+        agency_succeeds_another: user.succeeds,
     })
 }
 

@@ -4,27 +4,32 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::{
-    agency, agency_group, agency_group_member, assignment, deliverable, period, plan, section,
-    task, task_period,
+    agency, agency_group, agency_group_member, agency_succession, assignment, deliverable, period,
+    plan, section, task, task_period,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QueryTrait,
-    sea_query::{Alias, Expr, ExprTrait, Query},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QueryTrait,
+    sea_query::{Alias, Expr, ExprTrait, Order, Query},
 };
 
 use super::{
     catalog_filter::{
-        AgencyPredicate, AgencySort, PlanPredicate, PlanSort, TaskPredicate, TaskSort, assignees,
-        column,
+        AgencyPredicate, AgencySort, PlanPredicate, PlanSort, TaskPredicate, TaskSort,
+        assignee_holds_on, assignees, column,
     },
     domain::{AssignmentRole, PeriodKind},
     error::ServiceResult,
     filter::{Filter, catalog_page},
     pagination::{Page, PageRequest, Sorting, order_keys},
     tenancy::SubmissionScope,
-    text,
+    text, timeline,
 };
+
+/// Rows whose validity dates (`from`, `to`) hold today: the plan as it stands.
+fn holds_today<C: sea_orm::ColumnTrait>(from: C, to: C) -> sea_orm::Condition {
+    timeline::holds_on(Expr::col(from), Expr::col(to), Expr::val(timeline::today()))
+}
 
 /// Rows of any table whose primary key is `id`, in no particular order.
 pub async fn find_by_ids<E, C>(db: &C, ids: &[i64]) -> ServiceResult<Vec<E::Model>>
@@ -117,6 +122,10 @@ pub async fn assignments_of_tasks<C: ConnectionTrait>(
 ) -> ServiceResult<Vec<assignment::Model>> {
     Ok(assignment::Entity::find()
         .filter(assignment::Column::TaskId.is_in(task_ids.iter().copied()))
+        .filter(holds_today(
+            assignment::Column::ValidFrom,
+            assignment::Column::ValidTo,
+        ))
         .order_by_asc(assignment::Column::Position)
         .all(db)
         .await?)
@@ -166,6 +175,10 @@ pub async fn members_of_groups<C: ConnectionTrait>(
 ) -> ServiceResult<Vec<(i64, agency::Model)>> {
     let links = agency_group_member::Entity::find()
         .filter(agency_group_member::Column::GroupId.is_in(group_ids.iter().copied()))
+        .filter(holds_today(
+            agency_group_member::Column::ValidFrom,
+            agency_group_member::Column::ValidTo,
+        ))
         .order_by_asc(agency_group_member::Column::AgencyId)
         .all(db)
         .await?;
@@ -193,6 +206,10 @@ pub async fn groups_of_agencies<C: ConnectionTrait>(
 ) -> ServiceResult<Vec<(i64, agency_group::Model)>> {
     let links = agency_group_member::Entity::find()
         .filter(agency_group_member::Column::AgencyId.is_in(agency_ids.iter().copied()))
+        .filter(holds_today(
+            agency_group_member::Column::ValidFrom,
+            agency_group_member::Column::ValidTo,
+        ))
         .all(db)
         .await?;
     let group_ids: Vec<i64> = links
@@ -212,33 +229,52 @@ pub async fn groups_of_agencies<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// The agencies each task assigns in `role`, groups expanded to their members, each agency
-/// once per task, in the plan's order.
+/// (task id, agency id) of the assignees in `role` that hold today, each pair once, where
+/// `wanted` (`task_id` or `agency_id`) is among `ids`: in the tasks' own order of
+/// assignees (the assignment's position, then the members of a group by id).
+async fn assigned_today<C: ConnectionTrait>(
+    db: &C,
+    role: AssignmentRole,
+    wanted: &str,
+    ids: &[i64],
+) -> ServiceResult<Vec<(i64, i64)>> {
+    #[derive(FromQueryResult)]
+    struct Pair {
+        task_id: i64,
+        agency_id: i64,
+    }
+    let c = |name: &str| Expr::col((Alias::new("assignee"), Alias::new(name)));
+    let query = Query::select()
+        .expr_as(c("task_id"), Alias::new("task_id"))
+        .expr_as(c("agency_id"), Alias::new("agency_id"))
+        .from_subquery(assignees(role), Alias::new("assignee"))
+        .and_where(c(wanted).is_in(ids.iter().copied()))
+        .cond_where(assignee_holds_on("assignee", Expr::val(timeline::today())))
+        .group_by_columns([Alias::new("task_id"), Alias::new("agency_id")])
+        .order_by_expr(c("task_id"), Order::Asc)
+        .order_by_expr(Expr::cust("MIN(\"position\")"), Order::Asc)
+        .order_by_expr(c("agency_id"), Order::Asc)
+        .to_owned();
+    let pairs = Pair::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await?;
+    Ok(pairs
+        .into_iter()
+        .map(|p| (p.task_id, p.agency_id))
+        .collect())
+}
+
+/// The agencies each task assigns in `role` today, groups expanded to their members, each
+/// agency once per task, in the plan's order.
 pub async fn agencies_of_tasks<C: ConnectionTrait>(
     db: &C,
     task_ids: &[i64],
     role: AssignmentRole,
 ) -> ServiceResult<Vec<(i64, agency::Model)>> {
-    let assignments: Vec<assignment::Model> = assignments_of_tasks(db, task_ids)
-        .await?
-        .into_iter()
-        .filter(|a| a.role == role.as_str())
-        .collect();
-    let group_ids: Vec<i64> = assignments
+    let pairs = assigned_today(db, role, "task_id", task_ids).await?;
+    let agency_ids: Vec<i64> = pairs
         .iter()
-        .filter_map(|a| a.group_id)
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let links = agency_group_member::Entity::find()
-        .filter(agency_group_member::Column::GroupId.is_in(group_ids.iter().copied()))
-        .order_by_asc(agency_group_member::Column::AgencyId)
-        .all(db)
-        .await?;
-    let agency_ids: Vec<i64> = assignments
-        .iter()
-        .filter_map(|a| a.agency_id)
-        .chain(links.iter().map(|l| l.agency_id))
+        .map(|&(_, agency)| agency)
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
@@ -247,53 +283,23 @@ pub async fn agencies_of_tasks<C: ConnectionTrait>(
         .into_iter()
         .map(|a| (a.id, a))
         .collect();
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for a in &assignments {
-        let members: Vec<i64> = match (a.agency_id, a.group_id) {
-            (Some(agency_id), _) => vec![agency_id],
-            (None, Some(group_id)) => links
-                .iter()
-                .filter(|l| l.group_id == group_id)
-                .map(|l| l.agency_id)
-                .collect(),
-            (None, None) => Vec::new(),
-        };
-        for agency_id in members {
-            if seen.insert((a.task_id, agency_id))
-                && let Some(agency) = agencies.get(&agency_id)
-            {
-                out.push((a.task_id, agency.clone()));
-            }
-        }
-    }
-    Ok(out)
+    Ok(pairs
+        .into_iter()
+        .filter_map(|(task, agency)| agencies.get(&agency).map(|a| (task, a.clone())))
+        .collect())
 }
 
-/// The tasks each agency is assigned in `role`, directly or through a group, as
+/// The tasks each agency is assigned in `role` today, directly or through a group, as
 /// (agency id, task), in the plan's order.
 pub async fn tasks_of_agencies<C: ConnectionTrait>(
     db: &C,
     agency_ids: &[i64],
     role: AssignmentRole,
 ) -> ServiceResult<Vec<(i64, task::Model)>> {
-    let links = agency_group_member::Entity::find()
-        .filter(agency_group_member::Column::AgencyId.is_in(agency_ids.iter().copied()))
-        .all(db)
-        .await?;
-    let group_ids: Vec<i64> = links.iter().map(|l| l.group_id).collect();
-    let assignments = assignment::Entity::find()
-        .filter(assignment::Column::Role.eq(role.as_str()))
-        .filter(
-            sea_orm::Condition::any()
-                .add(assignment::Column::AgencyId.is_in(agency_ids.iter().copied()))
-                .add(assignment::Column::GroupId.is_in(group_ids.iter().copied())),
-        )
-        .all(db)
-        .await?;
-    let task_ids: Vec<i64> = assignments
+    let pairs = assigned_today(db, role, "agency_id", agency_ids).await?;
+    let task_ids: Vec<i64> = pairs
         .iter()
-        .map(|a| a.task_id)
+        .map(|&(task, _)| task)
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
@@ -301,17 +307,10 @@ pub async fn tasks_of_agencies<C: ConnectionTrait>(
     tasks.sort_by_key(|t| (t.plan_id, t.position));
     let mut out = Vec::new();
     for &agency_id in agency_ids {
-        let groups: HashSet<i64> = links
+        let assigned: HashSet<i64> = pairs
             .iter()
-            .filter(|l| l.agency_id == agency_id)
-            .map(|l| l.group_id)
-            .collect();
-        let assigned: HashSet<i64> = assignments
-            .iter()
-            .filter(|a| {
-                a.agency_id == Some(agency_id) || a.group_id.is_some_and(|g| groups.contains(&g))
-            })
-            .map(|a| a.task_id)
+            .filter(|&&(_, agency)| agency == agency_id)
+            .map(|&(task, _)| task)
             .collect();
         out.extend(
             tasks
@@ -382,9 +381,9 @@ pub async fn periods<C: ConnectionTrait>(
         .await?)
 }
 
-/// Whether a task assigns an agency in `role`, directly or through a group, as a SQL
-/// condition over the one definition of assignees.
-pub fn assigns(role: AssignmentRole, agency_id: Expr, task_id: Expr) -> Expr {
+/// Whether a task assigns an agency in `role` on `day`, directly or through a group, as
+/// a SQL condition over the one definition of assignees.
+pub fn assigns(role: AssignmentRole, agency_id: Expr, task_id: Expr, day: Expr) -> Expr {
     let assigned = Alias::new("assigned");
     Expr::exists(
         Query::select()
@@ -392,6 +391,93 @@ pub fn assigns(role: AssignmentRole, agency_id: Expr, task_id: Expr) -> Expr {
             .from_subquery(assignees(role), assigned.clone())
             .and_where(Expr::col((assigned.clone(), Alias::new("task_id"))).eq(task_id))
             .and_where(Expr::col((assigned, Alias::new("agency_id"))).eq(agency_id))
+            .cond_where(assignee_holds_on("assigned", day))
             .to_owned(),
     )
+}
+
+/// The agency coordinating each plan today, as (plan id, agency).
+pub async fn coordinators_of_plans<C: ConnectionTrait>(
+    db: &C,
+    plan_ids: &[i64],
+) -> ServiceResult<Vec<(i64, agency::Model)>> {
+    #[derive(FromQueryResult)]
+    struct Coordination {
+        plan_id: i64,
+        agency_id: i64,
+    }
+    let query = Query::select()
+        .expr_as(
+            column(plan::Entity, plan::Column::Id),
+            Alias::new("plan_id"),
+        )
+        .expr_as(
+            timeline::coordinator_on(Expr::val(timeline::today())),
+            Alias::new("agency_id"),
+        )
+        .from(plan::Entity)
+        .and_where(column(plan::Entity, plan::Column::Id).is_in(plan_ids.iter().copied()))
+        .to_owned();
+    let rows = Coordination::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await?;
+    let agency_ids: Vec<i64> = rows.iter().map(|r| r.agency_id).collect();
+    let agencies: HashMap<i64, agency::Model> = find_by_ids::<agency::Entity, _>(db, &agency_ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| agencies.get(&r.agency_id).map(|a| (r.plan_id, a.clone())))
+        .collect())
+}
+
+/// Which side of a succession to look up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SuccessionSide {
+    /// The agencies whose work passed to the given ones.
+    Predecessors,
+    /// The agencies the given ones' work passed to.
+    Successors,
+}
+
+/// The direct predecessors or successors of each agency, as (agency id, other agency),
+/// earliest succession first.
+pub async fn successions_of_agencies<C: ConnectionTrait>(
+    db: &C,
+    agency_ids: &[i64],
+    side: SuccessionSide,
+) -> ServiceResult<Vec<(i64, agency::Model)>> {
+    let (this, other) = match side {
+        SuccessionSide::Predecessors => (
+            agency_succession::Column::SuccessorId,
+            agency_succession::Column::PredecessorId,
+        ),
+        SuccessionSide::Successors => (
+            agency_succession::Column::PredecessorId,
+            agency_succession::Column::SuccessorId,
+        ),
+    };
+    let links = agency_succession::Entity::find()
+        .filter(this.is_in(agency_ids.iter().copied()))
+        .order_by_asc(agency_succession::Column::EffectiveOn)
+        .order_by_asc(other)
+        .all(db)
+        .await?;
+    let id_of = |l: &agency_succession::Model| match side {
+        SuccessionSide::Predecessors => (l.successor_id, l.predecessor_id),
+        SuccessionSide::Successors => (l.predecessor_id, l.successor_id),
+    };
+    let others: Vec<i64> = links.iter().map(|l| id_of(l).1).collect();
+    let agencies: HashMap<i64, agency::Model> = find_by_ids::<agency::Entity, _>(db, &others)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    Ok(links
+        .iter()
+        .map(id_of)
+        .filter_map(|(this, other)| agencies.get(&other).map(|a| (this, a.clone())))
+        .collect())
 }

@@ -15,7 +15,7 @@ use super::{
     filter::{Field, Filter, Op, Predicate, Quantifier, Reach, Size, quantified},
     pagination::{KeyKind, SortKey},
     submission_filter::SubmissionPredicate,
-    text,
+    text, timeline,
 };
 
 /// A column of a table, qualified by the table's name.
@@ -70,53 +70,70 @@ fn through<E: EntityTrait, P: Predicate + Clone>(
     )
 }
 
-/// (task_id, agency_id) of every assignment in `role`, groups expanded to their members:
-/// the one definition of "the agencies a task assigns".
+/// Every way a task assigns an agency in `role`, groups expanded to their members: the
+/// one definition of "the agencies a task assigns". Columns: task_id, agency_id,
+/// position (the assignment's place in the task, for the plan's order), and the days it
+/// holds: valid_from / valid_to of the assignment, member_from / member_to of the group
+/// membership (null for a direct assignment). An agency can be assigned twice (directly
+/// and through a group), so callers ask "is there a row that holds on day D"
+/// ([`assignee_holds_on`]) rather than count rows.
 pub fn assignees(role: AssignmentRole) -> SelectStatement {
     let role = role.as_str();
-    let direct = Query::select()
-        .expr_as(
-            column(assignment::Entity, assignment::Column::TaskId),
-            Alias::new("task_id"),
-        )
-        .expr_as(
-            column(assignment::Entity, assignment::Column::AgencyId),
-            Alias::new("agency_id"),
-        )
+    let a = |c: assignment::Column| column(assignment::Entity, c);
+    let m = |c: agency_group_member::Column| column(agency_group_member::Entity, c);
+    let null_date = || Expr::cust("CAST(NULL AS DATE)");
+    let mut direct = Query::select();
+    direct
+        .expr_as(a(assignment::Column::TaskId), Alias::new("task_id"))
+        .expr_as(a(assignment::Column::AgencyId), Alias::new("agency_id"))
+        .expr_as(a(assignment::Column::Position), Alias::new("position"))
+        .expr_as(a(assignment::Column::ValidFrom), Alias::new("valid_from"))
+        .expr_as(a(assignment::Column::ValidTo), Alias::new("valid_to"))
+        .expr_as(null_date(), Alias::new("member_from"))
+        .expr_as(null_date(), Alias::new("member_to"))
         .from(assignment::Entity)
-        .and_where(column(assignment::Entity, assignment::Column::Role).eq(role))
-        .and_where(column(assignment::Entity, assignment::Column::AgencyId).is_not_null())
-        .to_owned();
+        .and_where(a(assignment::Column::Role).eq(role))
+        .and_where(a(assignment::Column::AgencyId).is_not_null());
     let through_groups = Query::select()
+        .expr_as(a(assignment::Column::TaskId), Alias::new("task_id"))
         .expr_as(
-            column(assignment::Entity, assignment::Column::TaskId),
-            Alias::new("task_id"),
+            m(agency_group_member::Column::AgencyId),
+            Alias::new("agency_id"),
+        )
+        .expr_as(a(assignment::Column::Position), Alias::new("position"))
+        .expr_as(a(assignment::Column::ValidFrom), Alias::new("valid_from"))
+        .expr_as(a(assignment::Column::ValidTo), Alias::new("valid_to"))
+        .expr_as(
+            m(agency_group_member::Column::ValidFrom),
+            Alias::new("member_from"),
         )
         .expr_as(
-            column(
-                agency_group_member::Entity,
-                agency_group_member::Column::AgencyId,
-            ),
-            Alias::new("agency_id"),
+            m(agency_group_member::Column::ValidTo),
+            Alias::new("member_to"),
         )
         .from(assignment::Entity)
         .inner_join(
             agency_group_member::Entity,
-            column(
-                agency_group_member::Entity,
-                agency_group_member::Column::GroupId,
-            )
-            .equals((assignment::Entity, assignment::Column::GroupId)),
+            m(agency_group_member::Column::GroupId)
+                .equals((assignment::Entity, assignment::Column::GroupId)),
         )
-        .and_where(column(assignment::Entity, assignment::Column::Role).eq(role))
+        .and_where(a(assignment::Column::Role).eq(role))
         .to_owned();
-    direct
-        .clone()
-        .union(UnionType::Distinct, through_groups)
-        .to_owned()
+    direct.union(UnionType::All, through_groups).to_owned()
 }
 
-/// `SELECT <wanted> FROM (assignees in role) WHERE <other> IN (ids)`.
+/// A row of [`assignees`] (under `alias`) holds on `day`: both the assignment and the
+/// group membership it comes through do.
+pub fn assignee_holds_on(alias: &str, day: Expr) -> Condition {
+    let c = |name: &str| Expr::col((Alias::new(alias), Alias::new(name)));
+    timeline::holds_on(c("valid_from"), c("valid_to"), day.clone()).add(timeline::holds_on(
+        c("member_from"),
+        c("member_to"),
+        day,
+    ))
+}
+
+/// `SELECT <wanted> FROM (assignees in role, today) WHERE <other> IN (ids)`.
 fn assignee_links(
     role: AssignmentRole,
     wanted: &str,
@@ -133,6 +150,7 @@ fn assignee_links(
             .and_where(
                 Expr::col((Alias::new("assignee"), Alias::new(other.as_str()))).in_subquery(ids),
             )
+            .cond_where(assignee_holds_on("assignee", Expr::val(timeline::today())))
             .to_owned()
     }
 }
@@ -160,7 +178,7 @@ impl Predicate for PlanPredicate {
             Self::StartYear(op) => f(plan::Column::StartYear).compare(op, cx),
             Self::EndYear(op) => f(plan::Column::EndYear).compare(op, cx),
             Self::Coordinator(filter) => related(
-                column(plan::Entity, plan::Column::CoordinatorId),
+                timeline::coordinator_on(Expr::val(timeline::today())),
                 agency::Entity,
                 agency::Column::Id,
                 filter,

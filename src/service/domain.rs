@@ -52,6 +52,11 @@ stored_enum!(
         PeopleCommittee => "PEOPLE_COMMITTEE",
         /// A national Ministry cited by the plan (not a tenant).
         Ministry => "MINISTRY",
+        /// A commune's People's Committee (UBND xã, or đặc khu), the level below the
+        /// province since the districts ended on 1 July 2025.
+        Commune => "COMMUNE",
+        /// A ward's People's Committee (UBND phường), the urban commune level.
+        Ward => "WARD",
     }
 );
 

@@ -2,9 +2,12 @@
 //! nghèo"): the coordinator names their members.
 use std::collections::HashSet;
 
+use chrono::NaiveDate;
 use entity::{agency, agency_group, agency_group_member, assignment, plan, task};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Query,
+    ActiveValue::Set,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    sea_query::{Expr, Query},
 };
 use serde_json::json;
 
@@ -13,53 +16,63 @@ use super::{
     audit::{self, Change},
     auth::Principal,
     domain::Role,
+    timeline, windows,
 };
 
-/// Replaces the members of a group. Allowed to admins, and to the coordinator of a plan
-/// the group belongs to or whose tasks assign it.
+/// Replaces the members of a group from the day `from` (today when not given): members
+/// left out end the day before, new ones start on it, and the rows of earlier days stay
+/// as they were. Allowed to admins, and to the coordinator of a plan the group belongs to
+/// or whose tasks assign it; refused where it would change the reports owed for a period
+/// whose reporting window has closed.
 #[tracing::instrument(skip_all)]
 pub async fn set_members(
     db: &DatabaseConnection,
     actor: &Principal,
     group_code: &str,
     agency_codes: &[String],
+    from: Option<NaiveDate>,
 ) -> ServiceResult<agency_group::Model> {
     actor.require_role(&[Role::Coordinator, Role::Admin])?;
+    let from = from.unwrap_or_else(timeline::today);
     let txn = crate::db::begin(db, Default::default()).await?;
     let group = agency_group::Entity::find()
         .filter(agency_group::Column::Code.eq(group_code.trim()))
         .one(&txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("agency group"))?;
-    if actor.role == Role::Coordinator {
-        let assigning_plans = Query::select()
-            .column(task::Column::PlanId)
-            .from(task::Entity)
-            .and_where(
-                task::Column::Id.in_subquery(
-                    Query::select()
-                        .column(assignment::Column::TaskId)
-                        .from(assignment::Entity)
-                        .and_where(assignment::Column::GroupId.eq(group.id))
-                        .to_owned(),
-                ),
-            )
-            .to_owned();
-        let coordinated = plan::Entity::find()
-            .filter(plan::Column::CoordinatorId.eq(actor.agency_id))
-            .filter(
-                sea_orm::Condition::any()
-                    .add(plan::Column::Id.eq(group.plan_id.unwrap_or(-1)))
-                    .add(plan::Column::Id.in_subquery(assigning_plans)),
-            )
-            .one(&txn)
-            .await?;
-        if coordinated.is_none() {
-            return Err(ServiceError::forbidden(
-                "only the coordinator of a plan that uses the group sets its members",
-            ));
-        }
+    let assigning_plans = Query::select()
+        .column(task::Column::PlanId)
+        .from(task::Entity)
+        .and_where(
+            task::Column::Id.in_subquery(
+                Query::select()
+                    .column(assignment::Column::TaskId)
+                    .from(assignment::Entity)
+                    .and_where(assignment::Column::GroupId.eq(group.id))
+                    .to_owned(),
+            ),
+        )
+        .to_owned();
+    let using_plans = plan::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(plan::Column::Id.eq(group.plan_id.unwrap_or(-1)))
+                .add(plan::Column::Id.in_subquery(assigning_plans)),
+        )
+        .filter(if actor.role == Role::Coordinator {
+            timeline::coordinates_today(actor.agency_id)
+        } else {
+            sea_orm::Condition::all()
+        })
+        .all(&txn)
+        .await?;
+    if actor.role == Role::Coordinator && using_plans.is_empty() {
+        return Err(ServiceError::forbidden(
+            "only the coordinator of a plan that uses the group sets its members",
+        ));
     }
+    let plan_ids: Vec<i64> = using_plans.iter().map(|p| p.id).collect();
+    windows::refuse_if_closed(&txn, &plan_ids, from).await?;
     let wanted: HashSet<&str> = agency_codes.iter().map(|c| c.trim()).collect();
     let agencies = agency::Entity::find()
         .filter(agency::Column::Code.is_in(wanted.iter().copied()))
@@ -79,24 +92,76 @@ pub async fn set_members(
             a.code
         )));
     }
-    let before: Vec<i64> = agency_group_member::Entity::find()
+    let rows = agency_group_member::Entity::find()
         .filter(agency_group_member::Column::GroupId.eq(group.id))
         .all(&txn)
-        .await?
-        .into_iter()
+        .await?;
+    let holds = |m: &agency_group_member::Model| {
+        m.valid_from.is_none_or(|f| f <= from) && m.valid_to.is_none_or(|t| t >= from)
+    };
+    let mut before: Vec<i64> = rows
+        .iter()
+        .filter(|m| holds(m))
         .map(|m| m.agency_id)
         .collect();
-    agency_group_member::Entity::delete_many()
-        .filter(agency_group_member::Column::GroupId.eq(group.id))
-        .exec(&txn)
-        .await?;
+    before.sort_unstable();
     let mut after: Vec<i64> = agencies.iter().map(|a| a.id).collect();
     after.sort_unstable();
-    if !after.is_empty() {
-        agency_group_member::Entity::insert_many(after.iter().map(|&agency_id| {
+    let member = |agency_id: i64| {
+        agency_group_member::Entity::update_many()
+            .filter(agency_group_member::Column::GroupId.eq(group.id))
+            .filter(agency_group_member::Column::AgencyId.eq(agency_id))
+    };
+    for row in &rows {
+        let kept = after.contains(&row.agency_id);
+        let starts_later = row.valid_from.is_some_and(|f| f > from);
+        match (kept, holds(row), starts_later) {
+            // Leaves: its membership ends the day before; one that had not begun goes.
+            (false, true, _) if row.valid_from.is_none_or(|f| f < from) => {
+                member(row.agency_id)
+                    .col_expr(
+                        agency_group_member::Column::ValidTo,
+                        Expr::value(from.pred_opt()),
+                    )
+                    .exec(&txn)
+                    .await?;
+            }
+            (false, true, _) | (false, false, true) => {
+                agency_group_member::Entity::delete_many()
+                    .filter(agency_group_member::Column::GroupId.eq(group.id))
+                    .filter(agency_group_member::Column::AgencyId.eq(row.agency_id))
+                    .exec(&txn)
+                    .await?;
+            }
+            // Stays, or was to join later and joins now.
+            (true, true, _) => {}
+            (true, false, true) => {
+                member(row.agency_id)
+                    .col_expr(agency_group_member::Column::ValidFrom, Expr::value(from))
+                    .exec(&txn)
+                    .await?;
+            }
+            (true, false, false) => {
+                return Err(ServiceError::bad_input(format!(
+                    "agency {} left the group before {from} and cannot rejoin it",
+                    row.agency_id
+                )));
+            }
+            (false, false, false) => {}
+        }
+    }
+    let joining: Vec<i64> = after
+        .iter()
+        .copied()
+        .filter(|id| !rows.iter().any(|m| m.agency_id == *id))
+        .collect();
+    if !joining.is_empty() {
+        agency_group_member::Entity::insert_many(joining.iter().map(|&agency_id| {
             agency_group_member::ActiveModel {
                 group_id: Set(group.id),
                 agency_id: Set(agency_id),
+                valid_from: Set(Some(from)),
+                valid_to: Set(None),
             }
         }))
         .exec(&txn)
@@ -108,7 +173,7 @@ pub async fn set_members(
         agency_id: Some(actor.agency_id),
         action: "set_members",
         before: Some(json!({ "members": before })),
-        after: Some(json!({ "members": after })),
+        after: Some(json!({ "members": after, "from": from })),
     };
     audit::record(&txn, Some(actor), change).await?;
     txn.commit().await?;

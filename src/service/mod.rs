@@ -15,13 +15,16 @@ pub mod health;
 pub mod obligations;
 pub mod pagination;
 pub mod progress;
+pub mod reorganization;
 pub mod report;
 pub mod seed;
 pub mod submission_filter;
 pub mod submissions;
+pub mod succession;
 pub mod tenancy;
 pub mod text;
 pub mod throttle;
+pub mod timeline;
 pub mod windows;
 pub mod workflow;
 

@@ -2,9 +2,10 @@
 //! where its report stands. The one definition of "a report is expected", in SQL:
 //!
 //! an agency owes a report on a task for a period when the task's plan has a reporting
-//! window for the period, the task assigns the agency as lead (groups expanded), one of
-//! the task's phases covers the period, and the agency is a tenant that exists during
-//! the period.
+//! window for the period, the period ends on or after the day the plan takes effect, one
+//! of the task's phases covers the period, and on the period's duty day (the day after
+//! it ends, `timeline::duty_day`) the task assigns the agency as lead (groups expanded)
+//! and the agency is a tenant that exists.
 //!
 //! The caller sees the obligations of the agencies it may survey (its own; a plan's
 //! coordinator and analysts every agency's), each with the report it may see.
@@ -19,14 +20,15 @@ use sea_orm::{
 use super::{
     ServiceResult, catalog,
     catalog_filter::{
-        AgencyPredicate, PeriodPredicate, PlanPredicate, TaskPredicate, assignees, column, lookup,
-        related,
+        AgencyPredicate, PeriodPredicate, PlanPredicate, TaskPredicate, assignee_holds_on,
+        assignees, column, lookup, related,
     },
     coalesce,
     domain::{AssignmentRole, ObligationState, parse_stored},
     filter::{Field, Filter, Op, Predicate, Reach, Size},
     pagination::{KeyKind, Page, PageRequest, SortKey, Sorting, order_keys, paginate},
     tenancy::{Intent, ScopedTxn, SubmissionScope},
+    timeline,
 };
 
 /// The alias the obligations table goes by in queries.
@@ -62,18 +64,19 @@ impl ObligationRow {
 /// state, progress, on_time, submitted_at, reviewed_at; confined to one plan's where
 /// `plan` is given (the same rows as a filter on `plan_id` would leave).
 pub fn table(txn: &ScopedTxn, plan: Option<i64>) -> SelectStatement {
-    let a = |name: &str| Expr::col((Alias::new("assignee"), Alias::new(name)));
+    let o = |name: &str| Expr::col((Alias::new("owed"), Alias::new(name)));
     let s = |c: submission::Column| column(submission::Entity, c);
     let p = |name: &str| Expr::col((Alias::new("reported"), Alias::new(name)));
     let phase = |name: &str| Expr::col((Alias::new("phase"), Alias::new(name)));
+    let backend = txn.get_database_backend();
     let missing = ObligationState::Missing.as_str();
     let mut expected = Query::select()
-        .expr_as(a("agency_id"), Alias::new("agency_id"))
+        .expr_as(o("agency_id"), Alias::new("agency_id"))
         .expr_as(
             column(agency::Entity, agency::Column::Kind),
             Alias::new("agency_kind"),
         )
-        .expr_as(a("task_id"), Alias::new("task_id"))
+        .expr_as(o("task_id"), Alias::new("task_id"))
         .expr_as(
             column(task::Entity, task::Column::SectionId),
             Alias::new("section_id"),
@@ -96,31 +99,23 @@ pub fn table(txn: &ScopedTxn, plan: Option<i64>) -> SelectStatement {
             Alias::new("submitted_at"),
         )
         .expr_as(s(submission::Column::ReviewedAt), Alias::new("reviewed_at"))
-        .from_subquery(assignees(AssignmentRole::Lead), Alias::new("assignee"))
+        .from_subquery(owed(backend, plan), Alias::new("owed"))
         .inner_join(
             task::Entity,
-            column(task::Entity, task::Column::Id).eq(a("task_id")),
+            column(task::Entity, task::Column::Id).eq(o("task_id")),
         )
         .inner_join(
             agency::Entity,
-            column(agency::Entity, agency::Column::Id).eq(a("agency_id")),
-        )
-        .inner_join(
-            reporting_window::Entity,
-            column(reporting_window::Entity, reporting_window::Column::PlanId)
-                .eq(column(task::Entity, task::Column::PlanId)),
+            column(agency::Entity, agency::Column::Id).eq(o("agency_id")),
         )
         .join_as(
             JoinType::InnerJoin,
             period::Entity,
             Alias::new("reported"),
-            p("id").eq(column(
-                reporting_window::Entity,
-                reporting_window::Column::PeriodId,
-            )),
+            p("id").eq(o("period_id")),
         )
         // A phase of the task covers the reported period. As a condition, not a join:
-        // a period can lie in two phases, and the obligation is one (no DISTINCT needed).
+        // a period can lie in two phases, and the obligation is one.
         .and_where(Expr::exists(
             Query::select()
                 .expr(Expr::val(1))
@@ -140,9 +135,12 @@ pub fn table(txn: &ScopedTxn, plan: Option<i64>) -> SelectStatement {
                 .to_owned(),
         ))
         .and_where(column(agency::Entity, agency::Column::IsTenant).eq(true))
-        .cond_where(agency_exists_during(p("starts_on"), p("ends_on")))
+        .cond_where(timeline::agency_holds_on(timeline::duty_day(
+            backend,
+            p("ends_on"),
+        )))
         .cond_where(
-            txn.survey_condition(a("agency_id"), column(task::Entity, task::Column::PlanId)),
+            txn.survey_condition(o("agency_id"), column(task::Entity, task::Column::PlanId)),
         )
         .to_owned();
     if let Some(plan) = plan {
@@ -151,12 +149,12 @@ pub fn table(txn: &ScopedTxn, plan: Option<i64>) -> SelectStatement {
     // The report of each expected row, where the scope sees it: one row at most (the
     // unique index on agency, task and period).
     let report = Condition::all()
-        .add(s(submission::Column::AgencyId).eq(a("agency_id")))
-        .add(s(submission::Column::TaskId).eq(a("task_id")))
+        .add(s(submission::Column::AgencyId).eq(o("agency_id")))
+        .add(s(submission::Column::TaskId).eq(o("task_id")))
         .add(s(submission::Column::PeriodId).eq(p("id")))
         .add(txn.submission_condition());
     let few = plan.is_some() || txn.surveys_own_agency_only();
-    if few && txn.get_database_backend() == DbBackend::Postgres {
+    if few && backend == DbBackend::Postgres {
         // PostgreSQL probes a plain join's index by agency and task only (the period comes
         // from another relation of the outer side) and filters the period after: tens of
         // thousands of rows read for a plan's few hundred. A lateral lookup (LIMIT 1 keeps
@@ -188,20 +186,52 @@ pub fn table(txn: &ScopedTxn, plan: Option<i64>) -> SelectStatement {
     expected
 }
 
-/// The agency (the `agency` table of the query) existed during the period from `starts`
-/// to `ends`: it owes reports of that period, and may write them.
-pub fn agency_exists_during(starts: Expr, ends: Expr) -> Condition {
-    Condition::all()
-        .add(
-            Condition::any()
-                .add(column(agency::Entity, agency::Column::ValidFrom).is_null())
-                .add(column(agency::Entity, agency::Column::ValidFrom).lte(ends)),
+/// (task_id, agency_id, period_id) of every report owed, once each: the plan has a
+/// reporting window for the period, the period ends on or after the day the plan takes
+/// effect, and on the period's duty day the task assigns the agency as lead (groups
+/// expanded). Edits and successions end rows and start new ones rather than rewrite
+/// them, so what a past period owes stays as it was.
+fn owed(backend: DbBackend, plan: Option<i64>) -> SelectStatement {
+    let p = |name: &str| Expr::col((Alias::new("reported"), Alias::new(name)));
+    let a = |name: &str| Expr::col((Alias::new("assignee"), Alias::new(name)));
+    let mut owed = Query::select()
+        .distinct()
+        .expr_as(a("task_id"), Alias::new("task_id"))
+        .expr_as(a("agency_id"), Alias::new("agency_id"))
+        .expr_as(p("id"), Alias::new("period_id"))
+        .from_subquery(assignees(AssignmentRole::Lead), Alias::new("assignee"))
+        .inner_join(
+            task::Entity,
+            column(task::Entity, task::Column::Id).eq(a("task_id")),
         )
-        .add(
-            Condition::any()
-                .add(column(agency::Entity, agency::Column::ValidTo).is_null())
-                .add(column(agency::Entity, agency::Column::ValidTo).gte(starts)),
+        .inner_join(
+            plan::Entity,
+            column(plan::Entity, plan::Column::Id).eq(column(task::Entity, task::Column::PlanId)),
         )
+        .inner_join(
+            reporting_window::Entity,
+            column(reporting_window::Entity, reporting_window::Column::PlanId)
+                .eq(column(task::Entity, task::Column::PlanId)),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            period::Entity,
+            Alias::new("reported"),
+            p("id").eq(column(
+                reporting_window::Entity,
+                reporting_window::Column::PeriodId,
+            )),
+        )
+        .cond_where(assignee_holds_on(
+            "assignee",
+            timeline::duty_day(backend, p("ends_on")),
+        ))
+        .and_where(p("ends_on").gte(timeline::plan_effective_on()))
+        .to_owned();
+    if let Some(plan) = plan {
+        owed.and_where(column(task::Entity, task::Column::PlanId).eq(plan));
+    }
+    owed
 }
 
 /// `SELECT obligation.* FROM (table) AS obligation WHERE filter`.

@@ -38,6 +38,9 @@ pub struct PlanHead {
     pub issuer: String,
     pub coordinator: String,
     pub issued_on: toml::value::Datetime,
+    /// The day the plan takes effect, where it is not the day of issue.
+    #[serde(default)]
+    pub effective_on: Option<toml::value::Datetime>,
     pub start_year: i32,
     pub end_year: i32,
 }
@@ -103,6 +106,48 @@ pub struct AssigneeRow {
     pub wording: String,
     pub agency: Option<String>,
     pub group: Option<String>,
+}
+
+/// A new agency's row, existing from `valid_from` (null: before any plan names it).
+pub fn new_agency(
+    row: &AgencyRow,
+    valid_from: Option<NaiveDate>,
+) -> ServiceResult<agency::ActiveModel> {
+    let kind: AgencyKind = row.kind.parse().map_err(|_| {
+        bad(format!(
+            "agency `{}` has unknown kind `{}`",
+            row.code, row.kind
+        ))
+    })?;
+    let code = row.code.trim();
+    let valid_code = !code.is_empty()
+        && code.len() <= 64
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !valid_code {
+        return Err(bad(format!(
+            "agency code `{code}` is not 1 to 64 lowercase letters, digits and '-'"
+        )));
+    }
+    let name = text::normalize(&row.name);
+    let short_name = text::normalize(&row.short_name);
+    if name.is_empty() || short_name.is_empty() {
+        return Err(bad(format!(
+            "agency `{code}` needs a name and a short name"
+        )));
+    }
+    Ok(agency::ActiveModel {
+        code: Set(code.to_owned()),
+        search_text: Set(text::fold(&format!("{name} {short_name} {code}"))),
+        name: Set(name),
+        short_name: Set(short_name),
+        kind: Set(kind.as_str().to_owned()),
+        is_tenant: Set(row.tenant),
+        valid_from: Set(valid_from),
+        valid_to: Set(None),
+        ..Default::default()
+    })
 }
 
 /// What a load did.
@@ -197,28 +242,9 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
         if agencies.contains_key(&row.code) {
             continue;
         }
-        let kind: AgencyKind = row.kind.parse().map_err(|_| {
-            bad(format!(
-                "agency `{}` has unknown kind `{}`",
-                row.code, row.kind
-            ))
-        })?;
-        let name = text::normalize(&row.name);
-        let short_name = text::normalize(&row.short_name);
-        let model = agency::Entity::insert(agency::ActiveModel {
-            code: Set(row.code.clone()),
-            search_text: Set(text::fold(&format!("{name} {short_name} {}", row.code))),
-            name: Set(name),
-            short_name: Set(short_name),
-            kind: Set(kind.as_str().to_owned()),
-            is_tenant: Set(row.tenant),
-            valid_from: Set(None),
-            valid_to: Set(None),
-            successor_id: Set(None),
-            ..Default::default()
-        })
-        .exec_with_returning(db)
-        .await?;
+        let model = agency::Entity::insert(new_agency(row, None)?)
+            .exec_with_returning(db)
+            .await?;
         agencies.insert(model.code.clone(), model);
         report.agencies_added += 1;
     }
@@ -268,11 +294,17 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
         return Ok(report);
     }
 
-    let issued = &file.plan.issued_on;
-    let issued_on = issued
-        .date
-        .map(|d| date(d.year.into(), d.month.into(), d.day.into()))
-        .ok_or_else(|| bad("plan.issued_on must be a date".into()))?;
+    let day = |value: &toml::value::Datetime, name: &str| {
+        value
+            .date
+            .map(|d| date(d.year.into(), d.month.into(), d.day.into()))
+            .ok_or_else(|| bad(format!("plan.{name} must be a date")))
+    };
+    let issued_on = day(&file.plan.issued_on, "issued_on")?;
+    let effective_on = match &file.plan.effective_on {
+        Some(value) => Some(day(value, "effective_on")?),
+        None => None,
+    };
     let plan = plan::Entity::insert(plan::ActiveModel {
         code: Set(text::normalize(&file.plan.code)),
         title: Set(text::normalize(&file.plan.title)),
@@ -281,6 +313,7 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
         issued_on: Set(issued_on),
         start_year: Set(file.plan.start_year),
         end_year: Set(file.plan.end_year),
+        effective_on: Set(effective_on),
         ..Default::default()
     })
     .exec_with_returning(db)
@@ -330,6 +363,8 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
                 agency_group_member::ActiveModel {
                     group_id: Set(group.id),
                     agency_id: Set(agency_id),
+                    valid_from: Set(None),
+                    valid_to: Set(None),
                 }
             }))
             .exec(db)

@@ -11,7 +11,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
     FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QueryResult, QuerySelect,
     QueryTrait, SqlErr,
-    sea_query::{Alias, Asterisk, Expr, ExprTrait, Query, SelectStatement},
+    sea_query::{Alias, Asterisk, Condition, Expr, ExprTrait, Query, SelectStatement},
 };
 use serde_json::{Value, json};
 
@@ -25,11 +25,10 @@ use super::{
     domain::{AssignmentRole, Progress, ReviewDecision, Role, SubmissionStatus, parse_stored},
     events::{EventBus, SubmissionEvent, SubmissionEventKind},
     filter::{Filter, Reach},
-    obligations,
     pagination::{Page, PageRequest, Sorting, order_keys, paginate},
     submission_filter::{SubmissionPredicate, SubmissionSort},
     tenancy::{Intent, ScopedTxn, SubmissionScope},
-    text, windows,
+    text, timeline, windows,
     workflow::{Action, next_status},
 };
 
@@ -244,14 +243,21 @@ pub async fn save(
         .ok_or_else(|| ServiceError::not_found("task"))?;
     let (task, window) = (context.task, context.window);
     let period = windows::reporting(&input.period_code, context.period)?;
-    if context.role.is_none() {
+    if !context.agency_in_force {
         return Err(ServiceError::forbidden(
-            "the task does not assign your agency, as lead or partner",
+            "your agency has ended: its successors write its reports from then on",
         ));
     }
-    if !context.agency_existed {
+    if !context.agency_on_duty_day {
         return Err(ServiceError::forbidden(format!(
-            "your agency did not exist during period {}: it owes no report of it",
+            "your agency did not exist when the reports of period {} fell to be made: \
+             it owes none",
+            period.code
+        )));
+    }
+    if context.role.is_none() {
+        return Err(ServiceError::forbidden(format!(
+            "the task does not assign your agency, as lead or partner, for period {}",
             period.code
         )));
     }
@@ -396,9 +402,12 @@ struct SaveContext {
     task: task::Model,
     period: Option<period::Model>,
     window: Option<reporting_window::Model>,
+    /// How the task assigns the agency on the period's duty day (`timeline::duty_day`).
     role: Option<AssignmentRole>,
-    /// The saving agency existed during the period (false without a period).
-    agency_existed: bool,
+    /// The saving agency exists today: an ended agency writes nothing.
+    agency_in_force: bool,
+    /// The saving agency existed on the period's duty day (false without a period).
+    agency_on_duty_day: bool,
 }
 
 impl SaveContext {
@@ -414,28 +423,34 @@ impl SaveContext {
         with_columns::<task::Entity>(&mut query, "t_");
         with_columns::<period::Entity>(&mut query, "p_");
         with_columns::<reporting_window::Entity>(&mut query, "w_");
+        let backend = txn.get_database_backend();
+        let duty_day =
+            || timeline::duty_day(backend, Expr::col((period::Entity, period::Column::EndsOn)));
         for role in ROLES {
             query.expr_as(
                 catalog::assigns(
                     role,
                     Expr::val(agency_id),
                     Expr::col((task::Entity, task::Column::Id)),
+                    duty_day(),
                 ),
                 Alias::new(role.as_str()),
             );
         }
-        let period_col = |c: period::Column| Expr::col((period::Entity, c));
+        let flag = |condition: Condition| Expr::case(condition, true).finally(false);
         query.expr_as(
-            Expr::case(
-                obligations::agency_exists_during(
-                    period_col(period::Column::StartsOn),
-                    period_col(period::Column::EndsOn),
-                )
-                .add(period_col(period::Column::Id).is_not_null()),
-                true,
-            )
-            .finally(false),
-            Alias::new("agency_existed"),
+            flag(
+                timeline::agency_holds_on(Expr::val(timeline::today()))
+                    .add(Expr::col((agency::Entity, agency::Column::Id)).is_not_null()),
+            ),
+            Alias::new("agency_in_force"),
+        );
+        query.expr_as(
+            flag(
+                timeline::agency_holds_on(duty_day())
+                    .add(Expr::col((period::Entity, period::Column::Id)).is_not_null()),
+            ),
+            Alias::new("agency_on_duty_day"),
         );
         query
             .from(task::Entity)
@@ -457,7 +472,6 @@ impl SaveContext {
                     ),
             )
             .and_where(Expr::col((task::Entity, task::Column::Id)).eq(task_id));
-        let backend = txn.get_database_backend();
         let Some(row) = txn.query_one_raw(backend.build(&query)).await? else {
             return Ok(None);
         };
@@ -472,7 +486,8 @@ impl SaveContext {
             period: joined(&row, "p_")?,
             window: joined(&row, "w_")?,
             role,
-            agency_existed: row.try_get::<bool>("", "agency_existed")?,
+            agency_in_force: row.try_get::<bool>("", "agency_in_force")?,
+            agency_on_duty_day: row.try_get::<bool>("", "agency_on_duty_day")?,
         }))
     }
 }

@@ -8,17 +8,18 @@
 //! table, so a query outside a scoped transaction sees no tenant rows at all.
 use std::ops::Deref;
 
-use entity::{audit_log, plan, submission};
+use entity::{agency_succession, audit_log, plan, submission};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
     EntityTrait, QueryFilter, Select, SqliteTransactionMode, Statement, TransactionOptions,
-    sea_query::{Expr, ExprTrait, Query, SelectStatement},
+    sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType},
 };
 
 use super::{
     ServiceResult,
     auth::Principal,
     domain::{Role, SubmissionStatus},
+    timeline,
 };
 
 /// The role the service acts as inside tenant transactions on PostgreSQL. It owns no
@@ -30,29 +31,72 @@ pub const APP_ROLE: &str = "plantrack_app";
 pub struct SubmissionScope {
     agency_id: i64,
     role: Role,
-    /// Plans whose coordinating agency is the principal's (for coordinators).
+    /// Plans whose coordinating agency is the principal's today (for coordinators).
     coordinated_plans: Vec<i64>,
+    /// Agencies whose work passed to the principal's, directly or down a chain of
+    /// successions that have taken effect: their reports reach it, read-only.
+    predecessors: Vec<i64>,
 }
 
 impl SubmissionScope {
     /// Builds the scope of a principal. Scope rules are per plan (its coordinator), never
     /// "all plans".
     pub async fn of<C: ConnectionTrait>(db: &C, principal: &Principal) -> ServiceResult<Self> {
-        let coordinated_plans = if principal.role == Role::Coordinator {
-            plan::Entity::find()
-                .filter(plan::Column::CoordinatorId.eq(principal.agency_id))
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|p| p.id)
-                .collect()
-        } else {
-            Vec::new()
-        };
+        // None for most principals; else one statement: the plans coordinated today (for
+        // coordinators), then the successions in effect (a small table; the chain is
+        // walked here).
+        if principal.role != Role::Coordinator && !principal.agency_succeeds_another {
+            return Ok(Self {
+                agency_id: principal.agency_id,
+                role: principal.role,
+                coordinated_plans: Vec::new(),
+                predecessors: Vec::new(),
+            });
+        }
+        let today = timeline::today();
+        let mut coordinated = Query::select()
+            .expr_as(Expr::val("plan"), Alias::new("kind"))
+            .expr_as(Expr::col((plan::Entity, plan::Column::Id)), Alias::new("a"))
+            .expr_as(Expr::val(0i64), Alias::new("b"))
+            .from(plan::Entity)
+            .cond_where(if principal.role == Role::Coordinator {
+                timeline::coordinates_today(principal.agency_id)
+            } else {
+                Condition::all().add(Expr::val(1).eq(0))
+            })
+            .to_owned();
+        let successions = Query::select()
+            .expr_as(Expr::val("succession"), Alias::new("kind"))
+            .expr_as(
+                Expr::col(agency_succession::Column::PredecessorId),
+                Alias::new("a"),
+            )
+            .expr_as(
+                Expr::col(agency_succession::Column::SuccessorId),
+                Alias::new("b"),
+            )
+            .from(agency_succession::Entity)
+            .and_where(Expr::col(agency_succession::Column::EffectiveOn).lte(today))
+            .and_where(Expr::val(principal.agency_succeeds_another).eq(true))
+            .to_owned();
+        let query = coordinated.union(UnionType::All, successions).to_owned();
+        let rows = db
+            .query_all_raw(db.get_database_backend().build(&query))
+            .await?;
+        let mut coordinated_plans = Vec::new();
+        let mut links = Vec::new();
+        for row in rows {
+            let a: i64 = row.try_get("", "a")?;
+            match row.try_get::<String>("", "kind")?.as_str() {
+                "plan" => coordinated_plans.push(a),
+                _ => links.push((a, row.try_get::<i64>("", "b")?)),
+            }
+        }
         Ok(Self {
             agency_id: principal.agency_id,
             role: principal.role,
             coordinated_plans,
+            predecessors: predecessors_of(principal.agency_id, &links),
         })
     }
 
@@ -63,12 +107,16 @@ impl SubmissionScope {
 
     /// THE rule: what reaches this principal.
     /// - everyone sees their own agency's submissions, drafts included;
+    /// - and the non-draft submissions of the agencies their agency succeeded;
     /// - a coordinator also sees the non-draft submissions of the plans their agency
     ///   coordinates;
     /// - analysts and admins also see every non-draft submission;
     /// - drafts never leave their agency.
     fn reach(&self) -> Vec<Reach<'_>> {
         let mut reach = vec![Reach::OwnAgency];
+        if !self.predecessors.is_empty() {
+            reach.push(Reach::NonDraftOfAgencies(&self.predecessors));
+        }
         match self.role {
             Role::Viewer | Role::Editor => {}
             Role::Coordinator => reach.push(Reach::NonDraftOfPlans(&self.coordinated_plans)),
@@ -90,6 +138,9 @@ impl SubmissionScope {
                     Reach::NonDraftOfPlans(plans) => Condition::all()
                         .add(not_draft)
                         .add(submission::Column::PlanId.is_in(plans.iter().copied())),
+                    Reach::NonDraftOfAgencies(agencies) => Condition::all()
+                        .add(not_draft)
+                        .add(submission::Column::AgencyId.is_in(agencies.iter().copied())),
                     Reach::NonDraft => Condition::all().add(not_draft),
                 })
             })
@@ -102,6 +153,9 @@ impl SubmissionScope {
             Reach::OwnAgency => agency_id == self.agency_id,
             Reach::NonDraftOfPlans(plans) => {
                 status != SubmissionStatus::Draft && plans.contains(&plan_id)
+            }
+            Reach::NonDraftOfAgencies(agencies) => {
+                status != SubmissionStatus::Draft && agencies.contains(&agency_id)
             }
             Reach::NonDraft => status != SubmissionStatus::Draft,
         })
@@ -117,6 +171,9 @@ impl SubmissionScope {
                 any.add(match reach {
                     Reach::OwnAgency => agency.clone().eq(self.agency_id),
                     Reach::NonDraftOfPlans(plans) => plan.clone().is_in(plans.iter().copied()),
+                    Reach::NonDraftOfAgencies(agencies) => {
+                        agency.clone().is_in(agencies.iter().copied())
+                    }
                     Reach::NonDraft => Expr::val(1).eq(1),
                 })
             })
@@ -220,7 +277,24 @@ impl Deref for ScopedTxn<'_> {
 enum Reach<'a> {
     OwnAgency,
     NonDraftOfPlans(&'a [i64]),
+    NonDraftOfAgencies(&'a [i64]),
     NonDraft,
+}
+
+/// Every agency whose work reached `agency` down the (predecessor, successor) `links`.
+fn predecessors_of(agency: i64, links: &[(i64, i64)]) -> Vec<i64> {
+    let mut found: Vec<i64> = Vec::new();
+    let mut frontier = vec![agency];
+    while let Some(next) = frontier.pop() {
+        for &(predecessor, successor) in links {
+            if successor == next && predecessor != agency && !found.contains(&predecessor) {
+                found.push(predecessor);
+                frontier.push(predecessor);
+            }
+        }
+    }
+    found.sort_unstable();
+    found
 }
 
 /// Whether a tenant transaction will write.
@@ -253,21 +327,19 @@ async fn begin(
     )
     .await?;
     if db.get_database_backend() == DbBackend::Postgres {
-        let plans = scope
-            .coordinated_plans
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+        let ids = |ids: &[i64]| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let plans = ids(&scope.coordinated_plans);
         // One round trip: the rule's inputs, then the role (as `SET LOCAL ROLE` does).
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT set_config('app.agency_id', $1, true), set_config('app.role', $2, true), \
-             set_config('app.plan_ids', $3, true), set_config('role', $4, true)",
+             set_config('app.plan_ids', $3, true), set_config('app.predecessor_ids', $4, true), \
+             set_config('role', $5, true)",
             [
                 sea_orm::Value::from(scope.agency_id.to_string()),
                 sea_orm::Value::from(scope.role.as_str()),
                 sea_orm::Value::from(plans),
+                sea_orm::Value::from(ids(&scope.predecessors)),
                 sea_orm::Value::from(APP_ROLE),
             ],
         ))
@@ -285,6 +357,7 @@ mod tests {
             agency_id: 1,
             role,
             coordinated_plans: vec![10],
+            predecessors: vec![],
         }
     }
 
@@ -308,6 +381,31 @@ mod tests {
         );
         assert!(scope(Role::Analyst).permits(2, 11, Returned));
         assert!(scope(Role::Admin).permits(2, 11, Accepted));
+    }
+
+    #[test]
+    fn successors_read_their_predecessors_reports_but_not_their_drafts() {
+        use SubmissionStatus::*;
+        // 3 succeeded 2, which succeeded 1; 4 is unrelated.
+        let links = [(1, 2), (2, 3), (4, 5)];
+        assert_eq!(predecessors_of(3, &links), vec![1, 2]);
+        assert_eq!(predecessors_of(1, &links), Vec::<i64>::new());
+        let successor = SubmissionScope {
+            agency_id: 3,
+            role: Role::Editor,
+            coordinated_plans: vec![],
+            predecessors: predecessors_of(3, &links),
+        };
+        assert!(successor.permits(1, 10, Accepted));
+        assert!(successor.permits(2, 10, Submitted));
+        assert!(
+            !successor.permits(2, 10, Draft),
+            "drafts never leave their agency"
+        );
+        assert!(!successor.permits(4, 10, Accepted));
+        assert!(!successor.surveys_own_agency_only());
+        // A cycle in bad data does not loop.
+        assert_eq!(predecessors_of(1, &[(1, 2), (2, 1)]), vec![2]);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Reporting windows: the coordinator opens a reporting period for a plan; writes happen
 //! only while it is open.
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::{period, plan, reporting_window};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
@@ -18,6 +18,7 @@ use super::{
     filter::{Filter, catalog_page},
     pagination::{KeyKind, PageRequest, SortKey},
     tenancy::SubmissionScope,
+    timeline,
 };
 
 /// Whether writes are accepted now.
@@ -111,12 +112,48 @@ async fn coordinated_plan<C: ConnectionTrait>(
     let plan = catalog::plan_by_code(db, plan_code)
         .await?
         .ok_or_else(|| ServiceError::not_found("plan"))?;
-    if plan.coordinator_id != actor.agency_id {
+    let coordinated = plan::Entity::find_by_id(plan.id)
+        .filter(timeline::coordinates_today(actor.agency_id))
+        .one(db)
+        .await?;
+    if coordinated.is_none() {
         return Err(ServiceError::forbidden(
             "only the plan's coordinating agency manages its reporting windows",
         ));
     }
     Ok(plan)
+}
+
+/// WINDOW_CLOSED when a change to who owes what from the day `from` would change the
+/// reports owed for a period of one of `plan_ids` whose reporting window has closed: one
+/// whose duty day (`timeline::duty_day`, the day after it ends) is on or after `from`.
+/// What was owed and reported in a closed period never changes.
+pub async fn refuse_if_closed<C: ConnectionTrait>(
+    db: &C,
+    plan_ids: &[i64],
+    from: NaiveDate,
+) -> ServiceResult<()> {
+    let closed = reporting_window::Entity::find()
+        .filter(reporting_window::Column::PlanId.is_in(plan_ids.iter().copied()))
+        .filter(reporting_window::Column::ClosesAt.lte(Utc::now()))
+        .all(db)
+        .await?;
+    let period_ids: Vec<i64> = closed.iter().map(|w| w.period_id).collect();
+    let periods = catalog::find_by_ids::<period::Entity, _>(db, &period_ids).await?;
+    let altered = periods
+        .iter()
+        .filter(|period| period.ends_on.succ_opt().is_some_and(|day| day >= from))
+        .map(|period| period.code.as_str())
+        .collect::<Vec<_>>();
+    if altered.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::WindowClosed(format!(
+            "a change from {from} would alter what was owed for period(s) {}, whose \
+             reporting windows have closed",
+            altered.join(", ")
+        )))
+    }
 }
 
 /// A reporting period, which must be a year or a half-year.

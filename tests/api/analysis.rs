@@ -99,11 +99,12 @@ async fn a_district_sees_its_obligations(app: TestApp) {
     let i1 = all.iter().filter(|o| label(o) == "I.1").count();
     assert_eq!(i1, 11, "I.1 is led by the 11 district-level units");
 
-    // An agency dissolved before the period owes nothing for it.
+    // An agency that ended before the period's reports fell due (the day after it) owes
+    // nothing for it; it still owes the reports due while it existed.
     agency::Entity::update_many()
         .col_expr(
             agency::Column::ValidTo,
-            Expr::value(NaiveDate::from_ymd_opt(2023, 12, 31).unwrap()),
+            Expr::value(NaiveDate::from_ymd_opt(2024, 1, 31).unwrap()),
         )
         .filter(agency::Column::Code.eq("ubnd-an-lao"))
         .exec(&app.db)

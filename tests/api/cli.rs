@@ -58,6 +58,51 @@ async fn user_add_speaks_in_codes_and_fails_in_one_line() {
     );
 }
 
+/// A reorganization from files: the shipped 2025 file and the example communes. A bad
+/// file stops with one line naming the problem and writes nothing.
+#[tokio::test]
+async fn reorganizations_load_from_files_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_copy_in(dir.path()).await;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let misspelt = dir.path().join("misspelt.toml");
+    std::fs::write(
+        &misspelt,
+        std::fs::read_to_string(format!("{root}/seed/reorganization-2025.toml"))
+            .unwrap()
+            .replace("successor = \"so-nnmt\"", "successor = \"so-nn-mt\""),
+    )
+    .unwrap();
+    let (ok, stderr) = plantrack(&db, &["record-succession", misspelt.to_str().unwrap()]);
+    assert!(!ok);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("so-nn-mt"), "{stderr}");
+
+    let file = format!("{root}/seed/reorganization-2025.toml");
+    let (ok, stderr) = plantrack(&db, &["record-succession", &file]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("added 1 agencies; recorded 1 successions (0 already recorded)"),
+        "nothing of the bad file was written: {stderr}"
+    );
+    let (ok, stderr) = plantrack(&db, &["record-succession", &file]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("recorded 0 successions (1 already recorded)"),
+        "{stderr}"
+    );
+
+    let communes = format!("{root}/tests/data/communes-example.csv");
+    let (ok, stderr) = plantrack(&db, &["import-communes", &communes]);
+    assert!(!ok, "the first day is required: {stderr}");
+    let (ok, stderr) = plantrack(&db, &["import-communes", &communes, "--from", "2025-07-01"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("added 2 agencies; recorded 2 successions"),
+        "{stderr}"
+    );
+}
+
 /// `plantrack serve` as systemd runs it: spans go to the configured OTLP collector, and
 /// SIGTERM closes open subscriptions with 1001 (going away), answers what is in flight,
 /// sends the last spans and exits.

@@ -20,5 +20,6 @@ mod observability;
 mod query_language;
 mod reports;
 mod schema;
+mod succession;
 mod transport;
 mod workflow;

@@ -59,6 +59,15 @@ impl Client<'_> {
             )
             .await
     }
+
+    /// `GET path` as this caller: the status and the whole body.
+    pub async fn get(&self, path: &str) -> (StatusCode, Vec<u8>) {
+        let mut request = Request::get(path);
+        if let Some(token) = &self.token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        self.app.request(request.body(Body::empty()).unwrap()).await
+    }
 }
 
 /// A response: its status and its JSON body.

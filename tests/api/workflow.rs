@@ -455,7 +455,7 @@ async fn concurrent_saves_let_exactly_one_win(app: TestApp) {
 /// part in the task.
 async fn the_coordinator_names_the_relevant_departments(app: TestApp) {
     open_window(&app, "2024", 48).await.data();
-    let set = "mutation($g: String!, $a: [String!]!) { setAgencyGroupMembers(group: $g, agencies: $a) { code members { code } } }";
+    let set = "mutation($g: String!, $a: [String!]!, $f: Date) { setAgencyGroupMembers(group: $g, agencies: $a, from: $f) { code members { code } } }";
     let tayson = app.client("tayson").await;
     let reply = tayson
         .graphql(set, json!({ "g": "lien-quan-iv", "a": ["so-tttt"] }))
@@ -484,10 +484,11 @@ async fn the_coordinator_names_the_relevant_departments(app: TestApp) {
             .error_code(),
         Some("FORBIDDEN")
     );
+    // Named from the plan's start: they take part in 2024's reports too.
     let reply = coordinator
         .graphql(
             set,
-            json!({ "g": "lien-quan-iv", "a": ["so-tttt", "so-tai-chinh"] }),
+            json!({ "g": "lien-quan-iv", "a": ["so-tttt", "so-tai-chinh"], "f": "2022-01-01" }),
         )
         .await;
     assert_eq!(
@@ -514,14 +515,21 @@ async fn the_coordinator_names_the_relevant_departments(app: TestApp) {
     );
 }
 
-/// An agency writes the reports of the periods during which it existed, and only those:
-/// the same rule that says which reports it owes (`obligations`).
+/// An agency owes, and writes, the reports of the periods whose duty day (the day after
+/// the period) it exists on, and only those: the same rule that says which reports it
+/// owes (`obligations`).
 async fn agencies_report_only_on_periods_they_existed(app: TestApp) {
+    use chrono::Datelike;
+    // It ends tomorrow: it still exists, but not when next year's reports fall due.
+    let last_day = chrono::Utc::now().date_naive() + chrono::Duration::days(1);
+    let next_year = (last_day.year() + 1).to_string();
     open_window(&app, "2024", 48).await.data();
-    open_window(&app, "2025", 48).await.data();
+    open_window(&app, &next_year, 48).await.data();
     let owner = app.owner_db().await;
     owner
-        .execute_unprepared("UPDATE agency SET valid_to = '2024-06-30' WHERE code = 'ubnd-tay-son'")
+        .execute_unprepared(&format!(
+            "UPDATE agency SET valid_to = '{last_day}' WHERE code = 'ubnd-tay-son'"
+        ))
         .await
         .expect("end the agency");
     let tayson = app.client("tayson").await;
@@ -529,14 +537,14 @@ async fn agencies_report_only_on_periods_they_existed(app: TestApp) {
 
     let after = save(
         &tayson,
-        json!({ "taskId": task, "periodCode": "2025", "summary": "x" }),
+        json!({ "taskId": task, "periodCode": next_year, "summary": "x" }),
     )
     .await;
     assert_eq!(after.error_code(), Some("FORBIDDEN"), "{}", after.body);
     let owed = tayson
         .graphql(
-            r#"{ obligations(filter: { period: { code: { equalTo: "2025" } } }) { totalCount } }"#,
-            json!({}),
+            r#"query($p: String!) { obligations(filter: { period: { code: { equalTo: $p } } }) { totalCount } }"#,
+            json!({ "p": next_year }),
         )
         .await;
     assert_eq!(

@@ -1,0 +1,125 @@
+//! Time, said once: which day it is in the province, what "holds on a day" means for
+//! anything with validity dates, which day decides who owes a period's report, and who
+//! coordinates a plan on a day.
+use chrono::{FixedOffset, NaiveDate, Utc};
+use entity::{agency, plan, plan_coordination};
+use sea_orm::{
+    DbBackend,
+    sea_query::{Alias, Condition, Expr, ExprTrait, Func, Order, Query},
+};
+
+use super::catalog_filter::column;
+
+/// Today in the province (Indochina Time, UTC+7, no daylight saving): the day validity
+/// dates are compared with.
+pub fn today() -> NaiveDate {
+    let ict = FixedOffset::east_opt(7 * 3600).expect("a valid offset");
+    Utc::now().with_timezone(&ict).date_naive()
+}
+
+/// Something valid from `from` to `to` (both inclusive, null = unbounded) holds on `day`.
+pub fn holds_on(from: Expr, to: Expr, day: Expr) -> Condition {
+    Condition::all()
+        .add(
+            Condition::any()
+                .add(from.clone().is_null())
+                .add(from.lte(day.clone())),
+        )
+        .add(Condition::any().add(to.clone().is_null()).add(to.gte(day)))
+}
+
+/// The day that decides who owes the report of a period ending on `ends_on`: the day
+/// after it, when reporting starts. Whoever holds the duty then owes the report, so a
+/// duty handed on mid-period is reported by its new holder ("open obligations pass to
+/// the successor"), and one period's report has exactly one owner.
+pub fn duty_day(backend: DbBackend, ends_on: Expr) -> Expr {
+    match backend {
+        DbBackend::Postgres => Expr::cust_with_expr("($1 + 1)", ends_on),
+        // SQLite's placeholder of a custom expression is `?`.
+        _ => Expr::cust_with_expr("date(?, '+1 day')", ends_on),
+    }
+}
+
+/// The agency (the `agency` table of the query) holds on `day`: it exists then.
+pub fn agency_holds_on(day: Expr) -> Condition {
+    holds_on(
+        column(agency::Entity, agency::Column::ValidFrom),
+        column(agency::Entity, agency::Column::ValidTo),
+        day,
+    )
+}
+
+/// The first day a plan's reports are owed for (the `plan` table of the query): its
+/// effective date, or the day it was issued.
+pub fn plan_effective_on() -> Expr {
+    Func::coalesce([
+        column(plan::Entity, plan::Column::EffectiveOn),
+        column(plan::Entity, plan::Column::IssuedOn),
+    ])
+    .into()
+}
+
+/// The agency that coordinates the plan `plan_id` on `day`: the latest hand-over of
+/// `plan_coordination` from on or before that day, else the coordinator the plan's
+/// decision names (the `plan` table of the query).
+pub fn coordinator_on(day: Expr) -> Expr {
+    let handed = Alias::new("handed");
+    let h = |c: plan_coordination::Column| Expr::col((handed.clone(), c));
+    let latest = Query::select()
+        .expr(h(plan_coordination::Column::AgencyId))
+        .from_as(plan_coordination::Entity, handed.clone())
+        .and_where(h(plan_coordination::Column::PlanId).eq(column(plan::Entity, plan::Column::Id)))
+        .and_where(h(plan_coordination::Column::ValidFrom).lte(day))
+        .order_by_expr(h(plan_coordination::Column::ValidFrom), Order::Desc)
+        .limit(1)
+        .to_owned();
+    Func::coalesce([
+        Expr::SubQuery(None, Box::new(latest.into())),
+        column(plan::Entity, plan::Column::CoordinatorId),
+    ])
+    .into()
+}
+
+/// The plans (the `plan` table of the query) that `agency_id` coordinates today.
+pub fn coordinates_today(agency_id: i64) -> Condition {
+    Condition::all().add(coordinator_on(Expr::val(today())).eq(Expr::val(agency_id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+
+    #[test]
+    fn the_duty_day_is_the_day_after_the_period() {
+        let ends = || Expr::col(Alias::new("ends_on"));
+        let sqlite = Query::select()
+            .expr(duty_day(DbBackend::Sqlite, ends()))
+            .to_owned()
+            .to_string(SqliteQueryBuilder);
+        assert!(sqlite.contains("date(\"ends_on\", '+1 day')"), "{sqlite}");
+        let postgres = Query::select()
+            .expr(duty_day(DbBackend::Postgres, ends()))
+            .to_owned()
+            .to_string(PostgresQueryBuilder);
+        assert!(postgres.contains("(\"ends_on\" + 1)"), "{postgres}");
+    }
+
+    #[test]
+    fn unbounded_ends_hold_on_any_day() {
+        let sql = Query::select()
+            .expr(Expr::val(1))
+            .cond_where(holds_on(
+                Expr::col(Alias::new("f")),
+                Expr::col(Alias::new("t")),
+                Expr::val("2025-03-01"),
+            ))
+            .to_owned()
+            .to_string(SqliteQueryBuilder);
+        assert!(
+            sql.contains("\"f\" IS NULL OR \"f\" <= '2025-03-01'")
+                && sql.contains("\"t\" IS NULL OR \"t\" >= '2025-03-01'"),
+            "{sql}"
+        );
+    }
+}

@@ -1,0 +1,395 @@
+//! Time and change: the 2025 reorganization on the built-in plan. Agencies end, their
+//! work passes to successors, and nothing owed or reported before changes.
+use plantrack::service::reorganization;
+use serde_json::{Value, json};
+
+use crate::{
+    fixtures::{PLAN, every_node, field, open_window, save, submission_in, task_id},
+    on_both_databases,
+    support::{Client, PASSWORD, TestApp},
+};
+
+const COMMUNES: &str = include_str!("../data/communes-example.csv");
+
+/// The districts of plan 768 other than the two of the example communes file.
+const OTHER_DISTRICTS: &[&str] = &[
+    "ubnd-quy-nhon",
+    "ubnd-an-nhon",
+    "ubnd-hoai-nhon",
+    "ubnd-an-lao",
+    "ubnd-hoai-an",
+    "ubnd-phu-my",
+    "ubnd-vinh-thanh",
+    "ubnd-van-canh",
+    "ubnd-tuy-phuoc",
+];
+
+const RECORD: &str = "mutation($i: RecordSuccessionInput!) { recordSuccession(input: $i) { code validTo successors { code } } }";
+
+/// Every obligation of a period, as an analyst sees it, in a stable order.
+async fn obligations(client: &Client<'_>, period: &str) -> Vec<Value> {
+    every_node(
+        client,
+        "query($p: String!, $after: String) { obligations(first: 100, after: $after, filter: { period: { code: { equalTo: $p } } }) {
+            edges { node { state agency { code } task { id } submission { id status summary } } }
+            pageInfo { hasNextPage endCursor } } }",
+        json!({ "p": period }),
+        "obligations",
+    )
+    .await
+}
+
+/// The agency codes that owe reports of a period.
+fn owers(obligations: &[Value]) -> Vec<String> {
+    let mut codes: Vec<String> = obligations
+        .iter()
+        .map(|o| o["agency"]["code"].as_str().unwrap().to_owned())
+        .collect();
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+/// A signed-in editor of a new agency.
+async fn editor_of<'a>(
+    app: &'a TestApp,
+    admin: &Client<'_>,
+    username: &str,
+    agency: &str,
+) -> Client<'a> {
+    let reply = admin
+        .graphql(
+            "mutation($i: CreateUserInput!) { createUser(input: $i) { username } }",
+            json!({ "i": { "username": username, "agency": agency, "role": "EDITOR", "password": PASSWORD } }),
+        )
+        .await;
+    assert_eq!(
+        reply.data()["createUser"]["username"],
+        username,
+        "{}",
+        reply.body
+    );
+    app.client(username).await
+}
+
+/// DOLISA ends on 28 Feb 2025 with its work passing to the Sở NN&MT (the shipped
+/// reorganization file); the 11 districts end on 30 June 2025 and their work passes to
+/// communes (two from the example communes file, the other nine by the mutation). 2024
+/// is unchanged; 2025's second half is owed by the successors, who read their
+/// predecessors' reports and cannot edit them.
+async fn the_2025_reorganization_carries_the_plan_over(app: TestApp) {
+    for period in ["2024", "2025S2"] {
+        open_window(&app, period, 48).await.data();
+    }
+    let tayson = app.client("tayson").await;
+    let task = crate::fixtures::led_tasks(&tayson, "ubnd-tay-son").await[0].clone();
+    let (report, _) = submission_in(&app, &tayson, &task, "2024", "ACCEPTED").await;
+    let other = crate::fixtures::led_tasks(&tayson, "ubnd-tay-son").await[1].clone();
+    let (draft, _) = submission_in(&app, &tayson, &other, "2024", "DRAFT").await;
+    let analyst = app.client("analyst").await;
+    let owed_2024 = obligations(&analyst, "2024").await;
+    let before_2025 = owers(&obligations(&analyst, "2025S2").await);
+    assert!(
+        before_2025.contains(&"so-ldtbxh".to_owned())
+            && before_2025.contains(&"ubnd-tay-son".to_owned())
+    );
+
+    // The shipped file, as `plantrack record-succession` loads it; twice changes nothing.
+    let owner = app.owner_db().await;
+    let done = reorganization::apply_file(&owner, reorganization::REORGANIZATION_2025)
+        .await
+        .expect("the 2025 file loads");
+    assert_eq!(
+        (done.agencies_added, done.successions_recorded),
+        (1, 1),
+        "{done:?}"
+    );
+    assert!(
+        done.passed.assignments_passed > 0 && done.passed.plans_passed == 1,
+        "{done:?}"
+    );
+    let again = reorganization::apply_file(&owner, reorganization::REORGANIZATION_2025)
+        .await
+        .expect("loading twice");
+    assert_eq!(
+        (
+            again.agencies_added,
+            again.successions_recorded,
+            again.successions_already_recorded
+        ),
+        (0, 0, 1)
+    );
+
+    // The example communes, as `plantrack import-communes --from 2025-07-01` does.
+    let from = chrono::NaiveDate::from_ymd_opt(2025, 7, 1).unwrap();
+    let imported = reorganization::import_communes(&owner, COMMUNES, from)
+        .await
+        .expect("communes import");
+    assert_eq!(
+        (imported.agencies_added, imported.successions_recorded),
+        (2, 2)
+    );
+
+    // The other nine districts, by the mutation (test data: both communes take each).
+    let admin = app.client("admin").await;
+    let refused = tayson
+        .graphql(RECORD, json!({ "i": { "agency": "ubnd-an-lao", "lastDay": "2025-06-30", "handovers": [{ "successor": "xa-tay-son" }] } }))
+        .await;
+    assert_eq!(refused.error_code(), Some("FORBIDDEN"), "admins only");
+    let lossy = admin
+        .graphql(RECORD, json!({ "i": { "agency": "ubnd-an-lao", "lastDay": "2025-06-30", "handovers": [{ "successor": "xa-tay-son", "taskIds": [task] }] } }))
+        .await;
+    assert_eq!(
+        lossy.error_code(),
+        Some("BAD_USER_INPUT"),
+        "nothing may be lost: {}",
+        lossy.body
+    );
+    for district in OTHER_DISTRICTS {
+        let reply = admin
+            .graphql(
+                RECORD,
+                json!({ "i": {
+                "agency": district, "lastDay": "2025-06-30",
+                "handovers": [{ "successor": "xa-tay-son" }, { "successor": "xa-phu-cat" }],
+                "source": "test data",
+            } }),
+            )
+            .await;
+        let ended = &reply.data()["recordSuccession"];
+        assert_eq!(ended["validTo"], "2025-06-30", "{}", reply.body);
+        assert_eq!(
+            ended["successors"],
+            json!([{ "code": "xa-tay-son" }, { "code": "xa-phu-cat" }])
+        );
+    }
+    let twice = admin
+        .graphql(RECORD, json!({ "i": { "agency": "ubnd-an-lao", "lastDay": "2025-06-30", "handovers": [{ "successor": "xa-tay-son" }] } }))
+        .await;
+    assert_eq!(
+        twice.error_code(),
+        Some("BAD_USER_INPUT"),
+        "an agency ends once"
+    );
+
+    // 2024, reported before, is owed and reported exactly as it was.
+    assert_eq!(obligations(&analyst, "2024").await, owed_2024);
+    // 2025's second half is owed by the successors only.
+    let after_2025 = owers(&obligations(&analyst, "2025S2").await);
+    for gone in ["so-ldtbxh", "ubnd-tay-son", "ubnd-phu-cat", "ubnd-an-lao"] {
+        assert!(
+            !after_2025.contains(&gone.to_owned()),
+            "{gone} owes nothing after it ended: {after_2025:?}"
+        );
+    }
+    for successor in ["so-nnmt", "xa-tay-son", "xa-phu-cat"] {
+        assert!(
+            after_2025.contains(&successor.to_owned()),
+            "{successor} owes: {after_2025:?}"
+        );
+    }
+
+    // Who is who now.
+    let reply = analyst
+        .graphql(
+            "query($p: String!) { plan(code: $p) { coordinator { code } namedCoordinator { code } }
+               dolisa: agency(code: \"so-ldtbxh\") { validTo successors { code } }
+               nnmt: agency(code: \"so-nnmt\") { validFrom predecessors { code } }
+               commune: agency(code: \"xa-tay-son\") { kind validFrom predecessors { code } } }",
+            json!({ "p": PLAN }),
+        )
+        .await;
+    let data = reply.data();
+    assert_eq!(
+        data["plan"]["coordinator"]["code"], "so-nnmt",
+        "{}",
+        reply.body
+    );
+    assert_eq!(data["plan"]["namedCoordinator"]["code"], "so-ldtbxh");
+    assert_eq!(
+        data["dolisa"],
+        json!({ "validTo": "2025-02-28", "successors": [{ "code": "so-nnmt" }] })
+    );
+    assert_eq!(
+        data["nnmt"],
+        json!({ "validFrom": "2025-03-01", "predecessors": [{ "code": "so-ldtbxh" }] })
+    );
+    assert_eq!(data["commune"]["kind"], "COMMUNE");
+    assert_eq!(
+        data["commune"]["predecessors"].as_array().unwrap().len(),
+        10
+    );
+
+    // The commune reads its predecessor's report, not its draft, and cannot edit either.
+    let commune = editor_of(&app, &admin, "xa-tay-son-editor", "xa-tay-son").await;
+    let read = commune
+        .graphql(
+            "query($r: ID!, $d: ID!) { report: node(id: $r) { ... on Submission { status agency { code } } } draft: node(id: $d) { id } }",
+            json!({ "r": report, "d": draft }),
+        )
+        .await;
+    assert_eq!(
+        read.data()["report"],
+        json!({ "status": "ACCEPTED", "agency": { "code": "ubnd-tay-son" } }),
+        "{}",
+        read.body
+    );
+    assert_eq!(
+        read.data()["draft"],
+        Value::Null,
+        "drafts never leave their agency"
+    );
+    let edit = save(
+        &commune,
+        json!({ "taskId": task, "periodCode": "2024", "summary": "x" }),
+    )
+    .await;
+    assert_eq!(edit.error_code(), Some("FORBIDDEN"), "{}", edit.body);
+    // It reports on its inherited task for 2025's second half.
+    let own = save(
+        &commune,
+        json!({ "taskId": task, "periodCode": "2025S2", "summary": "xã mới báo cáo" }),
+    )
+    .await;
+    assert_eq!(
+        field(&own, "saveSubmission")["agency"]["code"],
+        "xa-tay-son",
+        "{}",
+        own.body
+    );
+
+    // The ended district writes nothing any more, its old coordinator no longer
+    // coordinates, and the new department does.
+    let late = save(
+        &tayson,
+        json!({ "taskId": other, "periodCode": "2024", "summary": "y" }),
+    )
+    .await;
+    assert_eq!(late.error_code(), Some("FORBIDDEN"), "{}", late.body);
+    let reopen = app.client("coordinator").await
+        .graphql(
+            "mutation($p: String!) { openReportingWindow(input: { planCode: $p, periodCode: \"2026\", opensAt: \"2027-01-01T00:00:00Z\", dueAt: \"2027-01-31T00:00:00Z\", closesAt: \"2027-02-28T00:00:00Z\" }) { isOpen } }",
+            json!({ "p": PLAN }),
+        )
+        .await;
+    assert_eq!(reopen.error_code(), Some("FORBIDDEN"), "{}", reopen.body);
+    let nnmt = admin
+        .graphql(
+            "mutation($i: CreateUserInput!) { createUser(input: $i) { username } }",
+            json!({ "i": { "username": "nnmt-coordinator", "agency": "so-nnmt", "role": "COORDINATOR", "password": PASSWORD } }),
+        )
+        .await;
+    assert_eq!(nnmt.data()["createUser"]["username"], "nnmt-coordinator");
+    let nnmt = app.client("nnmt-coordinator").await;
+    let seen = nnmt
+        .graphql(
+            "query($r: ID!) { node(id: $r) { ... on Submission { status } } }",
+            json!({ "r": report }),
+        )
+        .await;
+    assert_eq!(
+        seen.data()["node"]["status"],
+        "ACCEPTED",
+        "the new coordinator reads the plan's reports"
+    );
+}
+
+/// A period reported and closed stays as it was: a change that would alter it is
+/// refused, and one that does not leaves its obligations, progress and report
+/// byte-for-byte the same.
+async fn a_closed_period_never_changes(app: TestApp) {
+    open_window(&app, "2024", 48).await.data();
+    let tayson = app.client("tayson").await;
+    let task = task_id(&app, "I", Some(1)).await;
+    submission_in(&app, &tayson, &task, "2024", "ACCEPTED").await;
+    // The window closes (an hour ago).
+    {
+        use entity::{period, reporting_window};
+        use sea_orm::{
+            ColumnTrait, EntityTrait, QueryFilter,
+            sea_query::{Expr, Query},
+        };
+        let an_hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+        reporting_window::Entity::update_many()
+            .col_expr(reporting_window::Column::DueAt, Expr::value(an_hour_ago))
+            .col_expr(reporting_window::Column::ClosesAt, Expr::value(an_hour_ago))
+            .filter(
+                reporting_window::Column::PeriodId.in_subquery(
+                    Query::select()
+                        .column(period::Column::Id)
+                        .from(period::Entity)
+                        .and_where(period::Column::Code.eq("2024"))
+                        .to_owned(),
+                ),
+            )
+            .exec(&app.owner_db().await)
+            .await
+            .expect("close the window");
+    }
+    let analyst = app.client("analyst").await;
+    let snapshot = || async {
+        let owed = obligations(&analyst, "2024").await;
+        let progress = analyst
+            .graphql(
+                "query($p: String!) { progress(planCode: $p, periodCode: \"2024\", groupBy: AGENCY) { expected submitted accepted completeness } }",
+                json!({ "p": PLAN }),
+            )
+            .await
+            .body;
+        let report = analyst.get("/reports/768%2FQ%C4%90-UBND/2024.csv").await;
+        (owed, progress, report)
+    };
+    let before = snapshot().await;
+
+    let admin = app.client("admin").await;
+    let coordinator = app.client("coordinator").await;
+    let retroactive = admin
+        .graphql(RECORD, json!({ "i": { "agency": "ubnd-tay-son", "lastDay": "2024-06-30", "handovers": [{ "successor": "ubnd-an-lao" }] } }))
+        .await;
+    assert_eq!(
+        retroactive.error_code(),
+        Some("WINDOW_CLOSED"),
+        "{}",
+        retroactive.body
+    );
+    let set = "mutation($a: [String!]!, $f: Date) { setAgencyGroupMembers(group: \"lien-quan-iv\", agencies: $a, from: $f) { code } }";
+    let back_dated = coordinator
+        .graphql(set, json!({ "a": ["so-tttt"], "f": "2024-01-01" }))
+        .await;
+    assert_eq!(
+        back_dated.error_code(),
+        Some("WINDOW_CLOSED"),
+        "{}",
+        back_dated.body
+    );
+
+    // Changes from a later day go through.
+    let later = admin
+        .graphql(RECORD, json!({ "i": { "agency": "ubnd-tay-son", "lastDay": "2025-06-30", "handovers": [{ "successor": "ubnd-an-lao" }] } }))
+        .await;
+    assert_eq!(
+        later.data()["recordSuccession"]["validTo"],
+        "2025-06-30",
+        "{}",
+        later.body
+    );
+    let today = coordinator
+        .graphql(set, json!({ "a": ["so-tttt", "so-tai-chinh"] }))
+        .await;
+    assert_eq!(
+        today.data()["setAgencyGroupMembers"]["code"],
+        "lien-quan-iv",
+        "{}",
+        today.body
+    );
+
+    assert!(
+        before == snapshot().await,
+        "2024 is byte-for-byte what it was"
+    );
+}
+
+on_both_databases!(
+    the_2025_reorganization_carries_the_plan_over,
+    a_closed_period_never_changes,
+);
