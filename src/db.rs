@@ -135,6 +135,20 @@ pub async fn begin(
         .map_err(|e| DbErr::Custom(format!("opening a transaction failed: {e}")))?
 }
 
+/// A transaction that will write the catalog (the plan, agencies, groups): on SQLite it
+/// takes the write lock up front, so that concurrent writers wait their turn instead of
+/// failing to upgrade a read lock (SQLITE_BUSY).
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    begin(
+        db,
+        TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }

@@ -11,10 +11,12 @@ use super::{
     session::{Session, client_address, session, signed_in},
     state::{db, events, login_throttle},
     tenant_types::{AuthPayload, ReportingWindow, Submission, User},
-    types::{Agency, AgencyGroup},
+    types::{Agency, AgencyGroup, Task},
 };
 use crate::service::{
-    ServiceError, auth, domain::ReviewDecision, groups, submissions, succession, windows,
+    ServiceError, assignments, auth,
+    domain::{AssignmentRole, ReviewDecision},
+    groups, submissions, succession, windows,
 };
 
 pub struct Mutation;
@@ -216,6 +218,39 @@ impl Mutation {
             .await
             .gql()
             .map(AgencyGroup)
+    }
+
+    /// Sets the agencies a task assigns directly in a role from a day (the plan's
+    /// coordinator or an admin): agencies left out end the day before, new ones begin on
+    /// it, and the days before keep who was assigned; the task's group assignments stay.
+    /// Refused with WINDOW_CLOSED where it would change what was owed for a period whose
+    /// reporting window has closed. Audited on the task.
+    async fn set_task_assignees(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task's global id.")] task_id: ID,
+        #[graphql(desc = "LEAD (reports on the task) or PARTNER.")] role: AssignmentRole,
+        #[graphql(
+            desc = "Codes of the tenant agencies the task assigns directly in this role from `from` on; an empty list ends them all (a task keeps at least one lead)."
+        )]
+        agencies: Vec<String>,
+        #[graphql(desc = "The first day of the new assignments (default: today).")] from: Option<
+            Date,
+        >,
+    ) -> Result<Task> {
+        let (principal, _) = signed_in(ctx).gql()?;
+        let task_id = row_id(&task_id, "Task").gql()?;
+        assignments::set_assignees(
+            db(ctx),
+            principal,
+            task_id,
+            role,
+            &agencies,
+            from.map(|d| d.0),
+        )
+        .await
+        .gql()
+        .map(Task)
     }
 
     /// Records a reorganization (admins only): the agency ends on `lastDay`, and from

@@ -34,7 +34,7 @@ pub async fn set_members(
 ) -> ServiceResult<agency_group::Model> {
     actor.require_role(&[Role::Coordinator, Role::Admin])?;
     let from = from.unwrap_or_else(timeline::today);
-    let txn = crate::db::begin(db, Default::default()).await?;
+    let txn = crate::db::begin_write(db).await?;
     let group = agency_group::Entity::find()
         .filter(agency_group::Column::Code.eq(group_code.trim()))
         .one(&txn)
@@ -92,13 +92,20 @@ pub async fn set_members(
             a.code
         )));
     }
+    if let Some(a) = agencies
+        .iter()
+        .find(|a| !timeline::holds(a.valid_from, a.valid_to, from))
+    {
+        return Err(ServiceError::bad_input(format!(
+            "`{}` does not exist on {from}",
+            a.code
+        )));
+    }
     let rows = agency_group_member::Entity::find()
         .filter(agency_group_member::Column::GroupId.eq(group.id))
         .all(&txn)
         .await?;
-    let holds = |m: &agency_group_member::Model| {
-        m.valid_from.is_none_or(|f| f <= from) && m.valid_to.is_none_or(|t| t >= from)
-    };
+    let holds = |m: &agency_group_member::Model| timeline::holds(m.valid_from, m.valid_to, from);
     let mut before: Vec<i64> = rows
         .iter()
         .filter(|m| holds(m))
@@ -113,11 +120,10 @@ pub async fn set_members(
             .filter(agency_group_member::Column::AgencyId.eq(agency_id))
     };
     for row in &rows {
-        let kept = after.contains(&row.agency_id);
-        let starts_later = row.valid_from.is_some_and(|f| f > from);
-        match (kept, holds(row), starts_later) {
-            // Leaves: its membership ends the day before; one that had not begun goes.
-            (false, true, _) if row.valid_from.is_none_or(|f| f < from) => {
+        let wanted = after.contains(&row.agency_id);
+        match timeline::change_from(row.valid_from, row.valid_to, wanted, from) {
+            timeline::Change::Keep => {}
+            timeline::Change::End => {
                 member(row.agency_id)
                     .col_expr(
                         agency_group_member::Column::ValidTo,
@@ -126,28 +132,39 @@ pub async fn set_members(
                     .exec(&txn)
                     .await?;
             }
-            (false, true, _) | (false, false, true) => {
+            timeline::Change::Drop => {
                 agency_group_member::Entity::delete_many()
                     .filter(agency_group_member::Column::GroupId.eq(group.id))
                     .filter(agency_group_member::Column::AgencyId.eq(row.agency_id))
                     .exec(&txn)
                     .await?;
             }
-            // Stays, or was to join later and joins now.
-            (true, true, _) => {}
-            (true, false, true) => {
+            timeline::Change::BeginSooner => {
                 member(row.agency_id)
                     .col_expr(agency_group_member::Column::ValidFrom, Expr::value(from))
                     .exec(&txn)
                     .await?;
             }
-            (true, false, false) => {
+            timeline::Change::Extend => {
+                member(row.agency_id)
+                    .col_expr(
+                        agency_group_member::Column::ValidTo,
+                        Expr::value(Option::<NaiveDate>::None),
+                    )
+                    .exec(&txn)
+                    .await?;
+            }
+            // One membership row per agency and group.
+            timeline::Change::Renew => {
+                let code = agencies
+                    .iter()
+                    .find(|a| a.id == row.agency_id)
+                    .map_or("?", |a| a.code.as_str());
                 return Err(ServiceError::bad_input(format!(
-                    "agency {} left the group before {from} and cannot rejoin it",
-                    row.agency_id
+                    "`{code}` left the group on {} and cannot rejoin it from {from}",
+                    row.valid_to.map_or_else(String::new, |d| d.to_string())
                 )));
             }
-            (false, false, false) => {}
         }
     }
     let joining: Vec<i64> = after

@@ -1,6 +1,7 @@
 //! The domain layer: rules (tenancy scope, workflow, validation, audit) and the only code
 //! that writes. The GraphQL and HTTP layers call in here; nothing here knows about them.
 pub mod aggregate;
+pub mod assignments;
 pub mod audit;
 pub mod auth;
 pub mod catalog;

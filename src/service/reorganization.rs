@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::{
     ServiceError, ServiceResult, catalog,
+    domain::AgencyKind,
     seed::{AgencyRow, new_agency},
     succession::{self, Handover, Succession, SuccessionReport},
 };
@@ -98,22 +99,54 @@ fn bad(message: String) -> ServiceError {
 }
 
 fn day(value: &toml::value::Datetime, what: &str) -> ServiceResult<NaiveDate> {
+    if value.time.is_some() || value.offset.is_some() {
+        return Err(bad(format!("{what} must be a date, without a time")));
+    }
     value
         .date
         .and_then(|d| NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into()))
         .ok_or_else(|| bad(format!("{what} must be a date")))
 }
 
+/// Most rows of a communes file (the whole country has about 3,300 communes and wards).
+pub const MAX_COMMUNE_ROWS: usize = 10_000;
+
 /// Applies a reorganization file (new agencies, then successions, in file order) as one
 /// transaction. Loading the same file twice changes nothing the second time.
 #[tracing::instrument(skip_all)]
 pub async fn apply_file(db: &DatabaseConnection, source: &str) -> ServiceResult<FileReport> {
-    let file: ReorganizationFile =
-        toml::from_str(source).map_err(|e| bad(format!("reorganization file: {e}")))?;
-    let txn = crate::db::begin(db, Default::default()).await?;
+    let file: ReorganizationFile = toml::from_str(source).map_err(|e| {
+        // One line: the parser's message spans several, with a caret under the column.
+        let message = e.message().to_owned();
+        let at = e.span().map(|span| {
+            source[..span.start.min(source.len())]
+                .lines()
+                .count()
+                .max(1)
+        });
+        bad(match at {
+            Some(line) => format!("reorganization file, line {line}: {message}"),
+            None => format!("reorganization file: {message}"),
+        })
+    })?;
+    if file.agencies.is_empty() && file.successions.is_empty() {
+        return Err(bad(
+            "the reorganization file names no agency and no succession".into(),
+        ));
+    }
+    let txn = crate::db::begin_write(db).await?;
     let mut report = FileReport::default();
     for new in &file.agencies {
-        if catalog::agency_by_code(&txn, &new.code).await?.is_some() {
+        if let Some(existing) = catalog::agency_by_code(&txn, &new.code).await? {
+            let same = existing.name == crate::service::text::normalize(&new.name)
+                && existing.kind == new.kind
+                && existing.is_tenant == new.tenant;
+            if !same {
+                return Err(bad(format!(
+                    "agency `{}` already exists with another name, kind or tenancy",
+                    new.code
+                )));
+            }
             continue;
         }
         let valid_from = match &new.valid_from {
@@ -165,12 +198,29 @@ async fn record_once<C: ConnectionTrait>(
     succession: &Succession,
     report: &mut FileReport,
 ) -> ServiceResult<()> {
-    let recorded = catalog::agency_by_code(db, &succession.agency)
-        .await?
-        .is_some_and(|a| a.valid_to == Some(succession.last_day));
-    if recorded {
-        report.successions_already_recorded += 1;
-        return Ok(());
+    if let Some(old) = catalog::agency_by_code(db, &succession.agency).await?
+        && old.valid_to == Some(succession.last_day)
+    {
+        let successors: Vec<String> =
+            catalog::successions_of_agencies(db, &[old.id], catalog::SuccessionSide::Successors)
+                .await?
+                .into_iter()
+                .map(|(_, a)| a.code)
+                .collect();
+        if succession
+            .handovers
+            .iter()
+            .all(|h| successors.contains(&h.successor))
+        {
+            report.successions_already_recorded += 1;
+            return Ok(());
+        }
+        return Err(bad(format!(
+            "agency `{}` already ended on {} with other successors ({})",
+            old.code,
+            succession.last_day,
+            successors.join(", ")
+        )));
     }
     let (_, passed) = succession::record_in(db, None, succession).await?;
     report.successions_recorded += 1;
@@ -258,7 +308,32 @@ pub async fn import_communes(
         .trim(csv::Trim::All)
         .from_reader(csv_text.as_bytes());
     for (line, row) in reader.deserialize::<CommuneRow>().enumerate() {
-        rows.push(row.map_err(|e| bad(format!("communes file, row {}: {e}", line + 2)))?);
+        let row = row.map_err(|e| bad(format!("communes file, row {}: {e}", line + 2)))?;
+        let fields = [
+            &row.code,
+            &row.name,
+            &row.kind,
+            &row.former_district,
+            &row.source,
+        ];
+        if fields.iter().any(|f| f.contains(['\n', '\r'])) {
+            return Err(bad(format!(
+                "communes file, row {}: a field holds a line break (an unclosed quote?)",
+                line + 2
+            )));
+        }
+        if fields.iter().any(|f| f.trim().is_empty()) {
+            return Err(bad(format!(
+                "communes file, row {}: every column needs a value",
+                line + 2
+            )));
+        }
+        rows.push(row);
+        if rows.len() > MAX_COMMUNE_ROWS {
+            return Err(bad(format!(
+                "the communes file has more than {MAX_COMMUNE_ROWS} rows"
+            )));
+        }
     }
     if rows.is_empty() {
         return Err(bad("the communes file has no rows".into()));
@@ -266,9 +341,10 @@ pub async fn import_communes(
     let last_day = from
         .pred_opt()
         .ok_or_else(|| bad("--from is out of range".into()))?;
-    let txn = crate::db::begin(db, Default::default()).await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut report = FileReport::default();
     let mut by_district: BTreeMap<&str, Vec<&CommuneRow>> = BTreeMap::new();
+    let mut seen: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
     for row in &rows {
         let kind = match row.kind.to_lowercase().as_str() {
             "commune" | "xã" | "xa" | "đặc khu" => "COMMUNE",
@@ -280,7 +356,31 @@ pub async fn import_communes(
                 )));
             }
         };
-        if catalog::agency_by_code(&txn, &row.code).await?.is_none() {
+        if let Some((name, other_kind)) = seen.insert(&row.code, (&row.name, kind))
+            && (name != row.name || other_kind != kind)
+        {
+            return Err(bad(format!(
+                "commune `{}` appears twice with another name or kind",
+                row.code
+            )));
+        }
+        let district = catalog::agency_by_code(&txn, &row.former_district)
+            .await?
+            .ok_or_else(|| bad(format!("unknown former district `{}`", row.former_district)))?;
+        if district.kind != AgencyKind::District.as_str() {
+            return Err(bad(format!(
+                "`{}` is not a district (it is a {})",
+                district.code, district.kind
+            )));
+        }
+        if let Some(existing) = catalog::agency_by_code(&txn, &row.code).await? {
+            if existing.kind != kind {
+                return Err(bad(format!(
+                    "`{}` already exists and is not a {kind}",
+                    row.code
+                )));
+            }
+        } else {
             let short_name = row.name.replacen("Ủy ban nhân dân", "UBND", 1).replacen(
                 "Uỷ ban nhân dân",
                 "UBND",

@@ -33,6 +33,11 @@ use super::{
     timeline, windows,
 };
 
+/// Most hand-overs of one succession (the districts' work went to a few communes each).
+pub const MAX_HANDOVERS: usize = 100;
+/// Most tasks one hand-over names.
+pub const MAX_NAMED_TASKS: usize = 1000;
+
 /// One successor's share of the work.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Handover {
@@ -75,7 +80,7 @@ pub async fn record(
     if let Some(actor) = actor {
         actor.require_role(&[Role::Admin])?;
     }
-    let txn = crate::db::begin(db, Default::default()).await?;
+    let txn = crate::db::begin_write(db).await?;
     let done = record_in(&txn, actor, succession).await?;
     txn.commit().await?;
     Ok(done)
@@ -87,44 +92,73 @@ pub async fn record_in<C: ConnectionTrait>(
     actor: Option<&Principal>,
     succession: &Succession,
 ) -> ServiceResult<(agency::Model, SuccessionReport)> {
-    let from = succession
-        .last_day
+    let last_day = succession.last_day;
+    let today = timeline::today();
+    let plausible =
+        (today - chrono::Duration::days(100 * 365))..=(today + chrono::Duration::days(10 * 365));
+    if !plausible.contains(&last_day) {
+        return Err(ServiceError::bad_input(format!(
+            "lastDay {last_day} is not within a hundred years before or ten years after today"
+        )));
+    }
+    let from = last_day
         .succ_opt()
         .ok_or_else(|| ServiceError::bad_input("lastDay is out of range"))?;
+    if succession.handovers.len() > MAX_HANDOVERS {
+        return Err(ServiceError::bad_input(format!(
+            "at most {MAX_HANDOVERS} hand-overs per succession"
+        )));
+    }
     let old = catalog::agency_by_code(db, &succession.agency)
         .await?
         .ok_or_else(|| ServiceError::not_found(format!("agency `{}`", succession.agency)))?;
-    if let Some(ended) = old.valid_to {
+    if !old.is_tenant {
         return Err(ServiceError::bad_input(format!(
-            "agency `{}` already ended on {ended}",
+            "`{}` keeps no reports of its own: only tenant agencies are succeeded",
             old.code
         )));
     }
-    if old.valid_from.is_some_and(|f| f > succession.last_day) {
+    if old.valid_from.is_some_and(|f| f > last_day) {
         return Err(ServiceError::bad_input(format!(
-            "agency `{}` begins after {}",
-            old.code, succession.last_day
+            "agency `{}` begins after {last_day}",
+            old.code
+        )));
+    }
+    // First, and only if it has not ended: concurrent successions of one agency wait
+    // here for the first (its row lock on PostgreSQL, the write lock on SQLite), then
+    // find it ended and stop.
+    let ended = agency::Entity::update_many()
+        .col_expr(agency::Column::ValidTo, Expr::value(last_day))
+        .filter(agency::Column::Id.eq(old.id))
+        .filter(agency::Column::ValidTo.is_null())
+        .exec(db)
+        .await?;
+    if ended.rows_affected != 1 {
+        let now = agency::Entity::find_by_id(old.id).one(db).await?;
+        return Err(ServiceError::bad_input(format!(
+            "agency `{}` already ended on {}",
+            old.code,
+            now.and_then(|a| a.valid_to)
+                .map_or_else(|| "an earlier day".to_owned(), |d| d.to_string())
         )));
     }
     let successors = successors(db, &old, from, &succession.handovers).await?;
 
-    // What the old agency holds on the day it hands over.
-    let holds = |valid_from: Option<NaiveDate>, valid_to: Option<NaiveDate>| {
-        valid_from.is_none_or(|f| f <= from) && valid_to.is_none_or(|t| t >= from)
-    };
+    // What the old agency holds on the day it hands over, or would hold later.
+    let alive = |valid_to: Option<NaiveDate>| valid_to.is_none_or(|t| t >= from);
     let assignments: Vec<assignment::Model> = assignment::Entity::find()
         .filter(assignment::Column::AgencyId.eq(old.id))
         .all(db)
         .await?
         .into_iter()
-        .filter(|a| holds(a.valid_from, a.valid_to))
+        .filter(|a| alive(a.valid_to))
         .collect();
     let memberships: Vec<agency_group_member::Model> = agency_group_member::Entity::find()
         .filter(agency_group_member::Column::AgencyId.eq(old.id))
         .all(db)
         .await?
         .into_iter()
-        .filter(|m| holds(m.valid_from, m.valid_to))
+        .filter(|m| alive(m.valid_to))
         .collect();
     let coordinated: Vec<plan::Model> = plan::Entity::find()
         .filter(timeline::coordinator_on(Expr::val(from)).eq(Expr::val(old.id)))
@@ -132,17 +166,29 @@ pub async fn record_in<C: ConnectionTrait>(
         .await?;
 
     // Who takes what: named tasks first, the rest to the hand-overs without a list.
-    let named: HashMap<i64, Vec<&agency::Model>> = {
-        let mut named: HashMap<i64, Vec<&agency::Model>> = HashMap::new();
+    let named: HashMap<i64, &agency::Model> = {
+        let mut named: HashMap<i64, &agency::Model> = HashMap::new();
         for (handover, successor) in succession.handovers.iter().zip(&successors) {
-            for task in handover.tasks.iter().flatten() {
+            let tasks = handover.tasks.iter().flatten();
+            if tasks.clone().count() > MAX_NAMED_TASKS {
+                return Err(ServiceError::bad_input(format!(
+                    "at most {MAX_NAMED_TASKS} tasks per hand-over"
+                )));
+            }
+            for task in tasks {
                 if !assignments.iter().any(|a| a.task_id == *task) {
                     return Err(ServiceError::bad_input(format!(
-                        "task {task} does not assign `{}` on {from}",
+                        "task {task} does not assign `{}` on or after {from}",
                         old.code
                     )));
                 }
-                named.entry(*task).or_default().push(successor);
+                // One successor per assignment: its reports have one owner.
+                if named.insert(*task, successor).is_some() {
+                    return Err(ServiceError::bad_input(format!(
+                        "task {task} is named in two hand-overs; each task passes to one \
+                         successor"
+                    )));
+                }
             }
         }
         named
@@ -167,21 +213,19 @@ pub async fn record_in<C: ConnectionTrait>(
         .map(|a| a.task_id)
         .collect();
     if rest.is_empty() && (!unhanded.is_empty() || !memberships.is_empty()) {
+        let mut lost = Vec::new();
         let tasks = task_labels(db, &unhanded).await?;
+        if !tasks.is_empty() {
+            lost.push(format!("tasks {}", tasks.join(", ")));
+        }
+        if !memberships.is_empty() {
+            lost.push(format!("{} group memberships", memberships.len()));
+        }
         return Err(ServiceError::bad_input(format!(
-            "nothing may be lost: no successor takes {} of `{}`{}; name one without a task \
-             list to take the rest",
-            if tasks.is_empty() {
-                "the group memberships".to_owned()
-            } else {
-                format!("tasks {}", tasks.join(", "))
-            },
-            old.code,
-            if memberships.is_empty() {
-                ""
-            } else {
-                " (and its group memberships)"
-            }
+            "nothing may be lost: no successor takes the {} of `{}`; name one without a \
+             task list to take the rest",
+            lost.join(" and "),
+            old.code
         )));
     }
     match (coordinated.is_empty(), takers.len()) {
@@ -227,18 +271,14 @@ pub async fn record_in<C: ConnectionTrait>(
     windows::refuse_if_closed(db, &plan_ids, from).await?;
 
     let mut report = SuccessionReport::default();
-    let last_day = succession.last_day;
-    // The old agency ends; its rows end with it.
-    agency::Entity::update_many()
-        .col_expr(agency::Column::ValidTo, Expr::value(last_day))
-        .filter(agency::Column::Id.eq(old.id))
-        .exec(db)
-        .await?;
+    // The old agency's rows end with it (it ended first thing, above); rows it was to
+    // begin later pass on as they are.
     for a in &assignments {
         let to: Vec<&agency::Model> = match named.get(&a.task_id) {
-            Some(named) => named.clone(),
+            Some(named) => vec![*named],
             None => rest.clone(),
         };
+        let begins = a.valid_from.map_or(from, |f| Ord::max(f, from));
         end_or_drop_assignment(db, a, from).await?;
         for successor in to {
             let already = assignment::Entity::find()
@@ -248,7 +288,7 @@ pub async fn record_in<C: ConnectionTrait>(
                 .all(db)
                 .await?
                 .into_iter()
-                .any(|b| holds(b.valid_from, b.valid_to));
+                .any(|b| timeline::holds(b.valid_from, b.valid_to, begins));
             if already {
                 continue;
             }
@@ -259,7 +299,7 @@ pub async fn record_in<C: ConnectionTrait>(
                 group_id: Set(None),
                 wording: Set(successor.short_name.clone()),
                 position: Set(a.position),
-                valid_from: Set(Some(from)),
+                valid_from: Set(Some(begins)),
                 valid_to: Set(a.valid_to),
                 ..Default::default()
             })
@@ -270,6 +310,7 @@ pub async fn record_in<C: ConnectionTrait>(
     }
     for m in &memberships {
         end_or_drop_membership(db, m, from).await?;
+        let begins = m.valid_from.map_or(from, |f| Ord::max(f, from));
         for successor in &rest {
             let existing = agency_group_member::Entity::find()
                 .filter(agency_group_member::Column::GroupId.eq(m.group_id))
@@ -277,7 +318,7 @@ pub async fn record_in<C: ConnectionTrait>(
                 .one(db)
                 .await?;
             match existing {
-                Some(e) if holds(e.valid_from, e.valid_to) => continue,
+                Some(e) if timeline::holds(e.valid_from, e.valid_to, begins) => continue,
                 Some(_) => {
                     return Err(ServiceError::bad_input(format!(
                         "`{}` left group {} before and cannot rejoin it",
@@ -289,7 +330,7 @@ pub async fn record_in<C: ConnectionTrait>(
             agency_group_member::Entity::insert(agency_group_member::ActiveModel {
                 group_id: Set(m.group_id),
                 agency_id: Set(successor.id),
-                valid_from: Set(Some(from)),
+                valid_from: Set(Some(begins)),
                 valid_to: Set(m.valid_to),
             })
             .exec_without_returning(db)
@@ -391,11 +432,18 @@ async fn successors<C: ConnectionTrait>(
                 successor.code
             )));
         }
-        let exists = successor.valid_from.is_none_or(|f| f <= from)
-            && successor.valid_to.is_none_or(|t| t >= from);
-        if !exists {
+        if !timeline::holds(successor.valid_from, successor.valid_to, from) {
             return Err(ServiceError::bad_input(format!(
                 "`{}` does not exist on {from}",
+                successor.code
+            )));
+        }
+        // Work passed to an agency that ends would be owed by nobody after it (and a
+        // chain back to the old agency would be a cycle).
+        if let Some(ends) = successor.valid_to {
+            return Err(ServiceError::bad_input(format!(
+                "`{}` ends on {ends}: a successor takes the work on for good; record its own \
+                 succession after this one",
                 successor.code
             )));
         }
@@ -410,14 +458,18 @@ async fn end_or_drop_assignment<C: ConnectionTrait>(
     a: &assignment::Model,
     from: NaiveDate,
 ) -> ServiceResult<()> {
-    if a.valid_from.is_some_and(|f| f >= from) {
-        assignment::Entity::delete_by_id(a.id).exec(db).await?;
-    } else {
-        assignment::Entity::update_many()
-            .col_expr(assignment::Column::ValidTo, Expr::value(from.pred_opt()))
-            .filter(assignment::Column::Id.eq(a.id))
-            .exec(db)
-            .await?;
+    match timeline::change_from(a.valid_from, a.valid_to, false, from) {
+        timeline::Change::Drop => {
+            assignment::Entity::delete_by_id(a.id).exec(db).await?;
+        }
+        timeline::Change::End => {
+            assignment::Entity::update_many()
+                .col_expr(assignment::Column::ValidTo, Expr::value(from.pred_opt()))
+                .filter(assignment::Column::Id.eq(a.id))
+                .exec(db)
+                .await?;
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -433,20 +485,24 @@ async fn end_or_drop_membership<C: ConnectionTrait>(
             .add(agency_group_member::Column::GroupId.eq(m.group_id))
             .add(agency_group_member::Column::AgencyId.eq(m.agency_id))
     };
-    if m.valid_from.is_some_and(|f| f >= from) {
-        agency_group_member::Entity::delete_many()
-            .filter(this())
-            .exec(db)
-            .await?;
-    } else {
-        agency_group_member::Entity::update_many()
-            .col_expr(
-                agency_group_member::Column::ValidTo,
-                Expr::value(from.pred_opt()),
-            )
-            .filter(this())
-            .exec(db)
-            .await?;
+    match timeline::change_from(m.valid_from, m.valid_to, false, from) {
+        timeline::Change::Drop => {
+            agency_group_member::Entity::delete_many()
+                .filter(this())
+                .exec(db)
+                .await?;
+        }
+        timeline::Change::End => {
+            agency_group_member::Entity::update_many()
+                .col_expr(
+                    agency_group_member::Column::ValidTo,
+                    Expr::value(from.pred_opt()),
+                )
+                .filter(this())
+                .exec(db)
+                .await?;
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -17,6 +17,12 @@ pub fn today() -> NaiveDate {
     Utc::now().with_timezone(&ict).date_naive()
 }
 
+/// Something valid from `valid_from` to `valid_to` (both inclusive, None = unbounded)
+/// holds on `day`: [`holds_on`] outside SQL.
+pub fn holds(valid_from: Option<NaiveDate>, valid_to: Option<NaiveDate>, day: NaiveDate) -> bool {
+    valid_from.is_none_or(|f| f <= day) && valid_to.is_none_or(|t| t >= day)
+}
+
 /// Something valid from `from` to `to` (both inclusive, null = unbounded) holds on `day`.
 pub fn holds_on(from: Expr, to: Expr, day: Expr) -> Condition {
     Condition::all()
@@ -85,6 +91,48 @@ pub fn coordinates_today(agency_id: i64) -> Condition {
     Condition::all().add(coordinator_on(Expr::val(today())).eq(Expr::val(agency_id)))
 }
 
+/// What becomes of a row valid from `valid_from` to `valid_to` when, from the day `from`,
+/// it should (`wanted`) or should not hold. Rows are ended or started, never rewritten
+/// over days before `from`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Nothing to do: it holds as wanted, or it ended before and is history.
+    Keep,
+    /// It ends the day before `from`.
+    End,
+    /// It had not begun by `from` and is not wanted: it goes.
+    Drop,
+    /// It was to begin later and is wanted from `from`: it begins then.
+    BeginSooner,
+    /// It holds on `from` (or ended the day before) with a last day, and is wanted: it
+    /// goes on without one.
+    Extend,
+    /// It ended before `from` and is wanted again: a new row is needed.
+    Renew,
+}
+
+pub fn change_from(
+    valid_from: Option<NaiveDate>,
+    valid_to: Option<NaiveDate>,
+    wanted: bool,
+    from: NaiveDate,
+) -> Change {
+    let holds = holds(valid_from, valid_to, from);
+    let begins_later = valid_from.is_some_and(|f| f > from);
+    let began_before = valid_from.is_none_or(|f| f < from);
+    let ended_the_day_before = valid_to.is_some() && valid_to == from.pred_opt();
+    match (wanted, holds, begins_later) {
+        (false, true, _) if began_before => Change::End,
+        (false, true, _) | (false, false, true) => Change::Drop,
+        (false, false, false) => Change::Keep,
+        (true, true, _) if valid_to.is_some() => Change::Extend,
+        (true, true, _) => Change::Keep,
+        (true, false, true) => Change::BeginSooner,
+        (true, false, false) if ended_the_day_before => Change::Extend,
+        (true, false, false) => Change::Renew,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +151,44 @@ mod tests {
             .to_owned()
             .to_string(PostgresQueryBuilder);
         assert!(postgres.contains("(\"ends_on\" + 1)"), "{postgres}");
+    }
+
+    #[test]
+    fn changes_end_or_start_rows_and_never_rewrite_the_past() {
+        let day = |m, d| NaiveDate::from_ymd_opt(2025, m, d).unwrap();
+        let from = day(7, 1);
+        // Held since the start, not wanted: it ends the day before.
+        assert_eq!(change_from(None, None, false, from), Change::End);
+        // Begins on the day itself or later, not wanted: it goes.
+        assert_eq!(change_from(Some(from), None, false, from), Change::Drop);
+        assert_eq!(
+            change_from(Some(day(9, 1)), None, false, from),
+            Change::Drop
+        );
+        // Ended before: history, whatever is wanted now.
+        assert_eq!(
+            change_from(None, Some(day(3, 31)), false, from),
+            Change::Keep
+        );
+        assert_eq!(
+            change_from(None, Some(day(3, 31)), true, from),
+            Change::Renew
+        );
+        // Wanted and holding, or to begin later and wanted now.
+        assert_eq!(change_from(None, None, true, from), Change::Keep);
+        assert_eq!(
+            change_from(Some(day(9, 1)), None, true, from),
+            Change::BeginSooner
+        );
+        // A scheduled end, or an end the day before, is lifted rather than a new row made.
+        assert_eq!(
+            change_from(None, Some(day(9, 30)), true, from),
+            Change::Extend
+        );
+        assert_eq!(
+            change_from(None, Some(day(6, 30)), true, from),
+            Change::Extend
+        );
     }
 
     #[test]

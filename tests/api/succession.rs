@@ -362,6 +362,14 @@ async fn a_closed_period_never_changes(app: TestApp) {
         "{}",
         back_dated.body
     );
+    let assign = |from: &str| json!({ "t": task, "r": "LEAD", "a": ["so-nnptnt"], "f": from });
+    let reassigned = coordinator.graphql(ASSIGN, assign("2024-12-31")).await;
+    assert_eq!(
+        reassigned.error_code(),
+        Some("WINDOW_CLOSED"),
+        "{}",
+        reassigned.body
+    );
 
     // Changes from a later day go through.
     let later = admin
@@ -373,6 +381,8 @@ async fn a_closed_period_never_changes(app: TestApp) {
         "{}",
         later.body
     );
+    let reassigned = coordinator.graphql(ASSIGN, assign("2025-01-02")).await;
+    assert!(reassigned.body["errors"].is_null(), "{}", reassigned.body);
     let today = coordinator
         .graphql(set, json!({ "a": ["so-tttt", "so-tai-chinh"] }))
         .await;
@@ -389,7 +399,202 @@ async fn a_closed_period_never_changes(app: TestApp) {
     );
 }
 
+const ASSIGN: &str = "mutation($t: ID!, $r: AssignmentRole!, $a: [String!]!, $f: Date) {
+    setTaskAssignees(taskId: $t, role: $r, agencies: $a, from: $f) { leadAgencies { code } assignments { role wording validFrom validTo agency { code } } } }";
+
+/// The coordinator edits who a task assigns from a day: the new lead owes the periods
+/// that fall due after it, the days before keep theirs.
+async fn the_coordinator_edits_who_a_task_assigns(app: TestApp) {
+    for period in ["2024", "2025S2"] {
+        open_window(&app, period, 48).await.data();
+    }
+    let task = task_id(&app, "I", Some(1)).await;
+    let coordinator = app.client("coordinator").await;
+    let tayson = app.client("tayson").await;
+    let vars =
+        |agencies: Value, from: &str| json!({ "t": task, "r": "LEAD", "a": agencies, "f": from });
+    let refused = tayson
+        .graphql(ASSIGN, vars(json!(["so-nnptnt"]), "2025-07-01"))
+        .await;
+    assert_eq!(refused.error_code(), Some("FORBIDDEN"));
+    let unknown = coordinator
+        .graphql(ASSIGN, vars(json!(["so-nn-ptnt"]), "2025-07-01"))
+        .await;
+    assert_eq!(unknown.error_code(), Some("BAD_USER_INPUT"));
+    let not_tenant = coordinator
+        .graphql(ASSIGN, vars(json!(["bo-noi-vu"]), "2025-07-01"))
+        .await;
+    assert_eq!(not_tenant.error_code(), Some("BAD_USER_INPUT"));
+
+    let reply = coordinator
+        .graphql(ASSIGN, vars(json!(["so-nnptnt"]), "2025-07-01"))
+        .await;
+    let edited = &reply.data()["setTaskAssignees"];
+    assert!(
+        edited["leadAgencies"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({ "code": "so-nnptnt" })),
+        "{}",
+        reply.body
+    );
+    let added = edited["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["agency"]["code"] == "so-nnptnt")
+        .cloned()
+        .unwrap();
+    assert_eq!(added["validFrom"], "2025-07-01");
+    assert_eq!(added["wording"], "Sở NN&PTNT");
+
+    let analyst = app.client("analyst").await;
+    let owes = |period: &'static str| {
+        let analyst = &analyst;
+        let task = task.clone();
+        async move {
+            obligations(analyst, period)
+                .await
+                .iter()
+                .any(|o| o["agency"]["code"] == "so-nnptnt" && o["task"]["id"] == task.as_str())
+        }
+    };
+    assert!(
+        !owes("2024").await,
+        "2024 fell due before the new lead began"
+    );
+    assert!(owes("2025S2").await);
+    let nnptnt = app.client("nnptnt").await;
+    let past = save(
+        &nnptnt,
+        json!({ "taskId": task, "periodCode": "2024", "summary": "x" }),
+    )
+    .await;
+    assert_eq!(past.error_code(), Some("FORBIDDEN"), "{}", past.body);
+    let now = save(
+        &nnptnt,
+        json!({ "taskId": task, "periodCode": "2025S2", "summary": "x" }),
+    )
+    .await;
+    assert_eq!(field(&now, "saveSubmission")["agency"]["code"], "so-nnptnt");
+
+    // Ended again after 2025S2 fell due (2026-01-01): the group's districts remain its leads.
+    let reply = coordinator
+        .graphql(ASSIGN, vars(json!([]), "2026-01-02"))
+        .await;
+    let assignments = reply.data()["setTaskAssignees"]["assignments"].clone();
+    let ended = assignments
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["agency"]["code"] == "so-nnptnt");
+    assert!(
+        ended.is_none(),
+        "no longer among today's assignments: {assignments}"
+    );
+    assert!(owes("2025S2").await, "2025S2 fell due while it led");
+}
+
+/// Successions that would lose work, or loop, are refused and write nothing.
+async fn successions_never_lose_work(app: TestApp) {
+    let admin = app.client("admin").await;
+    let record = |agency: &str, last_day: &str, handovers: Value| {
+        let admin = &admin;
+        let input =
+            json!({ "i": { "agency": agency, "lastDay": last_day, "handovers": handovers } });
+        async move { admin.graphql(RECORD, input).await }
+    };
+    let code = |reply: &crate::support::Reply| reply.error_code().map(str::to_owned);
+    // To an agency that has ended: its work would be owed by nobody after it.
+    let ok = record(
+        "so-nnptnt",
+        "2025-06-30",
+        json!([{ "successor": "so-tnmt" }]),
+    )
+    .await;
+    assert!(ok.body["errors"].is_null(), "{}", ok.body);
+    let to_ended = record(
+        "so-khdt",
+        "2025-02-28",
+        json!([{ "successor": "so-nnptnt" }]),
+    )
+    .await;
+    assert_eq!(
+        code(&to_ended).as_deref(),
+        Some("BAD_USER_INPUT"),
+        "{}",
+        to_ended.body
+    );
+    // A cycle: the second step names an agency that has ended.
+    let ok = record(
+        "so-khdt",
+        "2025-02-28",
+        json!([{ "successor": "so-tai-chinh" }]),
+    )
+    .await;
+    assert!(ok.body["errors"].is_null(), "{}", ok.body);
+    let back = record(
+        "so-tai-chinh",
+        "2025-06-30",
+        json!([{ "successor": "so-khdt" }]),
+    )
+    .await;
+    assert_eq!(
+        code(&back).as_deref(),
+        Some("BAD_USER_INPUT"),
+        "{}",
+        back.body
+    );
+    // One task, two successors; a day in another millennium; a non-tenant.
+    let tayson = app.client("tayson").await;
+    let task = crate::fixtures::led_tasks(&tayson, "ubnd-tay-son").await[0].clone();
+    let split = record(
+        "so-y-te",
+        "2025-06-30",
+        json!([{ "successor": "so-gddt", "taskIds": [task] }, { "successor": "so-noi-vu", "taskIds": [task] }]),
+    )
+    .await;
+    assert_eq!(
+        code(&split).as_deref(),
+        Some("BAD_USER_INPUT"),
+        "{}",
+        split.body
+    );
+    let far = record("so-y-te", "9999-12-31", json!([{ "successor": "so-gddt" }])).await;
+    assert_eq!(
+        code(&far).as_deref(),
+        Some("BAD_USER_INPUT"),
+        "{}",
+        far.body
+    );
+    let ministry = record(
+        "bo-noi-vu",
+        "2025-06-30",
+        json!([{ "successor": "so-gddt" }]),
+    )
+    .await;
+    assert_eq!(
+        code(&ministry).as_deref(),
+        Some("BAD_USER_INPUT"),
+        "{}",
+        ministry.body
+    );
+    // None of the refused ones wrote anything.
+    let reply = app
+        .graphql(
+            "{ a: agency(code: \"so-y-te\") { validTo } b: agency(code: \"so-tai-chinh\") { validTo predecessors { code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        reply.data(),
+        &json!({ "a": { "validTo": null }, "b": { "validTo": null, "predecessors": [{ "code": "so-khdt" }] } })
+    );
+}
+
 on_both_databases!(
+    successions_never_lose_work,
+    the_coordinator_edits_who_a_task_assigns,
     the_2025_reorganization_carries_the_plan_over,
     a_closed_period_never_changes,
 );

@@ -1,0 +1,175 @@
+//! Editing who a task assigns: the plan's coordinator (or an admin) names the agencies a
+//! task assigns directly, in a role, from a day. Rows are ended and started, never
+//! rewritten, so the days before keep who was assigned; a change that would alter a
+//! period whose reporting window has closed is refused.
+use std::collections::HashSet;
+
+use chrono::NaiveDate;
+use entity::{agency, assignment, plan, task};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr,
+};
+use serde_json::json;
+
+use super::{
+    ServiceError, ServiceResult,
+    audit::{self, Change},
+    auth::Principal,
+    domain::{AssignmentRole, Role},
+    timeline, windows,
+};
+
+/// Sets the agencies `task_id` assigns directly in `role` from the day `from` (today
+/// when not given): agencies left out end the day before, new ones begin on it. The
+/// task's assignments of groups stay as they are.
+#[tracing::instrument(skip_all, fields(task = task_id))]
+pub async fn set_assignees(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    task_id: i64,
+    role: AssignmentRole,
+    agency_codes: &[String],
+    from: Option<NaiveDate>,
+) -> ServiceResult<task::Model> {
+    actor.require_role(&[Role::Coordinator, Role::Admin])?;
+    let from = from.unwrap_or_else(timeline::today);
+    let txn = crate::db::begin_write(db).await?;
+    let task = task::Entity::find_by_id(task_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("task"))?;
+    if actor.role == Role::Coordinator {
+        let coordinated = plan::Entity::find_by_id(task.plan_id)
+            .filter(timeline::coordinates_today(actor.agency_id))
+            .one(&txn)
+            .await?;
+        if coordinated.is_none() {
+            return Err(ServiceError::forbidden(
+                "only the coordinator of the task's plan edits its assignments",
+            ));
+        }
+    }
+    windows::refuse_if_closed(&txn, &[task.plan_id], from).await?;
+    let wanted: HashSet<&str> = agency_codes.iter().map(|c| c.trim()).collect();
+    let agencies = agency::Entity::find()
+        .filter(agency::Column::Code.is_in(wanted.iter().copied()))
+        .all(&txn)
+        .await?;
+    if agencies.len() != wanted.len() {
+        let known: HashSet<&str> = agencies.iter().map(|a| a.code.as_str()).collect();
+        let mut unknown: Vec<&str> = wanted.difference(&known).copied().collect();
+        unknown.sort_unstable();
+        return Err(ServiceError::bad_input(format!(
+            "unknown agency codes: {}",
+            unknown.join(", ")
+        )));
+    }
+    if let Some(a) = agencies
+        .iter()
+        .find(|a| !a.is_tenant || !timeline::holds(a.valid_from, a.valid_to, from))
+    {
+        return Err(ServiceError::bad_input(format!(
+            "`{}` cannot be assigned tasks from {from}: it is not a tenant agency, or does \
+             not exist then",
+            a.code
+        )));
+    }
+    let rows = assignment::Entity::find()
+        .filter(assignment::Column::TaskId.eq(task.id))
+        .all(&txn)
+        .await?;
+    let in_role = |a: &&assignment::Model| a.role == role.as_str();
+    let holding = |a: &&assignment::Model| timeline::holds(a.valid_from, a.valid_to, from);
+    let leads_through_groups = rows
+        .iter()
+        .filter(in_role)
+        .filter(holding)
+        .any(|a| a.group_id.is_some());
+    if role == AssignmentRole::Lead && agencies.is_empty() && !leads_through_groups {
+        return Err(ServiceError::bad_input(
+            "a task needs a lead: name at least one agency",
+        ));
+    }
+    let direct: Vec<&assignment::Model> = rows
+        .iter()
+        .filter(in_role)
+        .filter(|a| a.agency_id.is_some())
+        .collect();
+    let mut before: Vec<i64> = direct
+        .iter()
+        .copied()
+        .filter(holding)
+        .filter_map(|a| a.agency_id)
+        .collect();
+    before.sort_unstable();
+    let wanted_ids: Vec<i64> = agencies.iter().map(|a| a.id).collect();
+    let mut settled: HashSet<i64> = HashSet::new();
+    for row in &direct {
+        let agency_id = row.agency_id.unwrap_or_default();
+        let wanted = wanted_ids.contains(&agency_id);
+        let update = || assignment::Entity::update_many().filter(assignment::Column::Id.eq(row.id));
+        match timeline::change_from(row.valid_from, row.valid_to, wanted, from) {
+            timeline::Change::Keep if wanted => {
+                settled.insert(agency_id);
+            }
+            timeline::Change::Keep | timeline::Change::Renew => {}
+            timeline::Change::End => {
+                update()
+                    .col_expr(assignment::Column::ValidTo, Expr::value(from.pred_opt()))
+                    .exec(&txn)
+                    .await?;
+            }
+            timeline::Change::Drop => {
+                assignment::Entity::delete_by_id(row.id).exec(&txn).await?;
+            }
+            timeline::Change::BeginSooner => {
+                update()
+                    .col_expr(assignment::Column::ValidFrom, Expr::value(from))
+                    .exec(&txn)
+                    .await?;
+                settled.insert(agency_id);
+            }
+            timeline::Change::Extend if !settled.contains(&agency_id) => {
+                update()
+                    .col_expr(
+                        assignment::Column::ValidTo,
+                        Expr::value(Option::<NaiveDate>::None),
+                    )
+                    .exec(&txn)
+                    .await?;
+                settled.insert(agency_id);
+            }
+            timeline::Change::Extend => {}
+        }
+    }
+    let mut position = rows.iter().map(|a| a.position).max().unwrap_or(0);
+    for agency in agencies.iter().filter(|a| !settled.contains(&a.id)) {
+        position += 1;
+        assignment::Entity::insert(assignment::ActiveModel {
+            task_id: Set(task.id),
+            role: Set(role.as_str().to_owned()),
+            agency_id: Set(Some(agency.id)),
+            group_id: Set(None),
+            wording: Set(agency.short_name.clone()),
+            position: Set(position),
+            valid_from: Set(Some(from)),
+            valid_to: Set(None),
+            ..Default::default()
+        })
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    let mut after = wanted_ids;
+    after.sort_unstable();
+    let change = Change {
+        entity: "task",
+        entity_id: task.id,
+        agency_id: Some(actor.agency_id),
+        action: "set_assignees",
+        before: Some(json!({ "role": role.as_str(), "agencies": before })),
+        after: Some(json!({ "role": role.as_str(), "agencies": after, "from": from })),
+    };
+    audit::record(&txn, Some(actor), change).await?;
+    txn.commit().await?;
+    Ok(task)
+}
