@@ -148,6 +148,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
             db.execute_unprepared(POLICY_UP).await?;
+            // New columns have no statistics until the next ANALYZE, which autovacuum does
+            // not run for a schema change: until then the planner takes "valid_from IS
+            // NULL" for rare and plans obligations for tens of rows instead of thousands.
+            db.execute_unprepared("ANALYZE assignment, agency_group_member, plan, agency")
+                .await?;
         }
         Ok(())
     }

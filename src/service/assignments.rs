@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use chrono::NaiveDate;
-use entity::{agency, assignment, plan, task};
+use entity::{assignment, plan, task};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr,
 };
@@ -15,6 +15,7 @@ use super::{
     ServiceError, ServiceResult,
     audit::{self, Change},
     auth::Principal,
+    catalog,
     domain::{AssignmentRole, Role},
     timeline, windows,
 };
@@ -50,30 +51,7 @@ pub async fn set_assignees(
         }
     }
     windows::refuse_if_closed(&txn, &[task.plan_id], from).await?;
-    let wanted: HashSet<&str> = agency_codes.iter().map(|c| c.trim()).collect();
-    let agencies = agency::Entity::find()
-        .filter(agency::Column::Code.is_in(wanted.iter().copied()))
-        .all(&txn)
-        .await?;
-    if agencies.len() != wanted.len() {
-        let known: HashSet<&str> = agencies.iter().map(|a| a.code.as_str()).collect();
-        let mut unknown: Vec<&str> = wanted.difference(&known).copied().collect();
-        unknown.sort_unstable();
-        return Err(ServiceError::bad_input(format!(
-            "unknown agency codes: {}",
-            unknown.join(", ")
-        )));
-    }
-    if let Some(a) = agencies
-        .iter()
-        .find(|a| !a.is_tenant || !timeline::holds(a.valid_from, a.valid_to, from))
-    {
-        return Err(ServiceError::bad_input(format!(
-            "`{}` cannot be assigned tasks from {from}: it is not a tenant agency, or does \
-             not exist then",
-            a.code
-        )));
-    }
+    let agencies = catalog::assignable_agencies(&txn, agency_codes, from).await?;
     let rows = assignment::Entity::find()
         .filter(assignment::Column::TaskId.eq(task.id))
         .all(&txn)

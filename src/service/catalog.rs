@@ -15,8 +15,8 @@ use sea_orm::{
 
 use super::{
     catalog_filter::{
-        AgencyPredicate, AgencySort, PlanPredicate, PlanSort, TaskPredicate, TaskSort,
-        assignee_holds_on, assignees, column,
+        AgencyPredicate, AgencySort, AssigneeBranch, PlanPredicate, PlanSort, TaskPredicate,
+        TaskSort, assignee_branches, assignees, column,
     },
     domain::{AssignmentRole, PeriodKind},
     error::ServiceResult,
@@ -247,9 +247,11 @@ async fn assigned_today<C: ConnectionTrait>(
     let query = Query::select()
         .expr_as(c("task_id"), Alias::new("task_id"))
         .expr_as(c("agency_id"), Alias::new("agency_id"))
-        .from_subquery(assignees(role), Alias::new("assignee"))
+        .from_subquery(
+            assignees(role, || Expr::val(timeline::today()), |_| {}),
+            Alias::new("assignee"),
+        )
         .and_where(c(wanted).is_in(ids.iter().copied()))
-        .cond_where(assignee_holds_on("assignee", Expr::val(timeline::today())))
         .group_by_columns([Alias::new("task_id"), Alias::new("agency_id")])
         .order_by_expr(c("task_id"), Order::Asc)
         .order_by_expr(Expr::cust("MIN(\"position\")"), Order::Asc)
@@ -384,16 +386,55 @@ pub async fn periods<C: ConnectionTrait>(
 /// Whether a task assigns an agency in `role` on `day`, directly or through a group, as
 /// a SQL condition over the one definition of assignees.
 pub fn assigns(role: AssignmentRole, agency_id: Expr, task_id: Expr, day: Expr) -> Expr {
-    let assigned = Alias::new("assigned");
-    Expr::exists(
-        Query::select()
-            .expr(Expr::val(1))
-            .from_subquery(assignees(role), assigned.clone())
-            .and_where(Expr::col((assigned.clone(), Alias::new("task_id"))).eq(task_id))
-            .and_where(Expr::col((assigned, Alias::new("agency_id"))).eq(agency_id))
-            .cond_where(assignee_holds_on("assigned", day))
-            .to_owned(),
-    )
+    // EXISTS per branch: `day` may be a column of the enclosing query.
+    let [direct, through_groups] = assignee_branches(role, || day.clone(), |_| {});
+    let exists = |branch: AssigneeBranch| {
+        let mut select = branch.select;
+        select
+            .and_where(branch.task_id.eq(task_id.clone()))
+            .and_where(branch.agency_id.eq(agency_id.clone()));
+        Expr::exists(select)
+    };
+    exists(direct).or(exists(through_groups))
+}
+
+/// The agencies of `codes`, each of which may be given tasks from the day `from`: known,
+/// a tenant, and existing then; else BAD_USER_INPUT naming the first that is not.
+pub async fn assignable_agencies<C: ConnectionTrait>(
+    db: &C,
+    codes: &[String],
+    from: chrono::NaiveDate,
+) -> ServiceResult<Vec<agency::Model>> {
+    let wanted: HashSet<&str> = codes.iter().map(|c| c.trim()).collect();
+    let agencies = agency::Entity::find()
+        .filter(agency::Column::Code.is_in(wanted.iter().copied()))
+        .all(db)
+        .await?;
+    if agencies.len() != wanted.len() {
+        let known: HashSet<&str> = agencies.iter().map(|a| a.code.as_str()).collect();
+        let mut unknown: Vec<&str> = wanted.difference(&known).copied().collect();
+        unknown.sort_unstable();
+        return Err(crate::service::ServiceError::bad_input(format!(
+            "unknown agency codes: {}",
+            unknown.join(", ")
+        )));
+    }
+    if let Some(a) = agencies.iter().find(|a| !a.is_tenant) {
+        return Err(crate::service::ServiceError::bad_input(format!(
+            "`{}` is not a tenant agency and cannot be assigned tasks",
+            a.code
+        )));
+    }
+    if let Some(a) = agencies
+        .iter()
+        .find(|a| !timeline::holds(a.valid_from, a.valid_to, from))
+    {
+        return Err(crate::service::ServiceError::bad_input(format!(
+            "`{}` does not exist on {from}",
+            a.code
+        )));
+    }
+    Ok(agencies)
 }
 
 /// The agency coordinating each plan today, as (plan id, agency).

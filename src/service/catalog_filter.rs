@@ -70,67 +70,96 @@ fn through<E: EntityTrait, P: Predicate + Clone>(
     )
 }
 
-/// Every way a task assigns an agency in `role`, groups expanded to their members: the
-/// one definition of "the agencies a task assigns". Columns: task_id, agency_id,
-/// position (the assignment's place in the task, for the plan's order), and the days it
-/// holds: valid_from / valid_to of the assignment, member_from / member_to of the group
-/// membership (null for a direct assignment). An agency can be assigned twice (directly
-/// and through a group), so callers ask "is there a row that holds on day D"
-/// ([`assignee_holds_on`]) rather than count rows.
-pub fn assignees(role: AssignmentRole) -> SelectStatement {
+/// One way a task assigns an agency: directly, or through a group's members.
+pub struct AssigneeBranch {
+    /// SELECT task_id, agency_id, position (the assignment's place in the task) of the
+    /// rows that hold on the day asked.
+    pub select: SelectStatement,
+    /// The task's and the agency's id, as expressions over the branch's tables.
+    pub task_id: Expr,
+    pub agency_id: Expr,
+}
+
+/// The agencies a task assigns in `role` on `day`, groups expanded to their members: the
+/// one definition of "the agencies a task assigns", as its two branches (direct, and
+/// through groups). A row holds when the assignment does on `day` and, through a group,
+/// the membership too; the test is on the tables' own columns, so the planner sees their
+/// statistics. `extend` adds the same joins and columns to both (e.g. the reported period
+/// `day` depends on). An agency can be assigned both ways, so callers ask "is there one"
+/// or take distinct rows rather than count.
+pub fn assignee_branches(
+    role: AssignmentRole,
+    day: impl Fn() -> Expr,
+    extend: impl Fn(&mut SelectStatement),
+) -> [AssigneeBranch; 2] {
     let role = role.as_str();
     let a = |c: assignment::Column| column(assignment::Entity, c);
     let m = |c: agency_group_member::Column| column(agency_group_member::Entity, c);
-    let null_date = || Expr::cust("CAST(NULL AS DATE)");
+    let assignment_holds = || {
+        timeline::holds_on(
+            a(assignment::Column::ValidFrom),
+            a(assignment::Column::ValidTo),
+            day(),
+        )
+    };
     let mut direct = Query::select();
     direct
         .expr_as(a(assignment::Column::TaskId), Alias::new("task_id"))
         .expr_as(a(assignment::Column::AgencyId), Alias::new("agency_id"))
         .expr_as(a(assignment::Column::Position), Alias::new("position"))
-        .expr_as(a(assignment::Column::ValidFrom), Alias::new("valid_from"))
-        .expr_as(a(assignment::Column::ValidTo), Alias::new("valid_to"))
-        .expr_as(null_date(), Alias::new("member_from"))
-        .expr_as(null_date(), Alias::new("member_to"))
         .from(assignment::Entity)
         .and_where(a(assignment::Column::Role).eq(role))
         .and_where(a(assignment::Column::AgencyId).is_not_null());
-    let through_groups = Query::select()
+    extend(&mut direct);
+    direct.cond_where(assignment_holds());
+    let mut through_groups = Query::select();
+    through_groups
         .expr_as(a(assignment::Column::TaskId), Alias::new("task_id"))
         .expr_as(
             m(agency_group_member::Column::AgencyId),
             Alias::new("agency_id"),
         )
         .expr_as(a(assignment::Column::Position), Alias::new("position"))
-        .expr_as(a(assignment::Column::ValidFrom), Alias::new("valid_from"))
-        .expr_as(a(assignment::Column::ValidTo), Alias::new("valid_to"))
-        .expr_as(
-            m(agency_group_member::Column::ValidFrom),
-            Alias::new("member_from"),
-        )
-        .expr_as(
-            m(agency_group_member::Column::ValidTo),
-            Alias::new("member_to"),
-        )
         .from(assignment::Entity)
         .inner_join(
             agency_group_member::Entity,
             m(agency_group_member::Column::GroupId)
                 .equals((assignment::Entity, assignment::Column::GroupId)),
         )
-        .and_where(a(assignment::Column::Role).eq(role))
-        .to_owned();
-    direct.union(UnionType::All, through_groups).to_owned()
+        .and_where(a(assignment::Column::Role).eq(role));
+    extend(&mut through_groups);
+    through_groups
+        .cond_where(assignment_holds())
+        .cond_where(timeline::holds_on(
+            m(agency_group_member::Column::ValidFrom),
+            m(agency_group_member::Column::ValidTo),
+            day(),
+        ));
+    [
+        AssigneeBranch {
+            select: direct,
+            task_id: a(assignment::Column::TaskId),
+            agency_id: a(assignment::Column::AgencyId),
+        },
+        AssigneeBranch {
+            select: through_groups,
+            task_id: a(assignment::Column::TaskId),
+            agency_id: m(agency_group_member::Column::AgencyId),
+        },
+    ]
 }
 
-/// A row of [`assignees`] (under `alias`) holds on `day`: both the assignment and the
-/// group membership it comes through do.
-pub fn assignee_holds_on(alias: &str, day: Expr) -> Condition {
-    let c = |name: &str| Expr::col((Alias::new(alias), Alias::new(name)));
-    timeline::holds_on(c("valid_from"), c("valid_to"), day.clone()).add(timeline::holds_on(
-        c("member_from"),
-        c("member_to"),
-        day,
-    ))
+/// [`assignee_branches`] as one table (UNION ALL): task_id, agency_id, position and what
+/// `extend` adds.
+pub fn assignees(
+    role: AssignmentRole,
+    day: impl Fn() -> Expr,
+    extend: impl Fn(&mut SelectStatement),
+) -> SelectStatement {
+    let [direct, through_groups] = assignee_branches(role, day, extend);
+    let mut union = direct.select;
+    union.union(UnionType::All, through_groups.select);
+    union
 }
 
 /// `SELECT <wanted> FROM (assignees in role, today) WHERE <other> IN (ids)`.
@@ -146,11 +175,13 @@ fn assignee_links(
                 Alias::new("assignee"),
                 Alias::new(wanted.as_str()),
             )))
-            .from_subquery(assignees(role), Alias::new("assignee"))
+            .from_subquery(
+                assignees(role, || Expr::val(timeline::today()), |_| {}),
+                Alias::new("assignee"),
+            )
             .and_where(
                 Expr::col((Alias::new("assignee"), Alias::new(other.as_str()))).in_subquery(ids),
             )
-            .cond_where(assignee_holds_on("assignee", Expr::val(timeline::today())))
             .to_owned()
     }
 }

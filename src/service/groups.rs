@@ -1,9 +1,8 @@
 //! Agency groups the plan leaves open ("các sở, ngành có liên quan", "UBND các huyện
 //! nghèo"): the coordinator names their members.
-use std::collections::HashSet;
 
 use chrono::NaiveDate;
-use entity::{agency, agency_group, agency_group_member, assignment, plan, task};
+use entity::{agency_group, agency_group_member, assignment, plan, task};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -15,6 +14,7 @@ use super::{
     ServiceError, ServiceResult,
     audit::{self, Change},
     auth::Principal,
+    catalog,
     domain::Role,
     timeline, windows,
 };
@@ -73,34 +73,7 @@ pub async fn set_members(
     }
     let plan_ids: Vec<i64> = using_plans.iter().map(|p| p.id).collect();
     windows::refuse_if_closed(&txn, &plan_ids, from).await?;
-    let wanted: HashSet<&str> = agency_codes.iter().map(|c| c.trim()).collect();
-    let agencies = agency::Entity::find()
-        .filter(agency::Column::Code.is_in(wanted.iter().copied()))
-        .all(&txn)
-        .await?;
-    if agencies.len() != wanted.len() {
-        let known: HashSet<&str> = agencies.iter().map(|a| a.code.as_str()).collect();
-        let unknown: Vec<&str> = wanted.difference(&known).copied().collect();
-        return Err(ServiceError::bad_input(format!(
-            "unknown agency codes: {}",
-            unknown.join(", ")
-        )));
-    }
-    if let Some(a) = agencies.iter().find(|a| !a.is_tenant) {
-        return Err(ServiceError::bad_input(format!(
-            "`{}` is not a tenant agency and cannot be assigned tasks",
-            a.code
-        )));
-    }
-    if let Some(a) = agencies
-        .iter()
-        .find(|a| !timeline::holds(a.valid_from, a.valid_to, from))
-    {
-        return Err(ServiceError::bad_input(format!(
-            "`{}` does not exist on {from}",
-            a.code
-        )));
-    }
+    let agencies = catalog::assignable_agencies(&txn, agency_codes, from).await?;
     let rows = agency_group_member::Entity::find()
         .filter(agency_group_member::Column::GroupId.eq(group.id))
         .all(&txn)

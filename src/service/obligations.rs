@@ -11,7 +11,9 @@
 //! coordinator and analysts every agency's), each with the report it may see.
 use std::collections::HashMap;
 
-use entity::{agency, period, plan, reporting_window, section, submission, task, task_period};
+use entity::{
+    agency, assignment, period, plan, reporting_window, section, submission, task, task_period,
+};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult,
     sea_query::{Alias, Condition, Expr, ExprTrait, JoinType, Query, SelectStatement},
@@ -20,8 +22,8 @@ use sea_orm::{
 use super::{
     ServiceResult, catalog,
     catalog_filter::{
-        AgencyPredicate, PeriodPredicate, PlanPredicate, TaskPredicate, assignee_holds_on,
-        assignees, column, lookup, related,
+        AgencyPredicate, PeriodPredicate, PlanPredicate, TaskPredicate, assignees, column, lookup,
+        related,
     },
     coalesce,
     domain::{AssignmentRole, ObligationState, parse_stored},
@@ -194,44 +196,50 @@ pub fn table(txn: &ScopedTxn, plan: Option<i64>) -> SelectStatement {
 fn owed(backend: DbBackend, plan: Option<i64>) -> SelectStatement {
     let p = |name: &str| Expr::col((Alias::new("reported"), Alias::new(name)));
     let a = |name: &str| Expr::col((Alias::new("assignee"), Alias::new(name)));
-    let mut owed = Query::select()
+    // The reported period joins inside each branch: who holds depends on its duty day.
+    let with_periods = |branch: &mut SelectStatement| {
+        branch
+            .expr_as(p("id"), Alias::new("period_id"))
+            .inner_join(
+                task::Entity,
+                column(task::Entity, task::Column::Id)
+                    .eq(column(assignment::Entity, assignment::Column::TaskId)),
+            )
+            .inner_join(
+                plan::Entity,
+                column(plan::Entity, plan::Column::Id)
+                    .eq(column(task::Entity, task::Column::PlanId)),
+            )
+            .inner_join(
+                reporting_window::Entity,
+                column(reporting_window::Entity, reporting_window::Column::PlanId)
+                    .eq(column(task::Entity, task::Column::PlanId)),
+            )
+            .join_as(
+                JoinType::InnerJoin,
+                period::Entity,
+                Alias::new("reported"),
+                p("id").eq(column(
+                    reporting_window::Entity,
+                    reporting_window::Column::PeriodId,
+                )),
+            )
+            .and_where(p("ends_on").gte(timeline::plan_effective_on()));
+        if let Some(plan) = plan {
+            branch.and_where(column(task::Entity, task::Column::PlanId).eq(plan));
+        }
+    };
+    let duty_day = || timeline::duty_day(backend, p("ends_on"));
+    Query::select()
         .distinct()
         .expr_as(a("task_id"), Alias::new("task_id"))
         .expr_as(a("agency_id"), Alias::new("agency_id"))
-        .expr_as(p("id"), Alias::new("period_id"))
-        .from_subquery(assignees(AssignmentRole::Lead), Alias::new("assignee"))
-        .inner_join(
-            task::Entity,
-            column(task::Entity, task::Column::Id).eq(a("task_id")),
+        .expr_as(a("period_id"), Alias::new("period_id"))
+        .from_subquery(
+            assignees(AssignmentRole::Lead, duty_day, with_periods),
+            Alias::new("assignee"),
         )
-        .inner_join(
-            plan::Entity,
-            column(plan::Entity, plan::Column::Id).eq(column(task::Entity, task::Column::PlanId)),
-        )
-        .inner_join(
-            reporting_window::Entity,
-            column(reporting_window::Entity, reporting_window::Column::PlanId)
-                .eq(column(task::Entity, task::Column::PlanId)),
-        )
-        .join_as(
-            JoinType::InnerJoin,
-            period::Entity,
-            Alias::new("reported"),
-            p("id").eq(column(
-                reporting_window::Entity,
-                reporting_window::Column::PeriodId,
-            )),
-        )
-        .cond_where(assignee_holds_on(
-            "assignee",
-            timeline::duty_day(backend, p("ends_on")),
-        ))
-        .and_where(p("ends_on").gte(timeline::plan_effective_on()))
-        .to_owned();
-    if let Some(plan) = plan {
-        owed.and_where(column(task::Entity, task::Column::PlanId).eq(plan));
-    }
-    owed
+        .to_owned()
 }
 
 /// `SELECT obligation.* FROM (table) AS obligation WHERE filter`.
