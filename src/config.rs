@@ -103,6 +103,16 @@ pub enum Command {
     Migrate,
     /// Load the built-in plan (768/QĐ-UBND); loading twice changes nothing.
     Seed,
+    /// Load a plan from a file in the TOML format of the built-in one
+    /// (`seed/plan-768.toml`): its agencies, groups, periods, sections and tasks. One
+    /// transaction; a plan whose code is present is left as it is.
+    ImportPlan {
+        /// The plan file.
+        file: PathBuf,
+        /// Work out and print what the load would do, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Record a reorganization from a TOML file: new agencies, and agencies that end
     /// with their work passing to successors (e.g. `seed/reorganization-2025.toml`).
     /// One transaction; loading the same file twice changes nothing.

@@ -40,6 +40,19 @@ pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
             eprintln!("{report:?}");
             Ok(())
         }
+        Command::ImportPlan { file, dry_run } => {
+            let source = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let db = db::connect_with(cli.migration_url(), &cli.pool()).await?;
+            db::migrate(&db).await?;
+            let report = seed::import(&db, &source, dry_run).await?;
+            if dry_run {
+                eprintln!("dry run, nothing written: {report}");
+            } else {
+                eprintln!("{report}");
+            }
+            Ok(())
+        }
         Command::RecordSuccession { file } => {
             let source = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;

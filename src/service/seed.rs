@@ -157,6 +157,36 @@ pub struct SeedReport {
     pub agencies_added: usize,
     pub groups_added: usize,
     pub periods_added: usize,
+    /// Codes of the file's agencies already in the database, which the plan now shares
+    /// (agency codes are one namespace for every plan).
+    pub agencies_reused: Vec<String>,
+    pub tasks_added: usize,
+}
+
+impl std::fmt::Display for SeedReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}; added {} agencies, {} groups, {} periods, {} tasks",
+            if self.plan_loaded {
+                "plan loaded"
+            } else {
+                "plan already present: left as it is"
+            },
+            self.agencies_added,
+            self.groups_added,
+            self.periods_added,
+            self.tasks_added
+        )?;
+        if !self.agencies_reused.is_empty() {
+            write!(
+                f,
+                "; shares the agencies already present: {}",
+                self.agencies_reused.join(", ")
+            )?;
+        }
+        Ok(())
+    }
 }
 
 fn bad(message: String) -> ServiceError {
@@ -221,10 +251,27 @@ fn horizon_periods(file: &PlanFile) -> ServiceResult<Vec<PeriodRow>> {
 /// Loads `source` in one transaction.
 #[tracing::instrument(skip_all)]
 pub async fn load(db: &DatabaseConnection, source: &str) -> ServiceResult<SeedReport> {
+    import(db, source, false).await
+}
+
+/// Loads a plan file (the TOML format of the built-in plan) in one transaction; with
+/// `dry_run`, works it all out and writes nothing. Agencies are matched by code: one that
+/// exists under another name, kind or tenancy stops the load, since codes are shared by
+/// every plan in the database.
+#[tracing::instrument(skip_all)]
+pub async fn import(
+    db: &DatabaseConnection,
+    source: &str,
+    dry_run: bool,
+) -> ServiceResult<SeedReport> {
     let file = parse(source)?;
-    let txn = crate::db::begin(db, Default::default()).await?;
+    let txn = crate::db::begin_write(db).await?;
     let report = load_file(&txn, &file).await?;
-    txn.commit().await?;
+    if dry_run {
+        txn.rollback().await?;
+    } else {
+        txn.commit().await?;
+    }
     Ok(report)
 }
 
@@ -239,7 +286,17 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
         .map(|a| (a.code.clone(), a))
         .collect();
     for row in &file.agencies {
-        if agencies.contains_key(&row.code) {
+        if let Some(existing) = agencies.get(&row.code) {
+            let same = existing.name == text::normalize(&row.name)
+                && existing.kind == row.kind
+                && existing.is_tenant == row.tenant;
+            if !same {
+                return Err(bad(format!(
+                    "agency code `{}` already names «{}» ({}); choose another code",
+                    row.code, existing.name, existing.kind
+                )));
+            }
+            report.agencies_reused.push(row.code.clone());
             continue;
         }
         let model = agency::Entity::insert(new_agency(row, None)?)
@@ -347,8 +404,11 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
             member_ids.push(agency_id(code)?);
         }
         if let Some(kind) = &row.members_of_kind {
-            let mut of_kind: Vec<&agency::Model> =
-                agencies.values().filter(|a| &a.kind == kind).collect();
+            // Of this file's agencies only: another plan's districts are not this one's.
+            let mut of_kind: Vec<&agency::Model> = agencies
+                .values()
+                .filter(|a| &a.kind == kind && file.agencies.iter().any(|r| r.code == a.code))
+                .collect();
             if of_kind.is_empty() {
                 return Err(bad(format!(
                     "group `{}`: no agency of kind `{kind}`",
@@ -406,6 +466,7 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
             })
             .exec_with_returning(db)
             .await?;
+            report.tasks_added += 1;
 
             // ANNUAL tasks run every year of the horizon: their timeframe is the horizon phase.
             let horizon = format!("{}-{}", file.plan.start_year, file.plan.end_year);

@@ -187,3 +187,26 @@ pub async fn led_tasks(client: &Client<'_>, agency: &str) -> Vec<String> {
         .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// A new user made by `admin` through `createUser`, signed in.
+pub async fn new_user<'a>(
+    app: &'a TestApp,
+    admin: &Client<'_>,
+    username: &str,
+    agency: &str,
+    role: &str,
+) -> Client<'a> {
+    let reply = admin
+        .graphql(
+            "mutation($i: CreateUserInput!) { createUser(input: $i) { username } }",
+            json!({ "i": { "username": username, "agency": agency, "role": role, "password": crate::support::PASSWORD } }),
+        )
+        .await;
+    assert_eq!(
+        reply.data()["createUser"]["username"],
+        username,
+        "{}",
+        reply.body
+    );
+    app.client(username).await
+}

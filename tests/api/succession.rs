@@ -4,9 +4,9 @@ use plantrack::service::reorganization;
 use serde_json::{Value, json};
 
 use crate::{
-    fixtures::{PLAN, every_node, field, open_window, save, submission_in, task_id},
+    fixtures::{PLAN, every_node, field, new_user, open_window, save, submission_in, task_id},
     on_both_databases,
-    support::{Client, PASSWORD, TestApp},
+    support::{Client, TestApp},
 };
 
 const COMMUNES: &str = include_str!("../data/communes-example.csv");
@@ -48,28 +48,6 @@ fn owers(obligations: &[Value]) -> Vec<String> {
     codes.sort();
     codes.dedup();
     codes
-}
-
-/// A signed-in editor of a new agency.
-async fn editor_of<'a>(
-    app: &'a TestApp,
-    admin: &Client<'_>,
-    username: &str,
-    agency: &str,
-) -> Client<'a> {
-    let reply = admin
-        .graphql(
-            "mutation($i: CreateUserInput!) { createUser(input: $i) { username } }",
-            json!({ "i": { "username": username, "agency": agency, "role": "EDITOR", "password": PASSWORD } }),
-        )
-        .await;
-    assert_eq!(
-        reply.data()["createUser"]["username"],
-        username,
-        "{}",
-        reply.body
-    );
-    app.client(username).await
 }
 
 /// DOLISA ends on 28 Feb 2025 with its work passing to the Sở NN&MT (the shipped
@@ -221,7 +199,7 @@ async fn the_2025_reorganization_carries_the_plan_over(app: TestApp) {
     );
 
     // The commune reads its predecessor's report, not its draft, and cannot edit either.
-    let commune = editor_of(&app, &admin, "xa-tay-son-editor", "xa-tay-son").await;
+    let commune = new_user(&app, &admin, "xa-tay-son-editor", "xa-tay-son", "EDITOR").await;
     let read = commune
         .graphql(
             "query($r: ID!, $d: ID!) { report: node(id: $r) { ... on Submission { status agency { code } } } draft: node(id: $d) { id } }",
@@ -273,14 +251,7 @@ async fn the_2025_reorganization_carries_the_plan_over(app: TestApp) {
         )
         .await;
     assert_eq!(reopen.error_code(), Some("FORBIDDEN"), "{}", reopen.body);
-    let nnmt = admin
-        .graphql(
-            "mutation($i: CreateUserInput!) { createUser(input: $i) { username } }",
-            json!({ "i": { "username": "nnmt-coordinator", "agency": "so-nnmt", "role": "COORDINATOR", "password": PASSWORD } }),
-        )
-        .await;
-    assert_eq!(nnmt.data()["createUser"]["username"], "nnmt-coordinator");
-    let nnmt = app.client("nnmt-coordinator").await;
+    let nnmt = new_user(&app, &admin, "nnmt-coordinator", "so-nnmt", "COORDINATOR").await;
     let seen = nnmt
         .graphql(
             "query($r: ID!) { node(id: $r) { ... on Submission { status } } }",
