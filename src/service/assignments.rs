@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 use entity::{assignment, plan, task};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, sea_query::Expr,
 };
 use serde_json::json;
 
@@ -35,14 +36,27 @@ pub async fn set_assignees(
     actor.require_role(&[Role::Coordinator, Role::Admin])?;
     let from = from.unwrap_or_else(timeline::today);
     let txn = crate::db::begin_write(db).await?;
+    let done = set_assignees_in(&txn, actor, task_id, role, agency_codes, from).await;
+    super::settle(txn, done).await
+}
+
+/// The body of [`set_assignees`], in its transaction.
+async fn set_assignees_in(
+    txn: &DatabaseTransaction,
+    actor: &Principal,
+    task_id: i64,
+    role: AssignmentRole,
+    agency_codes: &[String],
+    from: NaiveDate,
+) -> ServiceResult<task::Model> {
     let task = task::Entity::find_by_id(task_id)
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("task"))?;
     if actor.role == Role::Coordinator {
         let coordinated = plan::Entity::find_by_id(task.plan_id)
             .filter(timeline::coordinates_today(actor.agency_id))
-            .one(&txn)
+            .one(txn)
             .await?;
         if coordinated.is_none() {
             return Err(ServiceError::forbidden(
@@ -50,11 +64,11 @@ pub async fn set_assignees(
             ));
         }
     }
-    windows::refuse_if_closed(&txn, &[task.plan_id], from).await?;
-    let agencies = catalog::assignable_agencies(&txn, agency_codes, from).await?;
+    windows::refuse_if_closed(txn, &[task.plan_id], from).await?;
+    let agencies = catalog::assignable_agencies(txn, agency_codes, from).await?;
     let rows = assignment::Entity::find()
         .filter(assignment::Column::TaskId.eq(task.id))
-        .all(&txn)
+        .all(txn)
         .await?;
     let in_role = |a: &&assignment::Model| a.role == role.as_str();
     let holding = |a: &&assignment::Model| timeline::holds(a.valid_from, a.valid_to, from);
@@ -94,16 +108,16 @@ pub async fn set_assignees(
             timeline::Change::End => {
                 update()
                     .col_expr(assignment::Column::ValidTo, Expr::value(from.pred_opt()))
-                    .exec(&txn)
+                    .exec(txn)
                     .await?;
             }
             timeline::Change::Drop => {
-                assignment::Entity::delete_by_id(row.id).exec(&txn).await?;
+                assignment::Entity::delete_by_id(row.id).exec(txn).await?;
             }
             timeline::Change::BeginSooner => {
                 update()
                     .col_expr(assignment::Column::ValidFrom, Expr::value(from))
-                    .exec(&txn)
+                    .exec(txn)
                     .await?;
                 settled.insert(agency_id);
             }
@@ -113,7 +127,7 @@ pub async fn set_assignees(
                         assignment::Column::ValidTo,
                         Expr::value(Option::<NaiveDate>::None),
                     )
-                    .exec(&txn)
+                    .exec(txn)
                     .await?;
                 settled.insert(agency_id);
             }
@@ -134,7 +148,7 @@ pub async fn set_assignees(
             valid_to: Set(None),
             ..Default::default()
         })
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await?;
     }
     let mut after = wanted_ids;
@@ -147,7 +161,6 @@ pub async fn set_assignees(
         before: Some(json!({ "role": role.as_str(), "agencies": before })),
         after: Some(json!({ "role": role.as_str(), "agencies": after, "from": from })),
     };
-    audit::record(&txn, Some(actor), change).await?;
-    txn.commit().await?;
+    audit::record(txn, Some(actor), change).await?;
     Ok(task)
 }

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use entity::{agency_group, agency_group_member, assignment, plan, task};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
     sea_query::{Expr, Query},
 };
 use serde_json::json;
@@ -35,9 +35,21 @@ pub async fn set_members(
     actor.require_role(&[Role::Coordinator, Role::Admin])?;
     let from = from.unwrap_or_else(timeline::today);
     let txn = crate::db::begin_write(db).await?;
+    let done = set_members_in(&txn, actor, group_code, agency_codes, from).await;
+    super::settle(txn, done).await
+}
+
+/// The body of [`set_members`], in its transaction.
+async fn set_members_in(
+    txn: &DatabaseTransaction,
+    actor: &Principal,
+    group_code: &str,
+    agency_codes: &[String],
+    from: NaiveDate,
+) -> ServiceResult<agency_group::Model> {
     let group = agency_group::Entity::find()
         .filter(agency_group::Column::Code.eq(group_code.trim()))
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("agency group"))?;
     let assigning_plans = Query::select()
@@ -64,7 +76,7 @@ pub async fn set_members(
         } else {
             sea_orm::Condition::all()
         })
-        .all(&txn)
+        .all(txn)
         .await?;
     if actor.role == Role::Coordinator && using_plans.is_empty() {
         return Err(ServiceError::forbidden(
@@ -72,11 +84,11 @@ pub async fn set_members(
         ));
     }
     let plan_ids: Vec<i64> = using_plans.iter().map(|p| p.id).collect();
-    windows::refuse_if_closed(&txn, &plan_ids, from).await?;
-    let agencies = catalog::assignable_agencies(&txn, agency_codes, from).await?;
+    windows::refuse_if_closed(txn, &plan_ids, from).await?;
+    let agencies = catalog::assignable_agencies(txn, agency_codes, from).await?;
     let rows = agency_group_member::Entity::find()
         .filter(agency_group_member::Column::GroupId.eq(group.id))
-        .all(&txn)
+        .all(txn)
         .await?;
     let holds = |m: &agency_group_member::Model| timeline::holds(m.valid_from, m.valid_to, from);
     let mut before: Vec<i64> = rows
@@ -102,20 +114,20 @@ pub async fn set_members(
                         agency_group_member::Column::ValidTo,
                         Expr::value(from.pred_opt()),
                     )
-                    .exec(&txn)
+                    .exec(txn)
                     .await?;
             }
             timeline::Change::Drop => {
                 agency_group_member::Entity::delete_many()
                     .filter(agency_group_member::Column::GroupId.eq(group.id))
                     .filter(agency_group_member::Column::AgencyId.eq(row.agency_id))
-                    .exec(&txn)
+                    .exec(txn)
                     .await?;
             }
             timeline::Change::BeginSooner => {
                 member(row.agency_id)
                     .col_expr(agency_group_member::Column::ValidFrom, Expr::value(from))
-                    .exec(&txn)
+                    .exec(txn)
                     .await?;
             }
             timeline::Change::Extend => {
@@ -124,7 +136,7 @@ pub async fn set_members(
                         agency_group_member::Column::ValidTo,
                         Expr::value(Option::<NaiveDate>::None),
                     )
-                    .exec(&txn)
+                    .exec(txn)
                     .await?;
             }
             // One membership row per agency and group.
@@ -154,7 +166,7 @@ pub async fn set_members(
                 valid_to: Set(None),
             }
         }))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     }
     let change = Change {
@@ -165,7 +177,6 @@ pub async fn set_members(
         before: Some(json!({ "members": before })),
         after: Some(json!({ "members": after, "from": from })),
     };
-    audit::record(&txn, Some(actor), change).await?;
-    txn.commit().await?;
+    audit::record(txn, Some(actor), change).await?;
     Ok(group)
 }

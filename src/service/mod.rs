@@ -30,3 +30,23 @@ pub mod windows;
 pub mod workflow;
 
 pub use error::{ServiceError, ServiceResult};
+
+/// Ends a transaction by its outcome: commits what succeeded, rolls back what failed.
+/// Rolling back here, rather than by dropping the transaction, hands the connection back
+/// clean at once (a dropped one is closed instead: see `db::begin`).
+pub async fn settle<T>(
+    txn: sea_orm::DatabaseTransaction,
+    result: ServiceResult<T>,
+) -> ServiceResult<T> {
+    match result {
+        Ok(value) => {
+            txn.commit().await?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The error that ended it is the one to report.
+            let _ = txn.rollback().await;
+            Err(error)
+        }
+    }
+}

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use entity::{agency, section, task};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
+};
 use serde::Deserialize;
 
 use super::{
@@ -135,9 +137,18 @@ pub async fn apply_file(db: &DatabaseConnection, source: &str) -> ServiceResult<
         ));
     }
     let txn = crate::db::begin_write(db).await?;
+    let done = apply_in(&txn, &file).await;
+    super::settle(txn, done).await
+}
+
+/// The body of [`apply_file`], in its transaction.
+async fn apply_in(
+    txn: &DatabaseTransaction,
+    file: &ReorganizationFile,
+) -> ServiceResult<FileReport> {
     let mut report = FileReport::default();
     for new in &file.agencies {
-        if let Some(existing) = catalog::agency_by_code(&txn, &new.code).await? {
+        if let Some(existing) = catalog::agency_by_code(txn, &new.code).await? {
             let same = existing.name == crate::service::text::normalize(&new.name)
                 && existing.kind == new.kind
                 && existing.is_tenant == new.tenant;
@@ -161,7 +172,7 @@ pub async fn apply_file(db: &DatabaseConnection, source: &str) -> ServiceResult<
             tenant: new.tenant,
         };
         agency::Entity::insert(new_agency(&row, valid_from)?)
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
         report.agencies_added += 1;
     }
@@ -170,7 +181,7 @@ pub async fn apply_file(db: &DatabaseConnection, source: &str) -> ServiceResult<
         let mut handovers = Vec::with_capacity(row.handovers.len());
         for h in &row.handovers {
             let tasks = match &h.tasks {
-                Some(labels) => Some(task_ids(&txn, file.plan.as_deref(), labels).await?),
+                Some(labels) => Some(task_ids(txn, file.plan.as_deref(), labels).await?),
                 None => None,
             };
             handovers.push(Handover {
@@ -185,9 +196,8 @@ pub async fn apply_file(db: &DatabaseConnection, source: &str) -> ServiceResult<
             handovers,
             source: Some(row.source.clone()),
         };
-        record_once(&txn, &succession, &mut report).await?;
+        record_once(txn, &succession, &mut report).await?;
     }
-    txn.commit().await?;
     Ok(report)
 }
 
@@ -342,10 +352,21 @@ pub async fn import_communes(
         .pred_opt()
         .ok_or_else(|| bad("--from is out of range".into()))?;
     let txn = crate::db::begin_write(db).await?;
+    let done = import_communes_in(&txn, &rows, from, last_day).await;
+    super::settle(txn, done).await
+}
+
+/// The body of [`import_communes`], in its transaction.
+async fn import_communes_in(
+    txn: &DatabaseTransaction,
+    rows: &[CommuneRow],
+    from: NaiveDate,
+    last_day: NaiveDate,
+) -> ServiceResult<FileReport> {
     let mut report = FileReport::default();
     let mut by_district: BTreeMap<&str, Vec<&CommuneRow>> = BTreeMap::new();
     let mut seen: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
-    for row in &rows {
+    for row in rows {
         let kind = match row.kind.to_lowercase().as_str() {
             "commune" | "xã" | "xa" | "đặc khu" => "COMMUNE",
             "ward" | "phường" | "phuong" => "WARD",
@@ -364,7 +385,7 @@ pub async fn import_communes(
                 row.code
             )));
         }
-        let district = catalog::agency_by_code(&txn, &row.former_district)
+        let district = catalog::agency_by_code(txn, &row.former_district)
             .await?
             .ok_or_else(|| bad(format!("unknown former district `{}`", row.former_district)))?;
         if district.kind != AgencyKind::District.as_str() {
@@ -373,7 +394,7 @@ pub async fn import_communes(
                 district.code, district.kind
             )));
         }
-        if let Some(existing) = catalog::agency_by_code(&txn, &row.code).await? {
+        if let Some(existing) = catalog::agency_by_code(txn, &row.code).await? {
             if existing.kind != kind {
                 return Err(bad(format!(
                     "`{}` already exists and is not a {kind}",
@@ -394,7 +415,7 @@ pub async fn import_communes(
                 tenant: true,
             };
             agency::Entity::insert(new_agency(&agency, Some(from))?)
-                .exec_without_returning(&txn)
+                .exec_without_returning(txn)
                 .await?;
             report.agencies_added += 1;
         }
@@ -422,9 +443,8 @@ pub async fn import_communes(
             handovers,
             source: Some(sources.join("; ")),
         };
-        record_once(&txn, &succession, &mut report).await?;
+        record_once(txn, &succession, &mut report).await?;
     }
-    txn.commit().await?;
     Ok(report)
 }
 

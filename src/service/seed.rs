@@ -266,13 +266,12 @@ pub async fn import(
 ) -> ServiceResult<SeedReport> {
     let file = parse(source)?;
     let txn = crate::db::begin_write(db).await?;
-    let report = load_file(&txn, &file).await?;
-    if dry_run {
+    let report = load_file(&txn, &file).await;
+    if dry_run && report.is_ok() {
         txn.rollback().await?;
-    } else {
-        txn.commit().await?;
+        return report;
     }
-    Ok(report)
+    super::settle(txn, report).await
 }
 
 async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult<SeedReport> {

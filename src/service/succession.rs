@@ -81,9 +81,8 @@ pub async fn record(
         actor.require_role(&[Role::Admin])?;
     }
     let txn = crate::db::begin_write(db).await?;
-    let done = record_in(&txn, actor, succession).await?;
-    txn.commit().await?;
-    Ok(done)
+    let done = record_in(&txn, actor, succession).await;
+    super::settle(txn, done).await
 }
 
 /// [`record`] inside a caller's transaction (a file of several successions is one).
