@@ -5,10 +5,10 @@
 use std::collections::HashSet;
 
 use chrono::NaiveDate;
-use entity::{assignment, plan, task};
+use entity::{assignment, task};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, sea_query::Expr,
+    QueryFilter,
 };
 use serde_json::json;
 
@@ -54,15 +54,8 @@ async fn set_assignees_in(
         .await?
         .ok_or_else(|| ServiceError::not_found("task"))?;
     if actor.role == Role::Coordinator {
-        let coordinated = plan::Entity::find_by_id(task.plan_id)
-            .filter(timeline::coordinates_today(actor.agency_id))
-            .one(txn)
-            .await?;
-        if coordinated.is_none() {
-            return Err(ServiceError::forbidden(
-                "only the coordinator of the task's plan edits its assignments",
-            ));
-        }
+        let refusal = "only the coordinator of the task's plan edits its assignments";
+        windows::require_coordinator(txn, actor, task.plan_id, refusal).await?;
     }
     windows::refuse_if_closed(txn, &[task.plan_id], from).await?;
     let agencies = catalog::assignable_agencies(txn, agency_codes, from).await?;
@@ -99,39 +92,20 @@ async fn set_assignees_in(
     for row in &direct {
         let agency_id = row.agency_id.unwrap_or_default();
         let wanted = wanted_ids.contains(&agency_id);
-        let update = || assignment::Entity::update_many().filter(assignment::Column::Id.eq(row.id));
-        match timeline::change_from(row.valid_from, row.valid_to, wanted, from) {
-            timeline::Change::Keep if wanted => {
-                settled.insert(agency_id);
-            }
-            timeline::Change::Keep | timeline::Change::Renew => {}
-            timeline::Change::End => {
-                update()
-                    .col_expr(assignment::Column::ValidTo, Expr::value(from.pred_opt()))
-                    .exec(txn)
-                    .await?;
-            }
-            timeline::Change::Drop => {
-                assignment::Entity::delete_by_id(row.id).exec(txn).await?;
-            }
-            timeline::Change::BeginSooner => {
-                update()
-                    .col_expr(assignment::Column::ValidFrom, Expr::value(from))
-                    .exec(txn)
-                    .await?;
-                settled.insert(agency_id);
-            }
-            timeline::Change::Extend if !settled.contains(&agency_id) => {
-                update()
-                    .col_expr(
-                        assignment::Column::ValidTo,
-                        Expr::value(Option::<NaiveDate>::None),
-                    )
-                    .exec(txn)
-                    .await?;
-                settled.insert(agency_id);
-            }
-            timeline::Change::Extend => {}
+        let change = timeline::change_from(row.valid_from, row.valid_to, wanted, from);
+        // Whether this row is the agency's assignment from `from` on (one per agency).
+        let settles = match change {
+            timeline::Change::Keep => wanted,
+            timeline::Change::BeginSooner => true,
+            timeline::Change::Extend => !settled.contains(&agency_id),
+            _ => false,
+        };
+        if change == timeline::Change::Extend && !settles {
+            continue;
+        }
+        apply_to_assignment(txn, row, change, from).await?;
+        if settles {
+            settled.insert(agency_id);
         }
     }
     let mut position = rows.iter().map(|a| a.position).max().unwrap_or(0);
@@ -163,4 +137,16 @@ async fn set_assignees_in(
     };
     audit::record(txn, Some(actor), change).await?;
     Ok(task)
+}
+
+/// Writes a change of one assignment's days (see `timeline::apply_change`).
+pub(super) async fn apply_to_assignment<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    assignment: &assignment::Model,
+    change: timeline::Change,
+    from: NaiveDate,
+) -> ServiceResult<()> {
+    let this = sea_orm::Condition::all().add(assignment::Column::Id.eq(assignment.id));
+    let days = (assignment::Column::ValidFrom, assignment::Column::ValidTo);
+    timeline::apply_change::<assignment::Entity, _>(db, this, days, change, from).await
 }

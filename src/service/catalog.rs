@@ -19,7 +19,7 @@ use super::{
         TaskSort, assignee_branches, assignees, column,
     },
     domain::{AssignmentRole, PeriodKind},
-    error::ServiceResult,
+    error::{ServiceError, ServiceResult},
     filter::{Filter, catalog_page},
     pagination::{Page, PageRequest, Sorting, order_keys},
     tenancy::SubmissionScope,
@@ -414,13 +414,13 @@ pub async fn assignable_agencies<C: ConnectionTrait>(
         let known: HashSet<&str> = agencies.iter().map(|a| a.code.as_str()).collect();
         let mut unknown: Vec<&str> = wanted.difference(&known).copied().collect();
         unknown.sort_unstable();
-        return Err(crate::service::ServiceError::bad_input(format!(
+        return Err(ServiceError::bad_input(format!(
             "unknown agency codes: {}",
             unknown.join(", ")
         )));
     }
     if let Some(a) = agencies.iter().find(|a| !a.is_tenant) {
-        return Err(crate::service::ServiceError::bad_input(format!(
+        return Err(ServiceError::bad_input(format!(
             "`{}` is not a tenant agency and cannot be assigned tasks",
             a.code
         )));
@@ -429,7 +429,7 @@ pub async fn assignable_agencies<C: ConnectionTrait>(
         .iter()
         .find(|a| !timeline::holds(a.valid_from, a.valid_to, from))
     {
-        return Err(crate::service::ServiceError::bad_input(format!(
+        return Err(ServiceError::bad_input(format!(
             "`{}` does not exist on {from}",
             a.code
         )));

@@ -4,9 +4,8 @@
 use chrono::NaiveDate;
 use entity::{agency_group, agency_group_member, assignment, plan, task};
 use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
-    sea_query::{Expr, Query},
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, sea_query::Query,
 };
 use serde_json::json;
 
@@ -99,58 +98,21 @@ async fn set_members_in(
     before.sort_unstable();
     let mut after: Vec<i64> = agencies.iter().map(|a| a.id).collect();
     after.sort_unstable();
-    let member = |agency_id: i64| {
-        agency_group_member::Entity::update_many()
-            .filter(agency_group_member::Column::GroupId.eq(group.id))
-            .filter(agency_group_member::Column::AgencyId.eq(agency_id))
-    };
     for row in &rows {
         let wanted = after.contains(&row.agency_id);
-        match timeline::change_from(row.valid_from, row.valid_to, wanted, from) {
-            timeline::Change::Keep => {}
-            timeline::Change::End => {
-                member(row.agency_id)
-                    .col_expr(
-                        agency_group_member::Column::ValidTo,
-                        Expr::value(from.pred_opt()),
-                    )
-                    .exec(txn)
-                    .await?;
-            }
-            timeline::Change::Drop => {
-                agency_group_member::Entity::delete_many()
-                    .filter(agency_group_member::Column::GroupId.eq(group.id))
-                    .filter(agency_group_member::Column::AgencyId.eq(row.agency_id))
-                    .exec(txn)
-                    .await?;
-            }
-            timeline::Change::BeginSooner => {
-                member(row.agency_id)
-                    .col_expr(agency_group_member::Column::ValidFrom, Expr::value(from))
-                    .exec(txn)
-                    .await?;
-            }
-            timeline::Change::Extend => {
-                member(row.agency_id)
-                    .col_expr(
-                        agency_group_member::Column::ValidTo,
-                        Expr::value(Option::<NaiveDate>::None),
-                    )
-                    .exec(txn)
-                    .await?;
-            }
-            // One membership row per agency and group.
-            timeline::Change::Renew => {
-                let code = agencies
-                    .iter()
-                    .find(|a| a.id == row.agency_id)
-                    .map_or("?", |a| a.code.as_str());
-                return Err(ServiceError::bad_input(format!(
-                    "`{code}` left the group on {} and cannot rejoin it from {from}",
-                    row.valid_to.map_or_else(String::new, |d| d.to_string())
-                )));
-            }
+        let change = timeline::change_from(row.valid_from, row.valid_to, wanted, from);
+        // One membership row per agency and group.
+        if change == timeline::Change::Renew {
+            let code = agencies
+                .iter()
+                .find(|a| a.id == row.agency_id)
+                .map_or("?", |a| a.code.as_str());
+            return Err(ServiceError::bad_input(format!(
+                "`{code}` left the group on {} and cannot rejoin it from {from}",
+                row.valid_to.map_or_else(String::new, |d| d.to_string())
+            )));
         }
+        apply_to_membership(txn, row, change, from).await?;
     }
     let joining: Vec<i64> = after
         .iter()
@@ -179,4 +141,21 @@ async fn set_members_in(
     };
     audit::record(txn, Some(actor), change).await?;
     Ok(group)
+}
+
+/// Writes a change of one membership's days (see `timeline::apply_change`).
+pub(super) async fn apply_to_membership<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    membership: &agency_group_member::Model,
+    change: timeline::Change,
+    from: NaiveDate,
+) -> ServiceResult<()> {
+    let this = sea_orm::Condition::all()
+        .add(agency_group_member::Column::GroupId.eq(membership.group_id))
+        .add(agency_group_member::Column::AgencyId.eq(membership.agency_id));
+    let days = (
+        agency_group_member::Column::ValidFrom,
+        agency_group_member::Column::ValidTo,
+    );
+    timeline::apply_change::<agency_group_member::Entity, _>(db, this, days, change, from).await
 }

@@ -25,12 +25,12 @@ use sea_orm::{
 use serde_json::json;
 
 use super::{
-    ServiceError, ServiceResult,
+    ServiceError, ServiceResult, assignments,
     audit::{self, Change},
     auth::Principal,
     catalog,
     domain::Role,
-    timeline, windows,
+    groups, timeline, windows,
 };
 
 /// Most hand-overs of one succession (the districts' work went to a few communes each).
@@ -278,7 +278,8 @@ pub async fn record_in<C: ConnectionTrait>(
             None => rest.clone(),
         };
         let begins = a.valid_from.map_or(from, |f| Ord::max(f, from));
-        end_or_drop_assignment(db, a, from).await?;
+        let ends = timeline::change_from(a.valid_from, a.valid_to, false, from);
+        assignments::apply_to_assignment(db, a, ends, from).await?;
         for successor in to {
             let already = assignment::Entity::find()
                 .filter(assignment::Column::TaskId.eq(a.task_id))
@@ -308,7 +309,8 @@ pub async fn record_in<C: ConnectionTrait>(
         }
     }
     for m in &memberships {
-        end_or_drop_membership(db, m, from).await?;
+        let ends = timeline::change_from(m.valid_from, m.valid_to, false, from);
+        groups::apply_to_membership(db, m, ends, from).await?;
         let begins = m.valid_from.map_or(from, |f| Ord::max(f, from));
         for successor in &rest {
             let existing = agency_group_member::Entity::find()
@@ -449,61 +451,6 @@ async fn successors<C: ConnectionTrait>(
         out.push(successor);
     }
     Ok(out)
-}
-
-/// Ends an assignment the day before `from`, or removes it if it had not begun by then.
-async fn end_or_drop_assignment<C: ConnectionTrait>(
-    db: &C,
-    a: &assignment::Model,
-    from: NaiveDate,
-) -> ServiceResult<()> {
-    match timeline::change_from(a.valid_from, a.valid_to, false, from) {
-        timeline::Change::Drop => {
-            assignment::Entity::delete_by_id(a.id).exec(db).await?;
-        }
-        timeline::Change::End => {
-            assignment::Entity::update_many()
-                .col_expr(assignment::Column::ValidTo, Expr::value(from.pred_opt()))
-                .filter(assignment::Column::Id.eq(a.id))
-                .exec(db)
-                .await?;
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-/// Ends a group membership the day before `from`, or removes it if it had not begun.
-async fn end_or_drop_membership<C: ConnectionTrait>(
-    db: &C,
-    m: &agency_group_member::Model,
-    from: NaiveDate,
-) -> ServiceResult<()> {
-    let this = || {
-        sea_orm::Condition::all()
-            .add(agency_group_member::Column::GroupId.eq(m.group_id))
-            .add(agency_group_member::Column::AgencyId.eq(m.agency_id))
-    };
-    match timeline::change_from(m.valid_from, m.valid_to, false, from) {
-        timeline::Change::Drop => {
-            agency_group_member::Entity::delete_many()
-                .filter(this())
-                .exec(db)
-                .await?;
-        }
-        timeline::Change::End => {
-            agency_group_member::Entity::update_many()
-                .col_expr(
-                    agency_group_member::Column::ValidTo,
-                    Expr::value(from.pred_opt()),
-                )
-                .filter(this())
-                .exec(db)
-                .await?;
-        }
-        _ => {}
-    }
-    Ok(())
 }
 
 /// "II.3"-style labels of tasks, for messages.

@@ -4,11 +4,11 @@
 use chrono::{FixedOffset, NaiveDate, Utc};
 use entity::{agency, plan, plan_coordination};
 use sea_orm::{
-    DbBackend,
+    ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
     sea_query::{Alias, Condition, Expr, ExprTrait, Func, Order, Query},
 };
 
-use super::catalog_filter::column;
+use super::{ServiceResult, catalog_filter::column};
 
 /// Today in the province (Indochina Time, UTC+7, no daylight saving): the day validity
 /// dates are compared with.
@@ -131,6 +131,43 @@ pub fn change_from(
         (true, false, false) if ended_the_day_before => Change::Extend,
         (true, false, false) => Change::Renew,
     }
+}
+
+/// Writes `change` (for the day `from`) to the rows of `E` that `rows` selects, whose
+/// validity columns are `valid_from` and `valid_to`. `Keep` and `Renew` write nothing:
+/// a renewal needs a new row, which only the caller can make.
+pub async fn apply_change<E, C>(
+    db: &C,
+    rows: Condition,
+    (valid_from, valid_to): (E::Column, E::Column),
+    change: Change,
+    from: NaiveDate,
+) -> ServiceResult<()>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let update = |column: E::Column, value: Option<NaiveDate>| {
+        E::update_many()
+            .col_expr(column, Expr::value(value))
+            .filter(rows.clone())
+    };
+    match change {
+        Change::Keep | Change::Renew => {}
+        Change::End => {
+            update(valid_to, from.pred_opt()).exec(db).await?;
+        }
+        Change::Drop => {
+            E::delete_many().filter(rows.clone()).exec(db).await?;
+        }
+        Change::BeginSooner => {
+            update(valid_from, Some(from)).exec(db).await?;
+        }
+        Change::Extend => {
+            update(valid_to, None).exec(db).await?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

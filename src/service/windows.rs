@@ -112,16 +112,31 @@ async fn coordinated_plan<C: ConnectionTrait>(
     let plan = catalog::plan_by_code(db, plan_code)
         .await?
         .ok_or_else(|| ServiceError::not_found("plan"))?;
-    let coordinated = plan::Entity::find_by_id(plan.id)
+    require_coordinator(
+        db,
+        actor,
+        plan.id,
+        "only the plan's coordinating agency manages its reporting windows",
+    )
+    .await?;
+    Ok(plan)
+}
+
+/// FORBIDDEN with `refusal` unless `actor`'s agency coordinates the plan today.
+pub(super) async fn require_coordinator<C: ConnectionTrait>(
+    db: &C,
+    actor: &Principal,
+    plan_id: i64,
+    refusal: &str,
+) -> ServiceResult<()> {
+    let coordinated = plan::Entity::find_by_id(plan_id)
         .filter(timeline::coordinates_today(actor.agency_id))
         .one(db)
         .await?;
-    if coordinated.is_none() {
-        return Err(ServiceError::forbidden(
-            "only the plan's coordinating agency manages its reporting windows",
-        ));
+    match coordinated {
+        Some(_) => Ok(()),
+        None => Err(ServiceError::forbidden(refusal)),
     }
-    Ok(plan)
 }
 
 /// WINDOW_CLOSED when a change to who owes what from the day `from` would change the
