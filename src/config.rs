@@ -103,15 +103,32 @@ pub enum Command {
     Migrate,
     /// Load the built-in plan (768/QĐ-UBND); loading twice changes nothing.
     Seed,
-    /// Load a plan from a file in the TOML format of the built-in one
-    /// (`seed/plan-768.toml`): its agencies, groups, periods, sections and tasks. One
-    /// transaction; a plan whose code is present is left as it is.
+    /// Load a plan from a file: in the TOML format of the built-in one
+    /// (`seed/plan-768.toml`), or a spreadsheet (`.xlsx`, `.csv`) with the appendix's
+    /// columns (Mục, STT, Nội dung, Cơ quan chủ trì, Cơ quan phối hợp, Sản phẩm, Thời
+    /// gian), whose agency names are matched to codes. One transaction; an unmatched or
+    /// ambiguous name stops it before anything is written; a plan whose code is present
+    /// is left as it is.
     ImportPlan {
-        /// The plan file.
+        /// The plan file (`.toml`, `.xlsx` or `.csv`).
         file: PathBuf,
+        /// For a spreadsheet without the sheet «Kế hoạch» (a CSV file): a TOML plan file
+        /// without sections that gives the plan, its agencies, groups and phases.
+        #[arg(long)]
+        head: Option<PathBuf>,
         /// Work out and print what the load would do, and write nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Write a plan as it stands today to an XLSX workbook that `import-plan` reads back:
+    /// the appendix, the plan, its agencies, groups and phases.
+    ExportPlan {
+        /// The plan's code, e.g. `768/QĐ-UBND`.
+        #[arg(long)]
+        plan: String,
+        /// The workbook to write.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Record a reorganization from a TOML file: new agencies, and agencies that end
     /// with their work passing to successors (e.g. `seed/reorganization-2025.toml`).

@@ -9,7 +9,7 @@ use crate::{
     config::{Cli, Command, UserCommand},
     db, graphql,
     http::{App, router},
-    service::{auth, events::EventBus, reorganization, seed, submissions},
+    service::{auth, events::EventBus, plan_export, plan_sheet, reorganization, seed, submissions},
 };
 
 /// The agency the first admin account belongs to: the built-in plan's issuer.
@@ -37,20 +37,64 @@ pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
             let db = db::connect_with(cli.migration_url(), &cli.pool()).await?;
             db::migrate(&db).await?;
             let report = seed::load(&db, seed::PLAN_768).await?;
-            eprintln!("{report:?}");
+            eprintln!("{report}");
             Ok(())
         }
-        Command::ImportPlan { file, dry_run } => {
-            let source = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
+        Command::ImportPlan {
+            file,
+            head,
+            dry_run,
+        } => {
+            let extension = file
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let read = |path: &std::path::Path| {
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+            };
             let db = db::connect_with(cli.migration_url(), &cli.pool()).await?;
             db::migrate(&db).await?;
-            let report = seed::import(&db, &source, dry_run).await?;
+            let report = if extension == "toml" {
+                if head.is_some() {
+                    anyhow::bail!("--head is for a spreadsheet; a TOML plan file has its own");
+                }
+                let source = String::from_utf8(read(&file)?)
+                    .with_context(|| format!("{} is not UTF-8", file.display()))?;
+                seed::import(&db, &source, dry_run).await?.to_string()
+            } else {
+                let sheet = plan_sheet::SheetFile::from_extension(&extension, read(&file)?)?;
+                let head = match head {
+                    Some(path) => Some(
+                        String::from_utf8(read(&path)?)
+                            .with_context(|| format!("{} is not UTF-8", path.display()))?,
+                    ),
+                    None => None,
+                };
+                seed::import_sheet(&db, &sheet, head.as_deref(), dry_run)
+                    .await?
+                    .to_string()
+            };
             if dry_run {
                 eprintln!("dry run, nothing written: {report}");
             } else {
                 eprintln!("{report}");
             }
+            Ok(())
+        }
+        Command::ExportPlan { plan, out } => {
+            let db = db::connect_with(cli.migration_url(), &cli.pool()).await?;
+            db::migrate(&db).await?;
+            let file = plan_export::plan_file(&db, &plan).await?;
+            let bytes = plan_sheet::write_workbook(&file)
+                .map_err(|e| anyhow::anyhow!("writing the workbook: {e}"))?;
+            std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
+            eprintln!(
+                "wrote plan {} ({} tasks) to {}",
+                file.plan.code,
+                file.sections.iter().map(|s| s.tasks.len()).sum::<usize>(),
+                out.display()
+            );
             Ok(())
         }
         Command::RecordSuccession { file } => {

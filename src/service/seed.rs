@@ -14,23 +14,25 @@ use serde::Deserialize;
 use super::{
     domain::{AgencyKind, AssignmentRole, PeriodKind, TaskSchedule},
     error::{ServiceError, ServiceResult},
-    text,
+    plan_sheet, text,
 };
 
 /// The built-in plan: Decision 768/QĐ-UBND of Binh Dinh province.
 pub const PLAN_768: &str = include_str!("../../seed/plan-768.toml");
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanFile {
     pub plan: PlanHead,
     pub agencies: Vec<AgencyRow>,
     pub groups: Vec<GroupRow>,
     pub phases: Vec<PhaseRow>,
+    /// Absent from the head of a plan whose appendix is a spreadsheet.
+    #[serde(default)]
     pub sections: Vec<SectionRow>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanHead {
     pub code: String,
@@ -45,7 +47,7 @@ pub struct PlanHead {
     pub end_year: i32,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgencyRow {
     pub code: String,
@@ -55,7 +57,7 @@ pub struct AgencyRow {
     pub tenant: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupRow {
     pub code: String,
@@ -68,14 +70,14 @@ pub struct GroupRow {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PhaseRow {
     pub code: String,
     pub label: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SectionRow {
     pub numeral: String,
@@ -83,7 +85,7 @@ pub struct SectionRow {
     pub tasks: Vec<TaskRow>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskRow {
     pub number: Option<i32>,
@@ -100,7 +102,7 @@ pub struct TaskRow {
     pub inferred: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AssigneeRow {
     pub wording: String,
@@ -274,6 +276,75 @@ pub async fn import(
     super::settle(txn, report).await
 }
 
+/// What loading a spreadsheet did, and the names it matched loosely (by abbreviation,
+/// spelling or case), for the operator to check.
+#[derive(Debug)]
+pub struct SheetImport {
+    pub seed: SeedReport,
+    pub loose_matches: Vec<plan_sheet::LooseMatch>,
+}
+
+impl std::fmt::Display for SheetImport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.seed)?;
+        if !self.loose_matches.is_empty() {
+            write!(f, "\nnames matched by abbreviation or spelling:")?;
+            for m in &self.loose_matches {
+                write!(f, "\n  «{}» → {}", m.wording, m.named)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Loads a plan from a spreadsheet with the appendix's columns (see `plan_sheet`) in one
+/// transaction, its agency names matched to the file's agencies and groups. `head`, a plan file in TOML without sections, gives
+/// the plan, agencies, groups and phases of a file that holds only an appendix (a CSV).
+/// Every unmatched or ambiguous name stops the load before anything is written; with
+/// `dry_run` nothing is written anyway.
+#[tracing::instrument(skip_all)]
+pub async fn import_sheet(
+    db: &DatabaseConnection,
+    file: &plan_sheet::SheetFile,
+    head: Option<&str>,
+    dry_run: bool,
+) -> ServiceResult<SheetImport> {
+    let sheets = plan_sheet::Sheets::read(file)?;
+    let mut plan = match head {
+        Some(source) => {
+            let head = parse(source)?;
+            if !head.sections.is_empty() {
+                return Err(bad(
+                    "the head file holds sections: the appendix gives them".into()
+                ));
+            }
+            head
+        }
+        None if sheets.has_head() => plan_sheet::read_head(&sheets)?,
+        None => {
+            return Err(bad(format!(
+                "the file has no sheet «{}»: give the plan, its agencies, groups and phases \
+                 in a TOML file (--head)",
+                plan_sheet::PLAN_SHEET
+            )));
+        }
+    };
+    // Names are matched against the file's own agencies and groups only: another
+    // province's "Sở Tài chính" is not this plan's.
+    let appendix = plan_sheet::read_appendix(&sheets, &plan, &plan_sheet::name_index(&plan))?;
+    let txn = crate::db::begin_write(db).await?;
+    plan.sections = appendix.sections;
+    let report = load_file(&txn, &plan).await.map(|seed| SheetImport {
+        seed,
+        loose_matches: appendix.loose_matches,
+    });
+    if dry_run && report.is_ok() {
+        txn.rollback().await?;
+        return report;
+    }
+    super::settle(txn, report).await
+}
+
 async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult<SeedReport> {
     let mut report = SeedReport::default();
 
@@ -377,14 +448,29 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
     report.plan_loaded = true;
 
     // Groups, by code; members of a new group are set once, here.
-    let mut groups: HashMap<String, i64> = agency_group::Entity::find()
+    let mut groups: HashMap<String, agency_group::Model> = agency_group::Entity::find()
         .all(db)
         .await?
         .into_iter()
-        .map(|g| (g.code, g.id))
+        .map(|g| (g.code.clone(), g))
         .collect();
     for row in &file.groups {
-        if groups.contains_key(&row.code) {
+        if let Some(existing) = groups.get(&row.code) {
+            // A group of another plan's own, or another wording, is not this file's.
+            let same = existing.name == text::normalize(&row.name)
+                && (existing.plan_id.is_none() && !row.plan_scoped);
+            if !same {
+                return Err(bad(format!(
+                    "group code `{}` already names «{}»{}; choose another code",
+                    row.code,
+                    existing.name,
+                    if existing.plan_id.is_some() {
+                        " of another plan"
+                    } else {
+                        ""
+                    }
+                )));
+            }
             continue;
         }
         let group = agency_group::Entity::insert(agency_group::ActiveModel {
@@ -396,7 +482,7 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
         })
         .exec_with_returning(db)
         .await?;
-        groups.insert(group.code.clone(), group.id);
+        groups.insert(group.code.clone(), group.clone());
         report.groups_added += 1;
         let mut member_ids = Vec::new();
         for code in &row.members {
@@ -514,9 +600,10 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
                         (None, Some(code)) => (
                             None,
                             Some(
-                                *groups
+                                groups
                                     .get(code)
-                                    .ok_or_else(|| bad(format!("unknown group `{code}`")))?,
+                                    .ok_or_else(|| bad(format!("unknown group `{code}`")))?
+                                    .id,
                             ),
                         ),
                         _ => {

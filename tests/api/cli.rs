@@ -4,9 +4,14 @@ use std::process::Command;
 use crate::support::sqlite_copy_in;
 
 fn plantrack(db: &std::path::Path, args: &[&str]) -> (bool, String) {
+    plantrack_at(&crate::support::sqlite_url(db), args)
+}
+
+/// Runs the command line on the database at `url`: (success, what it said on stderr).
+pub fn plantrack_at(url: &str, args: &[&str]) -> (bool, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_plantrack"))
         .args(args)
-        .env("DATABASE_URL", crate::support::sqlite_url(db))
+        .env("DATABASE_URL", url)
         .env("PLANTRACK_PASSWORD", "a-long-enough-password")
         .env("RUST_BACKTRACE", "1")
         .output()

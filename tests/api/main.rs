@@ -17,6 +17,7 @@ mod fuzz;
 mod isolation;
 mod limits;
 mod observability;
+mod plan_files;
 mod plans;
 mod query_language;
 mod reports;

@@ -212,6 +212,28 @@ impl TestApp {
         }
     }
 
+    /// The URL of the tables' owner (see `owner_db`), for the command line.
+    pub fn owner_url(&self) -> &str {
+        self.owner_url.as_deref().unwrap_or(&self.url)
+    }
+
+    /// A second database of this app's kind, migrated and holding nothing else (no plan,
+    /// no user): the serving role's URL and the owner's. A SQLite one is a file in `dir`.
+    pub async fn empty_database(&self, dir: &Path) -> (String, String) {
+        if self.backend == "sqlite" {
+            let url = sqlite_url(&dir.join("empty.db"));
+            let conn = db::connect(&url, 1).await.expect("sqlite");
+            db::migrate(&conn).await.expect("migrate");
+            conn.close().await.expect("close");
+            return (url.clone(), url);
+        }
+        let admin_url = match std::env::var(postgres::SHARED_CLUSTER) {
+            Ok(url) => url,
+            Err(_) => postgres::ready_cluster().await.expect("the test cluster"),
+        };
+        postgres::empty_database(&admin_url).await
+    }
+
     /// Serves this app on a loopback port, until the test ends, as `plantrack serve` does.
     pub async fn serve(&self) -> SocketAddr {
         serve(self.router.clone()).await
@@ -368,6 +390,11 @@ pub const USERS: &[(&str, &str, Role)] = &[
 async fn prepare(conn: &DatabaseConnection) {
     db::migrate(conn).await.expect("migrate");
     seed::load(conn, seed::PLAN_768).await.expect("seed");
+    add_test_users(conn).await;
+}
+
+/// Adds the test users to a database that holds their agencies.
+pub async fn add_test_users(conn: &DatabaseConnection) {
     for (username, agency, role) in USERS {
         let new = auth::NewUser {
             username: (*username).into(),
@@ -471,7 +498,37 @@ pub mod postgres {
         let owner_url = with_database(admin_url, name);
         let owner = db::connect(&owner_url, 1).await.expect("connect as owner");
         prepare(&owner).await;
-        // The serving role: may log in, owns nothing, acts as the app role.
+        serve_as_app_role(&owner).await;
+        owner.close().await.expect("close");
+        (with_user(&owner_url, SERVER_ROLE), owner_url)
+    }
+
+    /// A new database, migrated and holding nothing else: the serving role's URL and the
+    /// owner's.
+    pub async fn empty_database(admin_url: &str) -> (String, String) {
+        let name = format!(
+            "plantrack_empty_{}_{}",
+            std::process::id(),
+            NEXT_DB.fetch_add(1, Ordering::SeqCst)
+        );
+        let admin = db::connect(admin_url, 1)
+            .await
+            .expect("connect to PostgreSQL");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create the database");
+        admin.close().await.expect("close");
+        let owner_url = with_database(admin_url, &name);
+        let owner = db::connect(&owner_url, 1).await.expect("connect as owner");
+        db::migrate(&owner).await.expect("migrate");
+        serve_as_app_role(&owner).await;
+        owner.close().await.expect("close");
+        (with_user(&owner_url, SERVER_ROLE), owner_url)
+    }
+
+    /// Lets the serving role (may log in, owns nothing) act as the app role.
+    async fn serve_as_app_role(owner: &DatabaseConnection) {
         owner
             .execute_unprepared(&format!(
                 "DO $$ BEGIN \
@@ -481,11 +538,9 @@ pub mod postgres {
             ))
             .await
             .expect("create the serving role");
-        plantrack::db::grant_app_role(&owner, SERVER_ROLE)
+        plantrack::db::grant_app_role(owner, SERVER_ROLE)
             .await
             .expect("grant the app role");
-        owner.close().await.expect("close");
-        (with_user(&owner_url, SERVER_ROLE), owner_url)
     }
 
     fn with_database(url: &str, name: &str) -> String {
