@@ -11,6 +11,10 @@ pub struct Model {
     pub position: i32,
     /// True where the source text lost the deliverable and it was inferred.
     pub inferred: bool,
+    /// First day the task asks for it (null: from the plan's start).
+    pub valid_from: Option<Date>,
+    /// Last day the task asks for it (null: open-ended).
+    pub valid_to: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,4 +16,5 @@ pub mod submission;
 pub mod submission_deliverable;
 pub mod task;
 pub mod task_period;
+pub mod task_revision;
 pub mod user;

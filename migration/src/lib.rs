@@ -7,6 +7,7 @@ mod m20260103_000001_hardening;
 mod m20260104_000001_report_search;
 mod m20260105_000001_unindexed_reports;
 mod m20260106_000001_time_and_change;
+mod m20260107_000001_task_revisions;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260104_000001_report_search::Migration),
             Box::new(m20260105_000001_unindexed_reports::Migration),
             Box::new(m20260106_000001_time_and_change::Migration),
+            Box::new(m20260107_000001_task_revisions::Migration),
         ]
     }
 }

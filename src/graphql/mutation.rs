@@ -16,7 +16,7 @@ use super::{
 use crate::service::{
     ServiceError, assignments, auth,
     domain::{AssignmentRole, ReviewDecision},
-    groups, submissions, succession, windows,
+    groups, submissions, succession, task_edits, windows,
 };
 
 pub struct Mutation;
@@ -251,6 +251,38 @@ impl Mutation {
         .await
         .gql()
         .map(Task)
+    }
+
+    /// Changes a task's text and deliverables from a day, today at the latest (the
+    /// plan's coordinator or an admin); what is not given stays. The text before is kept
+    /// for the reports of the periods that fell due before the day; deliverables left out
+    /// end the day before, new ones begin on it, and evidence already given keeps its
+    /// deliverable. Refused with WINDOW_CLOSED where it would alter a period whose
+    /// reporting window has closed, and with BAD_USER_INPUT for a day before the task's
+    /// last change. Audited on the task.
+    async fn edit_task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task's global id.")] task_id: ID,
+        #[graphql(desc = "The task's new text (1 to 2,000 characters).")] content: Option<String>,
+        #[graphql(
+            desc = "The task's deliverables from `from` on, in order (1 to 20, each 1 to 500 characters); one already there (the same words, whatever the case or diacritics) stays."
+        )]
+        deliverables: Option<Vec<String>>,
+        #[graphql(desc = "The first day the change holds (default: today); not after today.")]
+        from: Option<Date>,
+    ) -> Result<Task> {
+        let (principal, _) = signed_in(ctx).gql()?;
+        let task_id = row_id(&task_id, "Task").gql()?;
+        let edit = task_edits::TaskEdit {
+            content,
+            deliverables,
+            from: from.map(|d| d.0),
+        };
+        task_edits::edit(db(ctx), principal, task_id, edit)
+            .await
+            .gql()
+            .map(Task)
     }
 
     /// Records a reorganization (admins only): the agency ends on `lastDay`, and from

@@ -415,6 +415,14 @@ impl Deliverable {
     async fn inferred(&self) -> bool {
         self.0.inferred
     }
+    /// First day the task asks for it; null: from the plan's start.
+    async fn valid_from(&self) -> Option<Date> {
+        self.0.valid_from.map(Date)
+    }
+    /// Last day the task asks for it (an edit dropped it); null: open-ended.
+    async fn valid_to(&self) -> Option<Date> {
+        self.0.valid_to.map(Date)
+    }
     /// The task that must deliver it.
     async fn task(&self, ctx: &Context<'_>) -> Result<Task> {
         required::<task::Entity>(ctx, self.0.task_id)

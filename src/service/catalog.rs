@@ -131,12 +131,27 @@ pub async fn assignments_of_tasks<C: ConnectionTrait>(
         .await?)
 }
 
+/// The deliverables each task asks for today, in the task's order.
 pub async fn deliverables_of_tasks<C: ConnectionTrait>(
     db: &C,
     task_ids: &[i64],
 ) -> ServiceResult<Vec<deliverable::Model>> {
+    deliverables_of_tasks_on(db, task_ids, timeline::today()).await
+}
+
+/// The deliverables each task asks for on `day`, in the task's order.
+pub async fn deliverables_of_tasks_on<C: ConnectionTrait>(
+    db: &C,
+    task_ids: &[i64],
+    day: chrono::NaiveDate,
+) -> ServiceResult<Vec<deliverable::Model>> {
     Ok(deliverable::Entity::find()
         .filter(deliverable::Column::TaskId.is_in(task_ids.iter().copied()))
+        .filter(timeline::holds_on(
+            Expr::col(deliverable::Column::ValidFrom),
+            Expr::col(deliverable::Column::ValidTo),
+            Expr::val(day),
+        ))
         .order_by_asc(deliverable::Column::Position)
         .all(db)
         .await?)

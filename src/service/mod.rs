@@ -25,6 +25,7 @@ pub mod seed;
 pub mod submission_filter;
 pub mod submissions;
 pub mod succession;
+pub mod task_edits;
 pub mod tenancy;
 pub mod text;
 pub mod throttle;

@@ -10,9 +10,9 @@ use super::{
     domain::{ObligationState, Progress, parse_stored},
     obligations::{self, Obligation},
     progress::{self, ProgressCounts, ProgressGroup},
-    submissions,
+    submissions, task_edits,
     tenancy::SubmissionScope,
-    windows,
+    timeline, windows,
 };
 use sea_orm::DatabaseConnection;
 
@@ -107,6 +107,11 @@ pub async fn build(
         .map(|s| (s.id, s))
         .collect();
 
+    // The tasks' text on the period's duty day, where it has been edited since.
+    let task_ids: Vec<i64> = obligations.iter().map(|o| o.task.id).collect();
+    let texts_then =
+        task_edits::texts_on(db, &task_ids, timeline::duty_day_after(period.ends_on)).await?;
+
     let mut rows = Vec::with_capacity(obligations.len());
     for Obligation {
         agency,
@@ -122,7 +127,7 @@ pub async fn build(
                 .map(|s| s.numeral.clone())
                 .unwrap_or_default(),
             task_number: task.number,
-            task_content: task.content.clone(),
+            task_content: texts_then.get(&task.id).unwrap_or(&task.content).clone(),
             agency: agency.name.clone(),
             status: state_label(*state),
             progress: "",

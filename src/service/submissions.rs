@@ -156,12 +156,14 @@ fn unique_to_conflict(err: DbErr) -> ServiceError {
     }
 }
 
+/// Evidence for the deliverables `task_id` asks for on `duty_day` (its period's).
 async fn validated_evidence<C: ConnectionTrait>(
     db: &C,
     task_id: i64,
+    duty_day: chrono::NaiveDate,
     evidence: Vec<Evidence>,
 ) -> ServiceResult<Vec<Evidence>> {
-    let allowed: HashSet<i64> = catalog::deliverables_of_tasks(db, &[task_id])
+    let allowed: HashSet<i64> = catalog::deliverables_of_tasks_on(db, &[task_id], duty_day)
         .await?
         .iter()
         .map(|d| d.id)
@@ -262,7 +264,10 @@ pub async fn save(
         )));
     }
     let evidence = match input.deliverables {
-        Some(evidence) => Some(validated_evidence(&*txn, task.id, evidence).await?),
+        Some(evidence) => {
+            let duty_day = timeline::duty_day_after(period.ends_on);
+            Some(validated_evidence(&*txn, task.id, duty_day, evidence).await?)
+        }
         None => None,
     };
     let existing = txn

@@ -46,6 +46,11 @@ pub fn duty_day(backend: DbBackend, ends_on: Expr) -> Expr {
     }
 }
 
+/// [`duty_day`] of a period ending on `ends_on`, in Rust.
+pub fn duty_day_after(ends_on: NaiveDate) -> NaiveDate {
+    ends_on.succ_opt().unwrap_or(ends_on)
+}
+
 /// The agency (the `agency` table of the query) holds on `day`: it exists then.
 pub fn agency_holds_on(day: Expr) -> Condition {
     holds_on(

@@ -157,7 +157,7 @@ pub async fn refuse_if_closed<C: ConnectionTrait>(
     let periods = catalog::find_by_ids::<period::Entity, _>(db, &period_ids).await?;
     let altered = periods
         .iter()
-        .filter(|period| period.ends_on.succ_opt().is_some_and(|day| day >= from))
+        .filter(|period| timeline::duty_day_after(period.ends_on) >= from)
         .map(|period| period.code.as_str())
         .collect::<Vec<_>>();
     if altered.is_empty() {

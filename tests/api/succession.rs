@@ -364,9 +364,163 @@ async fn a_closed_period_never_changes(app: TestApp) {
         today.body
     );
 
+    // The task's text and deliverables: refused from 2024's duty day, accepted from today.
+    let back_dated = coordinator
+        .graphql(
+            EDIT,
+            json!({ "t": task, "c": "Nội dung đã sửa", "f": "2025-01-01" }),
+        )
+        .await;
+    assert_eq!(
+        back_dated.error_code(),
+        Some("WINDOW_CLOSED"),
+        "{}",
+        back_dated.body
+    );
+    let edited = coordinator
+        .graphql(
+            EDIT,
+            json!({ "t": task, "c": "Nội dung đã sửa", "d": ["Báo cáo kết quả"] }),
+        )
+        .await;
+    assert_eq!(
+        edited.data()["editTask"]["content"],
+        "Nội dung đã sửa",
+        "{}",
+        edited.body
+    );
+
     assert!(
         before == snapshot().await,
         "2024 is byte-for-byte what it was"
+    );
+}
+
+const EDIT: &str = "mutation($t: ID!, $c: String, $d: [String!], $f: Date) {
+    editTask(taskId: $t, content: $c, deliverables: $d, from: $f) {
+        content deliverables { id description validFrom validTo } } }";
+
+/// The coordinator edits a task's text and deliverables from a day: reports of periods
+/// that fell due before it keep the old text; a dropped deliverable takes no new
+/// evidence, and the evidence already given for it stays.
+async fn the_coordinator_edits_a_tasks_text_and_deliverables(app: TestApp) {
+    open_window(&app, "2026", 48).await.data();
+    let task = task_id(&app, "I", Some(1)).await;
+    let coordinator = app.client("coordinator").await;
+    let tayson = app.client("tayson").await;
+    let edit = |vars: Value| {
+        let coordinator = &coordinator;
+        async move { coordinator.graphql(EDIT, vars).await }
+    };
+
+    let refused = tayson.graphql(EDIT, json!({ "t": task, "c": "x" })).await;
+    assert_eq!(refused.error_code(), Some("FORBIDDEN"));
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(2))
+        .date_naive()
+        .to_string();
+    for bad in [
+        json!({ "t": task, "c": "x", "f": tomorrow }),
+        json!({ "t": task, "c": "   " }),
+        json!({ "t": task, "d": [] }),
+        json!({ "t": task, "d": ["Hội nghị", "hoi nghi"] }),
+        json!({ "t": task, "c": "x".repeat(2_001) }),
+        json!({ "t": task }),
+    ] {
+        let reply = edit(bad.clone()).await;
+        assert_eq!(
+            reply.error_code(),
+            Some("BAD_USER_INPUT"),
+            "{bad}: {}",
+            reply.body
+        );
+    }
+
+    // Evidence for "Hội nghị triển khai" in a 2026 draft, before the edit.
+    let reply = edit(json!({ "t": task, "c": "Tổ chức nghiên cứu, quán triệt Chỉ thị 05" })).await;
+    let deliverables = reply.data()["editTask"]["deliverables"].clone();
+    let conference = deliverables
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["description"] == "Hội nghị triển khai")
+        .unwrap()["id"]
+        .clone();
+    let evidence =
+        |deliverable: &Value| json!([{ "deliverableId": deliverable, "status": "COMPLETED" }]);
+    let draft = save(
+        &tayson,
+        json!({ "taskId": task, "periodCode": "2026", "summary": "2026", "deliverables": evidence(&conference) }),
+    )
+    .await;
+    let draft_id = field(&draft, "saveSubmission")["id"].clone();
+
+    let today = chrono::Utc::now().date_naive();
+    let reply = edit(json!({ "t": task, "d": ["Tài liệu tuyên truyền", "Báo cáo kết quả"] })).await;
+    let edited = &reply.data()["editTask"];
+    assert_eq!(
+        edited["content"],
+        "Tổ chức nghiên cứu, quán triệt Chỉ thị 05"
+    );
+    let now: Vec<(&str, &Value)> = edited["deliverables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["description"].as_str().unwrap(), &d["validFrom"]))
+        .collect();
+    assert_eq!(now.len(), 2, "{now:?}");
+    assert_eq!(now[0], ("Tài liệu tuyên truyền", &Value::Null));
+    assert_eq!(now[1].0, "Báo cáo kết quả");
+    // Today in Vietnam (UTC+7) is today or tomorrow in UTC.
+    let from = now[1].1.as_str().unwrap();
+    assert!(
+        [today, today.succ_opt().unwrap()]
+            .map(|d| d.to_string())
+            .contains(&from.to_owned()),
+        "{from}"
+    );
+
+    // The dropped deliverable takes no new evidence; what was given for it stays.
+    let again = save(
+        &tayson,
+        json!({ "taskId": task, "periodCode": "2026", "summary": "2026", "expectedVersion": 1, "deliverables": evidence(&conference) }),
+    )
+    .await;
+    assert_eq!(again.error_code(), Some("BAD_USER_INPUT"), "{}", again.body);
+    let kept = tayson
+        .graphql(
+            "query($s: ID!) { node(id: $s) { ... on Submission { deliverables { deliverable { description validTo } } } } }",
+            json!({ "s": draft_id }),
+        )
+        .await;
+    let kept = &kept.data()["node"]["deliverables"][0]["deliverable"];
+    assert_eq!(kept["description"], "Hội nghị triển khai");
+    assert!(kept["validTo"].is_string(), "{kept}");
+    let report =
+        json!({ "deliverableId": edited["deliverables"][1]["id"], "status": "IN_PROGRESS" });
+    let saved = save(
+        &tayson,
+        json!({ "taskId": task, "periodCode": "2026", "summary": "2026", "expectedVersion": 1, "deliverables": [report] }),
+    )
+    .await;
+    assert_eq!(field(&saved, "saveSubmission")["version"], 2);
+
+    // A change cannot begin before the last one.
+    let earlier = edit(json!({ "t": task, "c": "y", "f": "2026-01-01" })).await;
+    assert_eq!(
+        earlier.error_code(),
+        Some("BAD_USER_INPUT"),
+        "{}",
+        earlier.body
+    );
+    let audit = app
+        .graphql(
+            "query($t: ID!) { node(id: $t) { ... on Task { content } } }",
+            json!({ "t": task }),
+        )
+        .await;
+    assert_eq!(
+        audit.data()["node"]["content"],
+        "Tổ chức nghiên cứu, quán triệt Chỉ thị 05"
     );
 }
 
@@ -565,6 +719,7 @@ async fn successions_never_lose_work(app: TestApp) {
 
 on_both_databases!(
     successions_never_lose_work,
+    the_coordinator_edits_a_tasks_text_and_deliverables,
     the_coordinator_edits_who_a_task_assigns,
     the_2025_reorganization_carries_the_plan_over,
     a_closed_period_never_changes,
