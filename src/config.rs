@@ -108,7 +108,7 @@ pub enum Command {
     /// columns (Mục, STT, Nội dung, Cơ quan chủ trì, Cơ quan phối hợp, Sản phẩm, Thời
     /// gian), whose agency names are matched to codes. One transaction; an unmatched or
     /// ambiguous name stops it before anything is written; a plan whose code is present
-    /// is left as it is.
+    /// is left whole as it is.
     ImportPlan {
         /// The plan file (`.toml`, `.xlsx` or `.csv`).
         file: PathBuf,

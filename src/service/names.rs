@@ -204,14 +204,19 @@ pub const MAX_NAMES_PER_CELL: usize = 64;
 /// The names of an assignee cell. Names are separated by new lines or ";"; commas both
 /// separate names and occur inside them ("UBND các huyện, thị xã, thành phố"), so the
 /// longest run of comma-separated parts that is a known name is taken first.
-pub fn split_cell(index: &NameIndex, cell: &str, task: &str) -> Vec<CellName> {
+pub fn split_cell(index: &NameIndex, cell: &str, task: &str) -> Result<Vec<CellName>, String> {
+    if cell.split(['\n', ';', ',']).count() > MAX_NAMES_PER_CELL {
+        return Err(format!(
+            "more than {MAX_NAMES_PER_CELL} names or parts of names in one cell"
+        ));
+    }
     let mut names = Vec::new();
     for part in cell
         .split(['\n', ';'])
         .map(str::trim)
         .filter(|p| !p.is_empty())
     {
-        let pieces: Vec<&str> = part.split(',').take(MAX_NAMES_PER_CELL).collect();
+        let pieces: Vec<&str> = part.split(',').collect();
         let mut start = 0;
         while start < pieces.len() {
             let longest = (start + 1..=pieces.len()).rev().find_map(|end| {
@@ -239,7 +244,7 @@ pub fn split_cell(index: &NameIndex, cell: &str, task: &str) -> Vec<CellName> {
             }
         }
     }
-    names
+    Ok(names)
 }
 
 #[cfg(test)]
@@ -324,7 +329,8 @@ mod tests {
             &index,
             "Sở Tư pháp, UBND các huyện, thị xã, thành phố; Các sở, ngành\nSở TT&TT",
             "I.1",
-        );
+        )
+        .unwrap();
         let wordings: Vec<&str> = names.iter().map(|n| n.wording.as_str()).collect();
         assert_eq!(
             wordings,
@@ -336,6 +342,8 @@ mod tests {
             ]
         );
         assert!(names.iter().all(|n| matches!(n.found, Lookup::One(_))));
+        let crowded = "Sở Tư pháp, ".repeat(MAX_NAMES_PER_CELL) + "Sở TT&TT";
+        assert!(split_cell(&index, &crowded, "I.1").is_err());
     }
 
     #[test]
@@ -345,7 +353,8 @@ mod tests {
             &index,
             "Sở Tư pháp, Sở Lao động - Thương binh và Xã hộ",
             "I.1",
-        );
+        )
+        .unwrap();
         assert_eq!(names[1].found, Lookup::Unknown);
         assert_eq!(
             index.nearest(&names[1].wording),

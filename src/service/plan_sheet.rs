@@ -11,7 +11,7 @@
 //! only; the rest then comes from a plan file in TOML without sections (`--head`).
 use std::{collections::HashSet, io::Cursor};
 
-use calamine::{Data, Reader, Xlsx};
+use calamine::{DataRef, Reader, Xlsx};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
 use super::{
@@ -117,9 +117,14 @@ impl Sheets {
             .map(|(_, t)| t)
     }
 
-    fn appendix(&self) -> ServiceResult<&Table> {
-        self.named(APPENDIX_SHEET)
-            .or_else(|| self.0.first().map(|(_, t)| t))
+    /// The appendix: the sheet «Phụ lục», else the first; with its name.
+    fn appendix(&self) -> ServiceResult<(&str, &Table)> {
+        let wanted = text::fold(APPENDIX_SHEET);
+        self.0
+            .iter()
+            .find(|(n, _)| text::fold(n.trim()) == wanted)
+            .or_else(|| self.0.first())
+            .map(|(n, t)| (n.as_str(), t))
             .ok_or_else(|| bad("the workbook has no sheet".into()))
     }
 
@@ -129,38 +134,113 @@ impl Sheets {
     }
 }
 
-fn cell_text(cell: &Data) -> String {
-    match cell {
-        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-        Data::Int(i) => i.to_string(),
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-        Data::Float(f) => f.to_string(),
-        Data::Bool(b) => b.to_string(),
+/// The text of a cell at `(row, column)` (from 0), or why it has none: an error value
+/// (#REF!, #N/A …) is a problem of the file, not an empty cell.
+fn cell_text(cell: &DataRef<'_>, sheet: &str, at: (u32, u32)) -> ServiceResult<String> {
+    Ok(match cell {
+        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.clone(),
+        DataRef::SharedString(s) => (*s).to_owned(),
+        DataRef::Int(i) => i.to_string(),
+        DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        DataRef::Float(f) => f.to_string(),
+        DataRef::Bool(b) => b.to_string(),
         // A date cell is a count of days from Excel's day zero.
-        Data::DateTime(d) => chrono::NaiveDate::from_ymd_opt(1899, 12, 30)
+        DataRef::DateTime(d) => chrono::NaiveDate::from_ymd_opt(1899, 12, 30)
             .and_then(|zero| zero.checked_add_signed(chrono::Duration::days(d.as_f64() as i64)))
             .map(|day| day.to_string())
             .unwrap_or_default(),
-        Data::Error(_) | Data::Empty => String::new(),
+        DataRef::Error(e) => {
+            return Err(bad(format!(
+                "sheet «{sheet}» row {}, column {}: the cell holds the error {e}",
+                at.0 + 1,
+                at.1 + 1
+            )));
+        }
+        DataRef::Empty => String::new(),
+    })
+}
+
+/// Most bytes a workbook's parts may hold once decompressed: a plan's workbook holds
+/// well under a megabyte, and a small file must not expand into gigabytes.
+const MAX_UNCOMPRESSED_BYTES: u64 = 32 * 1024 * 1024;
+/// Most columns a sheet may use.
+const MAX_COLUMNS: u32 = 64;
+
+/// Decompresses every part of the workbook, counting, and refuses one that holds more
+/// than [`MAX_UNCOMPRESSED_BYTES`] whatever its headers claim.
+fn check_expanded_size(bytes: &[u8]) -> ServiceResult<()> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| bad(format!("not a readable XLSX workbook: {e}")))?;
+    let mut left = MAX_UNCOMPRESSED_BYTES;
+    for i in 0..archive.len() {
+        let part = archive
+            .by_index(i)
+            .map_err(|e| bad(format!("not a readable XLSX workbook: {e}")))?;
+        let read = std::io::copy(
+            &mut std::io::Read::take(part, left + 1),
+            &mut std::io::sink(),
+        )
+        .map_err(|e| bad(format!("not a readable XLSX workbook: {e}")))?;
+        if read > left {
+            return Err(bad(format!(
+                "the workbook expands to more than {} MB",
+                MAX_UNCOMPRESSED_BYTES / 1024 / 1024
+            )));
+        }
+        left -= read;
     }
+    Ok(())
 }
 
 fn read_xlsx(bytes: &[u8]) -> ServiceResult<Sheets> {
+    check_expanded_size(bytes)?;
+    // The XLSX parser can panic on hostile cell references; that is a bad file, not a
+    // crash.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_sheets(bytes))).unwrap_or_else(
+        |_| {
+            Err(bad(
+                "not a readable XLSX workbook: malformed sheet data".into()
+            ))
+        },
+    )
+}
+
+/// Each sheet's used cells, cell by cell: a cell placed beyond [`MAX_ROWS`] rows or
+/// [`MAX_COLUMNS`] columns is refused before anything is laid out for it.
+fn read_sheets(bytes: &[u8]) -> ServiceResult<Sheets> {
     let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
         .map_err(|e| bad(format!("not a readable XLSX workbook: {e}")))?;
     let mut sheets = Vec::new();
     for name in workbook.sheet_names() {
-        let range = workbook
-            .worksheet_range(&name)
+        let mut cells = workbook
+            .worksheet_cells_reader(&name)
             .map_err(|e| bad(format!("sheet «{name}» cannot be read: {e}")))?;
-        if range.height() > MAX_ROWS {
-            return Err(bad(format!("sheet «{name}» has more than {MAX_ROWS} rows")));
+        let mut table: Table = Vec::new();
+        while let Some(cell) = cells
+            .next_cell()
+            .map_err(|e| bad(format!("sheet «{name}» cannot be read: {e}")))?
+        {
+            let (row, column) = cell.get_position();
+            if row as usize >= MAX_ROWS || column >= MAX_COLUMNS {
+                return Err(bad(format!(
+                    "sheet «{name}» has a cell beyond row {MAX_ROWS} or column {MAX_COLUMNS}"
+                )));
+            }
+            let text = cell_text(cell.get_value(), &name, (row, column))?;
+            if text.is_empty() {
+                continue;
+            }
+            let row = row as usize;
+            if table.len() <= row {
+                table.resize(row + 1, Vec::new());
+            }
+            let cells = &mut table[row];
+            if cells.len() <= column as usize {
+                cells.resize(column as usize + 1, String::new());
+            }
+            cells[column as usize] = text;
         }
-        let table = range
-            .rows()
-            .map(|row| row.iter().map(cell_text).collect())
-            .collect();
-        sheets.push((name, checked(table)?));
+        sheets.push((name.clone(), checked(&name, table)?));
     }
     Ok(Sheets(sheets))
 }
@@ -171,23 +251,55 @@ fn read_csv(bytes: &[u8]) -> ServiceResult<Table> {
         .has_headers(false)
         .flexible(true)
         .from_reader(bytes);
-    let mut table = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        if i >= MAX_ROWS {
+    let mut table: Table = Vec::new();
+    // Rows are numbered by the line they start on, blank lines included, as an editor
+    // shows them (the reader skips blank lines, and places a record after one at it).
+    let (mut counted_to, mut lines_before) = (0, 0);
+    let mut line_at = |byte: usize| {
+        let byte = byte.min(bytes.len());
+        let start = byte
+            + bytes[byte..]
+                .iter()
+                .take_while(|b| matches!(b, b'\n' | b'\r'))
+                .count();
+        if start >= counted_to {
+            lines_before += bytes[counted_to..start]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            counted_to = start;
+        }
+        lines_before + 1
+    };
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(table.len() + 1, |p| p.line() as usize);
+            bad(format!("CSV line {line}: {e}"))
+        })?;
+        let line = record
+            .position()
+            .map_or(table.len() + 1, |p| line_at(p.byte() as usize));
+        if line > MAX_ROWS {
             return Err(bad(format!("the CSV file has more than {MAX_ROWS} rows")));
         }
-        let record = record.map_err(|e| bad(format!("CSV row {}: {e}", i + 1)))?;
+        if record.len() > MAX_COLUMNS as usize {
+            return Err(bad(format!(
+                "CSV line {line} has more than {MAX_COLUMNS} columns"
+            )));
+        }
+        table.resize(line.saturating_sub(1).max(table.len()), Vec::new());
         table.push(record.iter().map(str::to_owned).collect());
     }
-    checked(table)
+    checked(APPENDIX_SHEET, table)
 }
 
-fn checked(table: Table) -> ServiceResult<Table> {
+fn checked(sheet: &str, table: Table) -> ServiceResult<Table> {
     for (i, row) in table.iter().enumerate() {
-        if row.iter().any(|c| c.chars().count() > MAX_CELL_CHARS) {
+        if let Some(column) = row.iter().position(|c| c.chars().count() > MAX_CELL_CHARS) {
             return Err(bad(format!(
-                "row {} has a cell longer than {MAX_CELL_CHARS} characters",
-                i + 1
+                "sheet «{sheet}» row {}, column {}: a cell longer than {MAX_CELL_CHARS} characters",
+                i + 1,
+                column + 1
             )));
         }
     }
@@ -198,38 +310,73 @@ fn checked(table: Table) -> ServiceResult<Table> {
 /// diacritics.
 struct Columns<'t> {
     table: &'t Table,
+    /// The header's row, from 0: titles may stand above it.
+    header_row: usize,
     index: Vec<Option<usize>>,
 }
 
+/// Rows above a sheet's header where a title or a note may stand.
+const MAX_ROWS_ABOVE_HEADER: usize = 10;
+
 impl<'t> Columns<'t> {
-    /// The sheet's columns named `wanted`, of which the first `required` must be there.
-    fn new(
-        sheet: &'static str,
-        table: &'t Table,
-        wanted: &[&str],
-        required: usize,
-    ) -> ServiceResult<Self> {
-        let header: Vec<String> = table
-            .first()
-            .map(|row| row.iter().map(|h| text::fold(h.trim())).collect())
-            .unwrap_or_default();
-        let index: Vec<Option<usize>> = wanted
+    /// The sheet's columns named `wanted`, of which the first `required` must be there:
+    /// the header is the first row, of the first few, that names them all.
+    fn new(sheet: &str, table: &'t Table, wanted: &[&str], required: usize) -> ServiceResult<Self> {
+        let wanted_keys: Vec<String> = wanted.iter().map(|w| text::fold(w)).collect();
+        let positions = |row: &[String]| -> Vec<Vec<usize>> {
+            wanted_keys
+                .iter()
+                .map(|key| {
+                    row.iter()
+                        .enumerate()
+                        .filter(|(_, h)| text::fold(h.trim()) == *key)
+                        .map(|(i, _)| i)
+                        .collect()
+                })
+                .collect()
+        };
+        let found = table
             .iter()
-            .map(|name| header.iter().position(|h| *h == text::fold(name)))
-            .collect();
-        let missing: Vec<&str> = wanted[..required]
-            .iter()
-            .zip(&index)
-            .filter(|(_, i)| i.is_none())
-            .map(|(name, _)| *name)
-            .collect();
-        if !missing.is_empty() {
+            .take(MAX_ROWS_ABOVE_HEADER + 1)
+            .enumerate()
+            .map(|(i, row)| (i, positions(row)))
+            .find(|(_, at)| at[..required].iter().all(|p| !p.is_empty()));
+        let Some((header_row, at)) = found else {
+            let first = table
+                .iter()
+                .position(|row| row.iter().any(|c| !c.trim().is_empty()));
+            let missing: Vec<&str> = match first {
+                Some(i) => {
+                    let at = positions(&table[i]);
+                    wanted[..required]
+                        .iter()
+                        .zip(&at)
+                        .filter(|(_, p)| p.is_empty())
+                        .map(|(name, _)| *name)
+                        .collect()
+                }
+                None => wanted[..required].to_vec(),
+            };
             return Err(bad(format!(
-                "sheet «{sheet}» lacks the column(s) {}",
-                missing.join(", ")
+                "sheet «{sheet}» has no header row naming the column(s) {} (looked at its \
+                 first {} rows)",
+                missing.join(", "),
+                MAX_ROWS_ABOVE_HEADER + 1
+            )));
+        };
+        if let Some(twice) = wanted.iter().zip(&at).find(|(_, p)| p.len() > 1) {
+            return Err(bad(format!(
+                "sheet «{sheet}» row {}: the column {} appears twice",
+                header_row + 1,
+                twice.0
             )));
         }
-        Ok(Self { table, index })
+        let index = at.into_iter().map(|p| p.first().copied()).collect();
+        Ok(Self {
+            table,
+            header_row,
+            index,
+        })
     }
 
     /// The rows after the header, with their row numbers as a spreadsheet shows them;
@@ -238,7 +385,7 @@ impl<'t> Columns<'t> {
         self.table
             .iter()
             .enumerate()
-            .skip(1)
+            .skip(self.header_row + 1)
             .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
             .map(|(i, cells)| {
                 (
@@ -410,7 +557,7 @@ pub fn name_index(head: &PlanFile) -> NameIndex {
         .and_then(|issuer| names::province_of(&issuer.name));
     for agency in &head.agencies {
         let named = Named::Agency(agency.code.clone());
-        for name in [&agency.name, &agency.short_name, &agency.code] {
+        for name in [&agency.name, &agency.short_name] {
             index.add(name, named.clone());
         }
         if let Some(province) = &province {
@@ -419,7 +566,6 @@ pub fn name_index(head: &PlanFile) -> NameIndex {
     }
     for group in &head.groups {
         index.add(&group.name, Named::Group(group.code.clone()));
-        index.add(&group.code, Named::Group(group.code.clone()));
     }
     index
 }
@@ -431,8 +577,8 @@ pub fn read_appendix(
     head: &PlanFile,
     index: &NameIndex,
 ) -> ServiceResult<Appendix> {
-    let table = sheets.appendix()?;
-    let columns = Columns::new(APPENDIX_SHEET, table, &APPENDIX_COLUMNS, 7)?;
+    let (sheet_name, table) = sheets.appendix()?;
+    let columns = Columns::new(sheet_name, table, &APPENDIX_COLUMNS, 7)?;
     let phase_codes: Vec<&str> = head.phases.iter().map(|p| p.code.as_str()).collect();
     let exact: HashSet<String> = head
         .agencies
@@ -447,6 +593,8 @@ pub fn read_appendix(
         }))
         .collect();
     let mut sections: Vec<SectionRow> = Vec::new();
+    // The row of each section's heading.
+    let mut section_rows: Vec<usize> = Vec::new();
     let mut problems: Vec<Problem> = Vec::new();
     let mut loose_matches: Vec<LooseMatch> = Vec::new();
     for (row_number, row) in columns.rows() {
@@ -463,6 +611,16 @@ pub fn read_appendix(
             if content.is_empty() {
                 problem(CONTENT, "a section needs a title".into());
             }
+            if let Some(first) = sections.iter().position(|s| s.numeral == muc) {
+                problem(
+                    MUC,
+                    format!(
+                        "section {muc} appears twice (first on row {})",
+                        section_rows[first]
+                    ),
+                );
+            }
+            section_rows.push(row_number);
             sections.push(SectionRow {
                 numeral: muc.to_owned(),
                 title: content.to_owned(),
@@ -486,13 +644,19 @@ pub fn read_appendix(
         let number = match stt.trim_end_matches('.') {
             "" => None,
             n => match n.parse::<i32>() {
-                Ok(n) if n > 0 => Some(n),
+                Ok(n) if n > 0 && stt.starts_with(|c: char| c.is_ascii_digit()) => Some(n),
                 _ => {
                     problem(STT, format!("«{stt}» is not a task number"));
                     None
                 }
             },
         };
+        if number.is_some() && section.tasks.iter().any(|t| t.number == number) {
+            problem(
+                STT,
+                format!("task {stt} of section {} appears twice", section.numeral),
+            );
+        }
         if content.is_empty() {
             problem(CONTENT, "a task needs its content".into());
         }
@@ -502,7 +666,18 @@ pub fn read_appendix(
         };
         let mut assignees = |column: &'static str, cell: &str| -> Vec<AssigneeRow> {
             let mut rows = Vec::new();
-            for CellName { wording, found } in names::split_cell(index, cell, &label) {
+            let names = match names::split_cell(index, cell, &label) {
+                Ok(names) => names,
+                Err(message) => {
+                    problems.push(Problem {
+                        row: row_number,
+                        column,
+                        message,
+                    });
+                    return rows;
+                }
+            };
+            for CellName { wording, found } in names {
                 match found {
                     Lookup::One(named) => {
                         if !exact.contains(&text::normalize(&wording)) {
@@ -559,6 +734,19 @@ pub fn read_appendix(
                 message,
             })
         };
+        // Each agency or group once per task.
+        let mut named: Vec<(&Option<String>, &Option<String>)> = Vec::new();
+        for (column, rows) in [(LEAD, &lead), (PARTNER, &partner)] {
+            for a in rows {
+                if named.contains(&(&a.agency, &a.group)) {
+                    problem(
+                        column,
+                        format!("«{}» is named twice in the task", a.wording),
+                    );
+                }
+                named.push((&a.agency, &a.group));
+            }
+        }
         if row.get(3).is_empty() {
             problem(LEAD, "a task needs a lead agency".into());
         }
@@ -594,7 +782,16 @@ pub fn read_appendix(
                 .map(str::to_owned),
         });
     }
-    if sections.iter().all(|s| s.tasks.is_empty()) && problems.is_empty() {
+    for (section, row) in sections.iter().zip(&section_rows) {
+        if section.tasks.is_empty() {
+            problems.push(Problem {
+                row: *row,
+                column: MUC,
+                message: format!("section {} has no task", section.numeral),
+            });
+        }
+    }
+    if sections.is_empty() && problems.is_empty() {
         return Err(bad("the appendix has no task".into()));
     }
     if !problems.is_empty() {
@@ -619,19 +816,30 @@ pub fn read_timeframe(
     wording: &str,
     phases: &[&str],
 ) -> Result<(TaskSchedule, Vec<String>), String> {
-    let folded = text::fold(wording);
-    if folded.contains("hang nam") {
+    let unreadable =
+        || format!("«{wording}» is neither «Hằng năm» nor phases such as «Giai đoạn 2021 - 2025»");
+    let words: Vec<String> = text::fold(wording)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if words == ["hang", "nam"] {
         return Ok((TaskSchedule::Annual, Vec::new()));
     }
-    let years: Vec<i32> = folded
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|w| w.len() == 4)
-        .filter_map(|w| w.parse().ok())
-        .collect();
+    // "Giai đoạn 2021 - 2025 và giai đoạn 2026 - 2030": years in pairs, and no other word
+    // than "giai đoạn" and "và".
+    let mut years = Vec::new();
+    for word in &words {
+        match word.as_str() {
+            "giai" | "doan" | "va" => {}
+            year if year.len() == 4 && year.chars().all(|c| c.is_ascii_digit()) => {
+                years.push(year.parse::<i32>().map_err(|_| unreadable())?)
+            }
+            _ => return Err(unreadable()),
+        }
+    }
     if years.is_empty() || !years.len().is_multiple_of(2) {
-        return Err(format!(
-            "«{wording}» is neither «Hằng năm» nor phases such as «Giai đoạn 2021 - 2025»"
-        ));
+        return Err(unreadable());
     }
     let mut named = Vec::new();
     for pair in years.chunks(2) {
@@ -797,7 +1005,72 @@ mod tests {
                 .unwrap_err()
                 .contains("not one of the plan's")
         );
-        assert!(read_timeframe("Quý IV", &phases).is_err());
+        for loose in [
+            "Quý IV",
+            "Không hằng năm",
+            "Quý IV hằng năm 2026-2030",
+            "Trước 30/6/2026-2030",
+        ] {
+            assert!(read_timeframe(loose, &phases).is_err(), "{loose}");
+        }
+    }
+
+    fn csv_problems(appendix: &str) -> String {
+        let head = seed::parse(seed::PLAN_768).unwrap();
+        let sheets = Sheets::read(&SheetFile::Csv(appendix.as_bytes().to_vec())).unwrap();
+        read_appendix(&sheets, &head, &name_index(&head))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn every_problem_of_an_appendix_is_reported_with_its_row() {
+        let said = csv_problems(
+            "Kế hoạch ví dụ\n\n\
+             Mục,STT,Nội dung,Cơ quan chủ trì,Cơ quan phối hợp,Sản phẩm,Thời gian\n\
+             I,,Mục một,,,,\n\
+             ,1,Việc một,Sở Tư pháp,Sở Tư pháp,Văn bản,Hằng năm\n\n\
+             ,1,Việc hai,Sở Y tế,,Văn bản,Hằng năm\n\
+             ,+2,Việc ba,Sở Y tế,,Văn bản,Không hằng năm\n\
+             I,,Mục một lần nữa,,,,\n\
+             II,,Mục trống,,,,\n",
+        );
+        for expected in [
+            "row 5, Cơ quan phối hợp: «Sở Tư pháp» is named twice in the task",
+            "row 7, STT: task 1 of section I appears twice",
+            "row 8, STT: «+2» is not a task number",
+            "row 8, Thời gian: «Không hằng năm» is neither",
+            "row 9, Mục: section I appears twice (first on row 4)",
+            "row 10, Mục: section II has no task",
+        ] {
+            assert!(said.contains(expected), "{expected}\n{said}");
+        }
+        let said = csv_problems(
+            "Mục,STT,Nội dung,Cơ quan chủ trì,Cơ quan phối hợp,Sản phẩm,Thời gian,Cơ quan chủ trì\n",
+        );
+        assert!(
+            said.contains("the column Cơ quan chủ trì appears twice"),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn a_small_workbook_cannot_claim_a_huge_sheet() {
+        let mut workbook = Workbook::new();
+        let sheet = workbook.add_worksheet();
+        sheet.write_string(0, 0, "a").unwrap();
+        sheet.write_string(1_048_575, 16_383, "b").unwrap();
+        let bytes = workbook.save_to_buffer().unwrap();
+        let error = Sheets::read(&SheetFile::Xlsx(bytes))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("beyond row 5000"), "{error}");
+        let error = Sheets::read(&SheetFile::Xlsx(b"PK not a zip".to_vec()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("not a readable XLSX workbook"), "{error}");
     }
 
     /// The built-in plan written as a workbook reads back as the same plan file.

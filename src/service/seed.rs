@@ -8,13 +8,15 @@ use entity::{
     agency, agency_group, agency_group_member, assignment, deliverable, period, plan, section,
     task, task_period,
 };
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
 use serde::Deserialize;
 
 use super::{
     domain::{AgencyKind, AssignmentRole, PeriodKind, TaskSchedule},
     error::{ServiceError, ServiceResult},
-    plan_sheet, text,
+    plan_sheet, text, timeline,
 };
 
 /// The built-in plan: Decision 768/QĐ-UBND of Binh Dinh province.
@@ -173,7 +175,7 @@ impl std::fmt::Display for SeedReport {
             if self.plan_loaded {
                 "plan loaded"
             } else {
-                "plan already present: left as it is"
+                "plan already present: left as it is, nothing of the file written"
             },
             self.agencies_added,
             self.groups_added,
@@ -329,6 +331,18 @@ pub async fn import_sheet(
             )));
         }
     };
+    // The head's own mistakes first, so they are not taken for the appendix's.
+    horizon_periods(&plan)?;
+    for (role, code) in [
+        ("issuer", &plan.plan.issuer),
+        ("coordinator", &plan.plan.coordinator),
+    ] {
+        if !plan.agencies.iter().any(|a| &a.code == code) {
+            return Err(bad(format!(
+                "the plan's {role} `{code}` is not one of the file's agencies"
+            )));
+        }
+    }
     // Names are matched against the file's own agencies and groups only: another
     // province's "Sở Tài chính" is not this plan's.
     let appendix = plan_sheet::read_appendix(&sheets, &plan, &plan_sheet::name_index(&plan))?;
@@ -347,6 +361,13 @@ pub async fn import_sheet(
 
 async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult<SeedReport> {
     let mut report = SeedReport::default();
+    // A plan present is left whole as it is: none of the file is written.
+    if super::catalog::plan_by_code(db, &file.plan.code)
+        .await?
+        .is_some()
+    {
+        return Ok(report);
+    }
 
     // Agencies, by code.
     let mut agencies: HashMap<String, agency::Model> = agency::Entity::find()
@@ -414,13 +435,6 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
             .collect();
     }
 
-    if super::catalog::plan_by_code(db, &file.plan.code)
-        .await?
-        .is_some()
-    {
-        return Ok(report);
-    }
-
     let day = |value: &toml::value::Datetime, name: &str| {
         value
             .date
@@ -455,35 +469,17 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
         .map(|g| (g.code.clone(), g))
         .collect();
     for row in &file.groups {
-        if let Some(existing) = groups.get(&row.code) {
-            // A group of another plan's own, or another wording, is not this file's.
-            let same = existing.name == text::normalize(&row.name)
-                && (existing.plan_id.is_none() && !row.plan_scoped);
-            if !same {
-                return Err(bad(format!(
-                    "group code `{}` already names «{}»{}; choose another code",
-                    row.code,
-                    existing.name,
-                    if existing.plan_id.is_some() {
-                        " of another plan"
-                    } else {
-                        ""
-                    }
-                )));
-            }
-            continue;
+        let code = row.code.trim();
+        let valid_code = !code.is_empty()
+            && code.len() <= 64
+            && code
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !valid_code {
+            return Err(bad(format!(
+                "group code `{code}` is not 1 to 64 lowercase letters, digits and '-'"
+            )));
         }
-        let group = agency_group::Entity::insert(agency_group::ActiveModel {
-            code: Set(row.code.clone()),
-            name: Set(text::normalize(&row.name)),
-            plan_id: Set(row.plan_scoped.then_some(plan.id)),
-            note: Set(row.note.as_deref().map(text::normalize)),
-            ..Default::default()
-        })
-        .exec_with_returning(db)
-        .await?;
-        groups.insert(group.code.clone(), group.clone());
-        report.groups_added += 1;
         let mut member_ids = Vec::new();
         for code in &row.members {
             member_ids.push(agency_id(code)?);
@@ -503,6 +499,49 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
             of_kind.sort_by_key(|a| a.id);
             member_ids.extend(of_kind.into_iter().map(|a| a.id));
         }
+        member_ids.sort_unstable();
+        member_ids.dedup();
+        if let Some(existing) = groups.get(code) {
+            // A group is shared only as it is: another plan's own, another wording or
+            // other members (another province's departments) are not this file's.
+            let mut members: Vec<i64> = agency_group_member::Entity::find()
+                .filter(agency_group_member::Column::GroupId.eq(existing.id))
+                .all(db)
+                .await?
+                .into_iter()
+                .filter(|m| timeline::holds(m.valid_from, m.valid_to, timeline::today()))
+                .map(|m| m.agency_id)
+                .collect();
+            members.sort_unstable();
+            let differs = if existing.plan_id.is_some() || row.plan_scoped {
+                Some("belongs to another plan")
+            } else if existing.name != text::normalize(&row.name) {
+                Some("has another name")
+            } else if members != member_ids {
+                Some("has other members")
+            } else {
+                None
+            };
+            if let Some(differs) = differs {
+                return Err(bad(format!(
+                    "group code `{code}` is taken: the group «{}» {differs}; choose another \
+                     code",
+                    existing.name
+                )));
+            }
+            continue;
+        }
+        let group = agency_group::Entity::insert(agency_group::ActiveModel {
+            code: Set(code.to_owned()),
+            name: Set(text::normalize(&row.name)),
+            plan_id: Set(row.plan_scoped.then_some(plan.id)),
+            note: Set(row.note.as_deref().map(text::normalize)),
+            ..Default::default()
+        })
+        .exec_with_returning(db)
+        .await?;
+        groups.insert(group.code.clone(), group.clone());
+        report.groups_added += 1;
         if !member_ids.is_empty() {
             agency_group_member::Entity::insert_many(member_ids.into_iter().map(|agency_id| {
                 agency_group_member::ActiveModel {

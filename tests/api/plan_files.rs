@@ -192,6 +192,32 @@ async fn an_appendix_in_csv_matches_its_names_and_stops_on_a_misspelt_one() {
     );
     assert_no_plan(&url, code, dir.path());
 
+    // A group code of the built-in plan, with another province's members, is not shared.
+    let borrowed = dir.path().join("borrowed.toml");
+    std::fs::write(
+        &borrowed,
+        std::fs::read_to_string(&head)
+            .unwrap()
+            .replace("\"vd-cac-so\"", "\"cac-so-nganh\""),
+    )
+    .unwrap();
+    let (ok, said) = plantrack_at(
+        &url,
+        &[
+            "import-plan",
+            &appendix,
+            "--head",
+            borrowed.to_str().unwrap(),
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        said.contains(
+            "group code `cac-so-nganh` is taken: the group «Các sở, ngành» has other members"
+        ),
+        "{said}"
+    );
+
     // A CSV file has no head of its own.
     let (ok, said) = plantrack_at(&url, &["import-plan", &appendix]);
     assert!(!ok && said.contains("--head"), "{said}");
@@ -213,6 +239,13 @@ async fn an_appendix_in_csv_matches_its_names_and_stops_on_a_misspelt_one() {
     );
     let (ok, said) = plantrack_at(&url, &["import-plan", &appendix, "--head", &head]);
     assert!(ok, "{said}");
+    // Loading it again writes nothing, and says so.
+    let (ok, said) = plantrack_at(&url, &["import-plan", &appendix, "--head", &head]);
+    assert!(ok, "{said}");
+    assert!(
+        said.contains("plan already present: left as it is, nothing of the file written"),
+        "{said}"
+    );
 
     let app = TestApp::at(&url).await;
     let tree = plan_tree(&app, code).await;
