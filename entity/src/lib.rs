@@ -10,6 +10,7 @@ pub mod deliverable;
 pub mod period;
 pub mod plan;
 pub mod plan_coordination;
+pub mod plan_recipient;
 pub mod reporting_window;
 pub mod section;
 pub mod submission;

@@ -8,6 +8,7 @@ mod m20260104_000001_report_search;
 mod m20260105_000001_unindexed_reports;
 mod m20260106_000001_time_and_change;
 mod m20260107_000001_task_revisions;
+mod m20260108_000001_report_recipients;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260105_000001_unindexed_reports::Migration),
             Box::new(m20260106_000001_time_and_change::Migration),
             Box::new(m20260107_000001_task_revisions::Migration),
+            Box::new(m20260108_000001_report_recipients::Migration),
         ]
     }
 }

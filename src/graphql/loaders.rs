@@ -312,6 +312,10 @@ pairs_loader!(
     GroupsOfAgency => agency_group::Model, |db, ids| catalog::groups_of_agencies(db, &ids)
 );
 pairs_loader!(
+    /// The agencies a plan's consolidated reports go to.
+    RecipientsOfPlan => agency::Model, |db, ids| catalog::recipients_of_plans(db, &ids)
+);
+pairs_loader!(
     /// The agency coordinating a plan today (one).
     CoordinatorOfPlan => agency::Model, |db, ids| catalog::coordinators_of_plans(db, &ids)
 );

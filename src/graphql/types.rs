@@ -12,9 +12,9 @@ use super::{
     filters::{IntoFilter, SubmissionFilter, TaskFilter, TaskOrderBy, filter_of, sorting},
     loaders::{
         AgenciesOfTask, AssignmentsOfTask, ById, CatalogLoader, CoordinatorOfPlan,
-        DeliverablesOfTask, GroupsOfAgency, KeyFilter, MembersOfGroup, SectionsOfPlan,
-        SubmissionById, SubmissionsOf, SuccessionsOfAgency, TasksOfAgency, TasksOfSection,
-        TimeframeOfTask, loaders, tenant_loaders,
+        DeliverablesOfTask, GroupsOfAgency, KeyFilter, MembersOfGroup, RecipientsOfPlan,
+        SectionsOfPlan, SubmissionById, SubmissionsOf, SuccessionsOfAgency, TasksOfAgency,
+        TasksOfSection, TimeframeOfTask, loaders, tenant_loaders,
     },
     relay::{Conn, connection, global_id, page_request},
     session::scope_if_signed_in,
@@ -146,6 +146,17 @@ impl Plan {
         required::<agency::Entity>(ctx, self.0.coordinator_id)
             .await
             .map(Agency)
+    }
+    /// The agencies the coordinator's consolidated reports go to (for 768, the provincial
+    /// People's Committee and the Ministry, by section III of the plan). Their users read
+    /// the plan's submitted reports, read-only, whatever their role.
+    #[graphql(complexity = "cost::list(cost::bound::GROUPS, child_complexity)")]
+    async fn recipients(&self, ctx: &Context<'_>) -> Result<Vec<Agency>> {
+        Ok(children(ctx, RecipientsOfPlan(self.0.id))
+            .await?
+            .into_iter()
+            .map(Agency)
+            .collect())
     }
     /// The sections of the plan's appendix (I–V for 768), in the plan's order.
     #[graphql(complexity = "cost::list(cost::bound::SECTIONS, child_complexity)")]

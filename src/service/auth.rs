@@ -4,7 +4,7 @@ use std::{net::IpAddr, sync::LazyLock};
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_hash::SaltString};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
-use entity::{agency, agency_succession, api_token, user};
+use entity::{agency, agency_succession, api_token, plan_recipient, user};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
@@ -34,6 +34,9 @@ pub struct Principal {
     /// Whether the agency took over another's work (a succession in effect): only then
     /// does its scope need the chain of predecessors looked up.
     pub agency_succeeds_another: bool,
+    /// Whether the principal's agency receives some plan's reports (`plan_recipient`),
+    /// so that its scope looks the plans up.
+    pub agency_receives_reports: bool,
 }
 
 impl Principal {
@@ -224,6 +227,7 @@ pub async fn authenticate<C: ConnectionTrait>(db: &C, token: &str) -> ServiceRes
         agency_id: i64,
         role: String,
         succeeds: bool,
+        receives: bool,
     }
     let succeeds: Expr = Expr::case(
         Expr::exists(
@@ -250,6 +254,21 @@ pub async fn authenticate<C: ConnectionTrait>(db: &C, token: &str) -> ServiceRes
     )
     .finally(false)
     .into();
+    let receives: Expr = Expr::case(
+        Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(plan_recipient::Entity)
+                .and_where(
+                    Expr::col((plan_recipient::Entity, plan_recipient::Column::AgencyId))
+                        .equals((user::Entity, user::Column::AgencyId)),
+                )
+                .to_owned(),
+        ),
+        true,
+    )
+    .finally(false)
+    .into();
     let user = user::Entity::find()
         .select_only()
         .columns([
@@ -259,6 +278,7 @@ pub async fn authenticate<C: ConnectionTrait>(db: &C, token: &str) -> ServiceRes
             user::Column::Role,
         ])
         .column_as(succeeds, "succeeds")
+        .column_as(receives, "receives")
         .filter(user::Column::Id.in_subquery(live_token))
         .filter(user::Column::Disabled.eq(false))
         .into_model::<SignedIn>()
@@ -271,6 +291,7 @@ pub async fn authenticate<C: ConnectionTrait>(db: &C, token: &str) -> ServiceRes
         role: parse_stored(&user.role)?,
         username: user.username,
         agency_succeeds_another: user.succeeds,
+        agency_receives_reports: user.receives,
     })
 }
 
@@ -327,9 +348,19 @@ pub async fn create_user(
         .ok_or_else(|| {
             ServiceError::bad_input(format!("no agency has the code `{}`", new.agency_code))
         })?;
-    if matches!(new.role, Role::Viewer | Role::Editor | Role::Coordinator) && !agency.is_tenant {
+    // A plan's report recipient (the Ministry) has readers, though it reports nothing.
+    let reads_reports = new.role == Role::Viewer
+        && plan_recipient::Entity::find()
+            .filter(plan_recipient::Column::AgencyId.eq(agency.id))
+            .one(db)
+            .await?
+            .is_some();
+    if matches!(new.role, Role::Viewer | Role::Editor | Role::Coordinator)
+        && !agency.is_tenant
+        && !reads_reports
+    {
         return Err(ServiceError::bad_input(format!(
-            "`{}` is not a tenant agency, so it has no {} staff",
+            "`{}` is not a tenant agency nor a plan's report recipient, so it has no {} staff",
             agency.code,
             new.role.as_str()
         )));

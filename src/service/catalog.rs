@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use entity::{
     agency, agency_group, agency_group_member, agency_succession, assignment, deliverable, period,
-    plan, section, task, task_period,
+    plan, plan_recipient, section, task, task_period,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
@@ -183,6 +183,29 @@ pub async fn timeframes_of_tasks<C: ConnectionTrait>(
     Ok(out)
 }
 
+/// (parent id, agency id) links as (parent id, agency), in the links' order; a link to a
+/// missing agency is dropped.
+async fn with_agencies<C: ConnectionTrait>(
+    db: &C,
+    links: Vec<(i64, i64)>,
+) -> ServiceResult<Vec<(i64, agency::Model)>> {
+    let agency_ids: Vec<i64> = links
+        .iter()
+        .map(|(_, agency)| *agency)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let agencies: HashMap<i64, agency::Model> = find_by_ids::<agency::Entity, _>(db, &agency_ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    Ok(links
+        .into_iter()
+        .filter_map(|(parent, agency)| agencies.get(&agency).map(|a| (parent, a.clone())))
+        .collect())
+}
+
 /// Members of each group, as (group id, agency), in agency id order.
 pub async fn members_of_groups<C: ConnectionTrait>(
     db: &C,
@@ -197,21 +220,7 @@ pub async fn members_of_groups<C: ConnectionTrait>(
         .order_by_asc(agency_group_member::Column::AgencyId)
         .all(db)
         .await?;
-    let agency_ids: Vec<i64> = links
-        .iter()
-        .map(|l| l.agency_id)
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let agencies: HashMap<i64, agency::Model> = find_by_ids::<agency::Entity, _>(db, &agency_ids)
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a))
-        .collect();
-    Ok(links
-        .into_iter()
-        .filter_map(|l| agencies.get(&l.agency_id).map(|a| (l.group_id, a.clone())))
-        .collect())
+    with_agencies(db, links.iter().map(|l| (l.group_id, l.agency_id)).collect()).await
 }
 
 /// Groups each agency belongs to, as (agency id, group).
@@ -477,16 +486,21 @@ pub async fn coordinators_of_plans<C: ConnectionTrait>(
     let rows = Coordination::find_by_statement(db.get_database_backend().build(&query))
         .all(db)
         .await?;
-    let agency_ids: Vec<i64> = rows.iter().map(|r| r.agency_id).collect();
-    let agencies: HashMap<i64, agency::Model> = find_by_ids::<agency::Entity, _>(db, &agency_ids)
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a))
-        .collect();
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| agencies.get(&r.agency_id).map(|a| (r.plan_id, a.clone())))
-        .collect())
+    with_agencies(db, rows.iter().map(|r| (r.plan_id, r.agency_id)).collect()).await
+}
+
+/// The agencies each plan's consolidated reports go to, as (plan id, agency), in agency
+/// id order.
+pub async fn recipients_of_plans<C: ConnectionTrait>(
+    db: &C,
+    plan_ids: &[i64],
+) -> ServiceResult<Vec<(i64, agency::Model)>> {
+    let links = plan_recipient::Entity::find()
+        .filter(plan_recipient::Column::PlanId.is_in(plan_ids.iter().copied()))
+        .order_by_asc(plan_recipient::Column::AgencyId)
+        .all(db)
+        .await?;
+    with_agencies(db, links.iter().map(|l| (l.plan_id, l.agency_id)).collect()).await
 }
 
 /// Which side of a succession to look up.
@@ -525,15 +539,5 @@ pub async fn successions_of_agencies<C: ConnectionTrait>(
         SuccessionSide::Predecessors => (l.successor_id, l.predecessor_id),
         SuccessionSide::Successors => (l.predecessor_id, l.successor_id),
     };
-    let others: Vec<i64> = links.iter().map(|l| id_of(l).1).collect();
-    let agencies: HashMap<i64, agency::Model> = find_by_ids::<agency::Entity, _>(db, &others)
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a))
-        .collect();
-    Ok(links
-        .iter()
-        .map(id_of)
-        .filter_map(|(this, other)| agencies.get(&other).map(|a| (this, a.clone())))
-        .collect())
+    with_agencies(db, links.iter().map(id_of).collect()).await
 }

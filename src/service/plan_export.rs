@@ -37,6 +37,7 @@ pub async fn plan_file<C: ConnectionTrait>(db: &C, code: &str) -> ServiceResult<
         .first()
         .map_or(plan.coordinator_id, |(_, a)| a.id);
 
+    let recipients = catalog::recipients_of_plans(db, &[plan.id]).await?;
     let group_ids: Vec<i64> = assignments
         .iter()
         .filter_map(|a| a.group_id)
@@ -53,6 +54,7 @@ pub async fn plan_file<C: ConnectionTrait>(db: &C, code: &str) -> ServiceResult<
     let mut agency_ids: BTreeSet<i64> = assignments.iter().filter_map(|a| a.agency_id).collect();
     agency_ids.extend([plan.issuer_id, coordinator_id]);
     agency_ids.extend(members.iter().map(|(_, a)| a.id));
+    agency_ids.extend(recipients.iter().map(|(_, a)| a.id));
     let agencies: BTreeMap<i64, agency::Model> =
         catalog::find_by_ids::<agency::Entity, _>(db, &agency_ids.into_iter().collect::<Vec<_>>())
             .await?
@@ -142,6 +144,7 @@ pub async fn plan_file<C: ConnectionTrait>(db: &C, code: &str) -> ServiceResult<
             effective_on: plan.effective_on.map(toml_date),
             start_year: plan.start_year,
             end_year: plan.end_year,
+            recipients: recipients.iter().map(|(_, a)| a.code.clone()).collect(),
         },
         agencies: agencies
             .values()

@@ -463,6 +463,16 @@ pub fn read_head(sheets: &Sheets) -> ServiceResult<PlanFile> {
         },
         start_year: year("start_year")?,
         end_year: year("end_year")?,
+        recipients: field("recipients")
+            .map(|codes| {
+                codes
+                    .split([',', ';', '\n'])
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
 
     let sheet = |name: &'static str| {
@@ -926,6 +936,7 @@ pub fn write_workbook(file: &PlanFile) -> Result<Vec<u8>, XlsxError> {
         ),
         ("start_year", head.start_year.to_string()),
         ("end_year", head.end_year.to_string()),
+        ("recipients", head.recipients.join(", ")),
     ]
     .into_iter()
     .map(|(field, value)| vec![field.to_owned(), value])

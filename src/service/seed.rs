@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use entity::{
-    agency, agency_group, agency_group_member, assignment, deliverable, period, plan, section,
-    task, task_period,
+    agency, agency_group, agency_group_member, assignment, deliverable, period, plan,
+    plan_recipient, section, task, task_period,
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -47,6 +47,10 @@ pub struct PlanHead {
     pub effective_on: Option<toml::value::Datetime>,
     pub start_year: i32,
     pub end_year: i32,
+    /// Codes of the agencies the coordinator's consolidated reports go to; their users
+    /// read the plan's reports, read-only.
+    #[serde(default)]
+    pub recipients: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -361,13 +365,11 @@ pub async fn import_sheet(
 
 async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult<SeedReport> {
     let mut report = SeedReport::default();
-    // A plan present is left whole as it is: none of the file is written.
-    if super::catalog::plan_by_code(db, &file.plan.code)
+    // A plan present is left whole as it is: none of the file is written (its agencies
+    // are still checked against those present).
+    let present = super::catalog::plan_by_code(db, &file.plan.code)
         .await?
-        .is_some()
-    {
-        return Ok(report);
-    }
+        .is_some();
 
     // Agencies, by code.
     let mut agencies: HashMap<String, agency::Model> = agency::Entity::find()
@@ -390,11 +392,17 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
             report.agencies_reused.push(row.code.clone());
             continue;
         }
+        if present {
+            continue;
+        }
         let model = agency::Entity::insert(new_agency(row, None)?)
             .exec_with_returning(db)
             .await?;
         agencies.insert(model.code.clone(), model);
         report.agencies_added += 1;
+    }
+    if present {
+        return Ok(report);
     }
     let agency_id = |code: &str| {
         agencies
@@ -460,6 +468,23 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
     .exec_with_returning(db)
     .await?;
     report.plan_loaded = true;
+    let mut recipient_ids = Vec::new();
+    for code in &file.plan.recipients {
+        let id = agency_id(code)?;
+        if !recipient_ids.contains(&id) {
+            recipient_ids.push(id);
+        }
+    }
+    if !recipient_ids.is_empty() {
+        plan_recipient::Entity::insert_many(recipient_ids.into_iter().map(|agency_id| {
+            plan_recipient::ActiveModel {
+                plan_id: Set(plan.id),
+                agency_id: Set(agency_id),
+            }
+        }))
+        .exec(db)
+        .await?;
+    }
 
     // Groups, by code; members of a new group are set once, here.
     let mut groups: HashMap<String, agency_group::Model> = agency_group::Entity::find()

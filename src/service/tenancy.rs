@@ -8,7 +8,7 @@
 //! table, so a query outside a scoped transaction sees no tenant rows at all.
 use std::ops::Deref;
 
-use entity::{agency_succession, audit_log, plan, submission};
+use entity::{agency_succession, audit_log, plan, plan_recipient, submission};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
     EntityTrait, QueryFilter, Select, SqliteTransactionMode, Statement, TransactionOptions,
@@ -36,6 +36,9 @@ pub struct SubmissionScope {
     /// Agencies whose work passed to the principal's, directly or down a chain of
     /// successions that have taken effect: their reports reach it, read-only.
     predecessors: Vec<i64>,
+    /// Plans whose consolidated reports go to the principal's agency (`plan_recipient`):
+    /// their reports reach it, read-only, whatever its role.
+    received_plans: Vec<i64>,
 }
 
 impl SubmissionScope {
@@ -45,12 +48,16 @@ impl SubmissionScope {
         // None for most principals; else one statement: the plans coordinated today (for
         // coordinators), then the successions in effect (a small table; the chain is
         // walked here).
-        if principal.role != Role::Coordinator && !principal.agency_succeeds_another {
+        if principal.role != Role::Coordinator
+            && !principal.agency_succeeds_another
+            && !principal.agency_receives_reports
+        {
             return Ok(Self {
                 agency_id: principal.agency_id,
                 role: principal.role,
                 coordinated_plans: Vec::new(),
                 predecessors: Vec::new(),
+                received_plans: Vec::new(),
             });
         }
         let today = timeline::today();
@@ -79,16 +86,29 @@ impl SubmissionScope {
             .and_where(Expr::col(agency_succession::Column::EffectiveOn).lte(today))
             .and_where(Expr::val(principal.agency_succeeds_another).eq(true))
             .to_owned();
-        let query = coordinated.union(UnionType::All, successions).to_owned();
+        let received = Query::select()
+            .expr_as(Expr::val("received"), Alias::new("kind"))
+            .expr_as(Expr::col(plan_recipient::Column::PlanId), Alias::new("a"))
+            .expr_as(Expr::val(0i64), Alias::new("b"))
+            .from(plan_recipient::Entity)
+            .and_where(Expr::col(plan_recipient::Column::AgencyId).eq(principal.agency_id))
+            .and_where(Expr::val(principal.agency_receives_reports).eq(true))
+            .to_owned();
+        let query = coordinated
+            .union(UnionType::All, successions)
+            .union(UnionType::All, received)
+            .to_owned();
         let rows = db
             .query_all_raw(db.get_database_backend().build(&query))
             .await?;
         let mut coordinated_plans = Vec::new();
+        let mut received_plans = Vec::new();
         let mut links = Vec::new();
         for row in rows {
             let a: i64 = row.try_get("", "a")?;
             match row.try_get::<String>("", "kind")?.as_str() {
                 "plan" => coordinated_plans.push(a),
+                "received" => received_plans.push(a),
                 _ => links.push((a, row.try_get::<i64>("", "b")?)),
             }
         }
@@ -97,6 +117,7 @@ impl SubmissionScope {
             role: principal.role,
             coordinated_plans,
             predecessors: predecessors_of(principal.agency_id, &links),
+            received_plans,
         })
     }
 
@@ -109,13 +130,16 @@ impl SubmissionScope {
     /// - everyone sees their own agency's submissions, drafts included;
     /// - and the non-draft submissions of the agencies their agency succeeded;
     /// - a coordinator also sees the non-draft submissions of the plans their agency
-    ///   coordinates;
+    ///   coordinates, and anyone those of the plans whose reports go to their agency;
     /// - analysts and admins also see every non-draft submission;
     /// - drafts never leave their agency.
     fn reach(&self) -> Vec<Reach<'_>> {
         let mut reach = vec![Reach::OwnAgency];
         if !self.predecessors.is_empty() {
             reach.push(Reach::NonDraftOfAgencies(&self.predecessors));
+        }
+        if !self.received_plans.is_empty() {
+            reach.push(Reach::NonDraftOfPlans(&self.received_plans));
         }
         match self.role {
             Role::Viewer | Role::Editor => {}
@@ -334,12 +358,13 @@ async fn begin(
             DbBackend::Postgres,
             "SELECT set_config('app.agency_id', $1, true), set_config('app.role', $2, true), \
              set_config('app.plan_ids', $3, true), set_config('app.predecessor_ids', $4, true), \
-             set_config('role', $5, true)",
+             set_config('app.received_plan_ids', $5, true), set_config('role', $6, true)",
             [
                 sea_orm::Value::from(scope.agency_id.to_string()),
                 sea_orm::Value::from(scope.role.as_str()),
                 sea_orm::Value::from(plans),
                 sea_orm::Value::from(ids(&scope.predecessors)),
+                sea_orm::Value::from(ids(&scope.received_plans)),
                 sea_orm::Value::from(APP_ROLE),
             ],
         ))
@@ -358,6 +383,7 @@ mod tests {
             role,
             coordinated_plans: vec![10],
             predecessors: vec![],
+            received_plans: vec![],
         }
     }
 
@@ -395,6 +421,7 @@ mod tests {
             role: Role::Editor,
             coordinated_plans: vec![],
             predecessors: predecessors_of(3, &links),
+            received_plans: vec![],
         };
         assert!(successor.permits(1, 10, Accepted));
         assert!(successor.permits(2, 10, Submitted));
@@ -406,6 +433,26 @@ mod tests {
         assert!(!successor.surveys_own_agency_only());
         // A cycle in bad data does not loop.
         assert_eq!(predecessors_of(1, &[(1, 2), (2, 1)]), vec![2]);
+    }
+
+    #[test]
+    fn recipients_read_their_plans_reports_but_not_drafts() {
+        use SubmissionStatus::*;
+        let recipient = SubmissionScope {
+            agency_id: 7,
+            role: Role::Viewer,
+            coordinated_plans: vec![],
+            predecessors: vec![],
+            received_plans: vec![10],
+        };
+        assert!(recipient.permits(2, 10, Submitted));
+        assert!(!recipient.permits(2, 10, Draft));
+        assert!(
+            !recipient.permits(2, 11, Accepted),
+            "only plans it receives"
+        );
+        assert!(!recipient.coordinates(10), "reading is all it does");
+        assert!(!recipient.surveys_own_agency_only());
     }
 
     #[test]

@@ -4,7 +4,7 @@ use plantrack::service::seed;
 use serde_json::{Value, json};
 
 use crate::{
-    fixtures::{PLAN, field, led_tasks, new_user, save, submit},
+    fixtures::{PLAN, field, led_tasks, new_user, review, save, submit},
     on_both_databases,
     support::{Client, TestApp},
 };
@@ -195,6 +195,59 @@ async fn a_second_plan_coexists_without_either_seeing_the_other(app: TestApp) {
         .await,
         0
     );
+
+    // The Ministry receives 768's reports: a viewer of it reads them, read-only, and
+    // nothing of the second plan, nor any draft.
+    let ministry = new_user(&app, &admin, "bo-viewer", "bo-ldtbxh", "VIEWER").await;
+    let recipients = ministry
+        .graphql(
+            "query($p: String!) { plan(code: $p) { recipients { code } } }",
+            json!({ "p": PLAN }),
+        )
+        .await;
+    assert_eq!(
+        recipients.data()["plan"]["recipients"],
+        json!([{ "code": "ubnd-tinh" }, { "code": "bo-ldtbxh" }])
+    );
+    assert!(
+        sees(&ministry, &binh_dinh).await,
+        "768 reports to the Ministry"
+    );
+    assert!(!sees(&ministry, &second).await, "the second plan does not");
+    let anlao = app.client("anlao").await;
+    let task = led_tasks(&anlao, "ubnd-an-lao").await[0].clone();
+    let draft = save(
+        &anlao,
+        json!({ "taskId": task, "periodCode": "2026", "summary": "bản nháp" }),
+    )
+    .await;
+    let draft = field(&draft, "saveSubmission")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !sees(&ministry, &draft).await,
+        "drafts never leave their agency"
+    );
+    assert_eq!(
+        count(
+            &ministry,
+            owed,
+            json!({ "p": PLAN }),
+            &["obligations", "totalCount"]
+        )
+        .await,
+        count(
+            &coordinator,
+            owed,
+            json!({ "p": PLAN }),
+            &["obligations", "totalCount"]
+        )
+        .await,
+        "it surveys what 768 owes, as its coordinator does"
+    );
+    let review = review(&ministry, &binh_dinh, 2, "ACCEPT", None).await;
+    assert_eq!(review.error_code(), Some("FORBIDDEN"), "{}", review.body);
 }
 
 on_both_databases!(a_second_plan_coexists_without_either_seeing_the_other);
