@@ -21,7 +21,7 @@ const PLAN_TREE: [&str; 4] = [
     "query($p: String!) { plan(code: $p) {
         code title issuedOn effectiveOn startYear endYear
         issuer { code name shortName kind isTenant }
-        coordinator { code } namedCoordinator { code } } }",
+        coordinator { code } namedCoordinator { code } recipients { code } } }",
     "query($p: String!) { plan(code: $p) { sections { numeral title position tasks {
         number content schedule timeframeWording inferredNote position
         timeframe { code label startsOn endsOn }
