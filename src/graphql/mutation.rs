@@ -266,7 +266,7 @@ impl Mutation {
         #[graphql(desc = "The task's global id.")] task_id: ID,
         #[graphql(desc = "The task's new text (1 to 2,000 characters).")] content: Option<String>,
         #[graphql(
-            desc = "The task's deliverables from `from` on, in order (1 to 20, each 1 to 500 characters); one already there (the same words, whatever the case or diacritics) stays."
+            desc = "The task's deliverables from `from` on (1 to 20, each 1 to 500 characters). One already there (the same words, whatever the case, diacritics or spacing) stays as it is written and where it is; new ones come after, in the order given."
         )]
         deliverables: Option<Vec<String>>,
         #[graphql(desc = "The first day the change holds (default: today); not after today.")]

@@ -326,14 +326,23 @@ impl Task {
                 .collect(),
         )
     }
-    /// Products (sản phẩm) the task must deliver.
+    /// Products (sản phẩm) the task must deliver: today's, or those asked for in a
+    /// reporting period (on its duty day, the day after it ends), which are the ones its
+    /// reports give evidence for.
     #[graphql(complexity = "cost::list(cost::bound::DELIVERABLES, child_complexity)")]
-    async fn deliverables(&self, ctx: &Context<'_>) -> Result<Vec<Deliverable>> {
-        Ok(children(ctx, DeliverablesOfTask(self.0.id))
-            .await?
-            .into_iter()
-            .map(Deliverable)
-            .collect())
+    async fn deliverables(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A period's code, e.g. \"2025\" or \"2025S2\" (default: today's).")]
+        period_code: Option<String>,
+    ) -> Result<Vec<Deliverable>> {
+        let rows = match period_code {
+            None => children(ctx, DeliverablesOfTask(self.0.id)).await?,
+            Some(code) => catalog::deliverables_for_period(db(ctx), self.0.id, &code)
+                .await
+                .gql()?,
+        };
+        Ok(rows.into_iter().map(Deliverable).collect())
     }
     /// Reports on this task that the caller may see, narrowed by `filter`: the newest 200,
     /// oldest first (`submissions(filter: {task: …})` pages them all).
@@ -418,7 +427,8 @@ impl Deliverable {
     async fn description(&self) -> &str {
         &self.0.description
     }
-    /// The deliverable's place among its task's deliverables, from 1.
+    /// Orders a task's deliverables: the lower, the earlier (numbers are not reused
+    /// after an edit, so they need not run from 1).
     async fn position(&self) -> i32 {
         self.0.position
     }

@@ -139,6 +139,18 @@ pub async fn deliverables_of_tasks<C: ConnectionTrait>(
     deliverables_of_tasks_on(db, task_ids, timeline::today()).await
 }
 
+/// The deliverables `task_id` asks for in the period `period_code`: on its duty day.
+pub async fn deliverables_for_period<C: ConnectionTrait>(
+    db: &C,
+    task_id: i64,
+    period_code: &str,
+) -> ServiceResult<Vec<deliverable::Model>> {
+    let period = period_by_code(db, period_code)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("period"))?;
+    deliverables_of_tasks_on(db, &[task_id], timeline::duty_day_after(period.ends_on)).await
+}
+
 /// The deliverables each task asks for on `day`, in the task's order.
 pub async fn deliverables_of_tasks_on<C: ConnectionTrait>(
     db: &C,
@@ -220,7 +232,11 @@ pub async fn members_of_groups<C: ConnectionTrait>(
         .order_by_asc(agency_group_member::Column::AgencyId)
         .all(db)
         .await?;
-    with_agencies(db, links.iter().map(|l| (l.group_id, l.agency_id)).collect()).await
+    with_agencies(
+        db,
+        links.iter().map(|l| (l.group_id, l.agency_id)).collect(),
+    )
+    .await
 }
 
 /// Groups each agency belongs to, as (agency id, group).

@@ -174,7 +174,8 @@ async fn validated_evidence<C: ConnectionTrait>(
         .map(|mut e| {
             if !allowed.contains(&e.deliverable_id) {
                 return Err(ServiceError::bad_input(
-                    "a deliverable of the evidence is not a deliverable of this task",
+                    "a deliverable of the evidence is not one this task asks for in the \
+                     report's period (see `Task.deliverables(periodCode:)`)",
                 ));
             }
             if !seen.insert(e.deliverable_id) {

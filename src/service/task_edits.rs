@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use entity::{deliverable, task, task_revision};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
 
@@ -36,6 +36,22 @@ pub struct TaskEdit {
     pub from: Option<NaiveDate>,
 }
 
+/// A deliverable as stored: NFC, spaces collapsed, invisible format characters (zero
+/// width spaces, direction marks) gone.
+fn deliverable_text(text: &str) -> String {
+    let visible: String = text
+        .chars()
+        .filter(|c| !matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}'))
+        .collect();
+    text::normalize(&visible.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// Two deliverables are one when their words are the same, whatever the case or
+/// diacritics.
+fn same_words(description: &str) -> String {
+    text::fold(&deliverable_text(description))
+}
+
 /// The edit's texts, checked and normalized.
 fn checked(edit: TaskEdit) -> ServiceResult<(Option<String>, Option<Vec<String>>)> {
     let content = match edit.content.map(|c| text::normalize(&c)) {
@@ -50,7 +66,7 @@ fn checked(edit: TaskEdit) -> ServiceResult<(Option<String>, Option<Vec<String>>
     let deliverables = match edit.deliverables {
         None => None,
         Some(list) => {
-            let list: Vec<String> = list.iter().map(|d| text::normalize(d)).collect();
+            let list: Vec<String> = list.iter().map(|d| deliverable_text(d)).collect();
             if list.is_empty() || list.len() > MAX_DELIVERABLES {
                 return Err(ServiceError::bad_input(format!(
                     "a task has 1 to {MAX_DELIVERABLES} deliverables"
@@ -65,7 +81,7 @@ fn checked(edit: TaskEdit) -> ServiceResult<(Option<String>, Option<Vec<String>>
                 )));
             }
             let mut seen = std::collections::HashSet::new();
-            if !list.iter().all(|d| seen.insert(text::fold(d))) {
+            if !list.iter().all(|d| seen.insert(same_words(d))) {
                 return Err(ServiceError::bad_input("a deliverable is listed twice"));
             }
             Some(list)
@@ -109,13 +125,24 @@ async fn edit_in(
     deliverables: Option<Vec<String>>,
     from: NaiveDate,
 ) -> ServiceResult<task::Model> {
+    // Edits of one task wait for each other (SQLite's writers already do).
     let task = task::Entity::find_by_id(task_id)
+        .lock_exclusive()
         .one(txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("task"))?;
     if actor.role == Role::Coordinator {
         let refusal = "only the coordinator of the task's plan edits its tasks";
         windows::require_coordinator(txn, actor, task.plan_id, refusal).await?;
+    }
+    let plan_start = entity::plan::Entity::find_by_id(task.plan_id)
+        .one(txn)
+        .await?
+        .and_then(|plan| NaiveDate::from_ymd_opt(plan.start_year, 1, 1));
+    if plan_start.is_some_and(|start| from < start) {
+        return Err(ServiceError::bad_input(
+            "a change cannot begin before the plan's first year",
+        ));
     }
     windows::refuse_if_closed(txn, &[task.plan_id], from).await?;
     let latest_revision = task_revision::Entity::find()
@@ -194,8 +221,8 @@ async fn edit_in(
 }
 
 /// Makes `wanted` the task's deliverables from `from`, given all its deliverable `rows`:
-/// those that hold then and are still wanted stay (in the new order), the others end the
-/// day before, the new ones begin on `from`. Returns the descriptions before and after.
+/// those that hold then and are still wanted stay, the others end the day before, the new
+/// ones begin on `from`. Returns the descriptions before and after (as stored).
 async fn set_deliverables<C: ConnectionTrait>(
     db: &C,
     rows: &[deliverable::Model],
@@ -212,11 +239,9 @@ async fn set_deliverables<C: ConnectionTrait>(
     let was: Vec<String> = holding.iter().map(|d| d.description.clone()).collect();
     let last_position = rows.iter().map(|d| d.position).max().unwrap_or(0);
     let day_before = from.pred_opt().unwrap_or(from);
+    let wanted_keys: Vec<String> = wanted.iter().map(|w| same_words(w)).collect();
     for row in holding.iter().copied() {
-        let stays = wanted
-            .iter()
-            .any(|w| text::fold(w) == text::fold(&row.description));
-        if !stays {
+        if !wanted_keys.contains(&same_words(&row.description)) {
             // Ends the day before; one that began on `from` then never held, and stays
             // only for the evidence that may point at it.
             let mut ended: deliverable::ActiveModel = row.clone().into();
@@ -224,18 +249,33 @@ async fn set_deliverables<C: ConnectionTrait>(
             ended.update(db).await?;
         }
     }
-    for (i, description) in wanted.iter().enumerate() {
-        let position = last_position + 1 + i as i32;
-        match holding
+    // Deliverables kept keep their places, which earlier periods share; new ones come
+    // after them.
+    let mut now = Vec::with_capacity(wanted.len());
+    let mut position = last_position;
+    for (description, key) in wanted.iter().zip(&wanted_keys) {
+        let held = holding
             .iter()
-            .find(|d| text::fold(&d.description) == text::fold(description))
-        {
+            .copied()
+            .find(|d| same_words(&d.description) == *key);
+        // One that ended just before `from` (an edit undone the same day) goes on, with
+        // the evidence given for it.
+        let reopened = || {
+            rows.iter()
+                .filter(|d| d.valid_to == Some(day_before) && same_words(&d.description) == *key)
+                .max_by_key(|d| d.id)
+        };
+        match held.or_else(reopened) {
             Some(kept) => {
-                let mut moved: deliverable::ActiveModel = (*kept).clone().into();
-                moved.position = Set(position);
-                moved.update(db).await?;
+                if kept.valid_to.is_some() {
+                    let mut reopened: deliverable::ActiveModel = kept.clone().into();
+                    reopened.valid_to = Set(None);
+                    reopened.update(db).await?;
+                }
+                now.push(kept.description.clone());
             }
             None => {
+                position += 1;
                 deliverable::Entity::insert(deliverable::ActiveModel {
                     task_id: Set(task_id),
                     description: Set(description.clone()),
@@ -247,10 +287,11 @@ async fn set_deliverables<C: ConnectionTrait>(
                 })
                 .exec_without_returning(db)
                 .await?;
+                now.push(description.clone());
             }
         }
     }
-    Ok((was, wanted.to_vec()))
+    Ok((was, now))
 }
 
 /// What each task of `task_ids` said on `day`, where its text has changed since: (task
