@@ -54,6 +54,21 @@ fn same_words(description: &str) -> String {
 
 /// The edit's texts, checked and normalized.
 fn checked(edit: TaskEdit) -> ServiceResult<(Option<String>, Option<Vec<String>>)> {
+    // Control characters (a bell, an escape, direction overrides) are no part of a plan's
+    // text and only garble reports and terminals.
+    let garbled = |text: &str| {
+        text.chars().any(|c| {
+            (c.is_control() && c != '\n')
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+    };
+    if edit.content.as_deref().is_some_and(garbled)
+        || edit.deliverables.iter().flatten().any(|d| garbled(d))
+    {
+        return Err(ServiceError::bad_input(
+            "a task's text and deliverables hold no control or direction-override characters",
+        ));
+    }
     let content = match edit.content.map(|c| text::normalize(&c)) {
         Some(c) if c.is_empty() => return Err(ServiceError::bad_input("a task needs its text")),
         Some(c) if c.chars().count() > MAX_CONTENT_CHARS => {

@@ -424,6 +424,8 @@ async fn the_coordinator_edits_a_tasks_text_and_deliverables(app: TestApp) {
         json!({ "t": task, "d": [] }),
         json!({ "t": task, "d": ["Hội nghị", "hoi nghi"] }),
         json!({ "t": task, "c": "x".repeat(2_001) }),
+        json!({ "t": task, "c": "chuông \u{7} \u{1b}[31m" }),
+        json!({ "t": task, "d": ["\u{202e}txet"] }),
         json!({ "t": task }),
     ] {
         let reply = edit(bad.clone()).await;
