@@ -85,6 +85,12 @@ fn sqlite_connection_is_clean(
 ) -> BoxFuture<'_, Result<bool, sqlx::Error>> {
     Box::pin(async move {
         if conn.is_in_transaction() {
+            // A transaction dropped unfinished (a refused write returning early) queued
+            // its ROLLBACK on the connection's worker thread, which may not have run it
+            // yet: a ping goes through the same queue, after it.
+            conn.ping().await?;
+        }
+        if conn.is_in_transaction() {
             tracing::warn!("closing a SQLite connection returned inside a transaction");
             return Ok(false);
         }
