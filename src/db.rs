@@ -77,6 +77,16 @@ pub async fn connect_with(url: &str, settings: &PoolSettings) -> Result<Database
     Database::connect(options).await
 }
 
+/// The file of a SQLite URL (`sqlite://FILE?…` or `sqlite:FILE`); none for PostgreSQL or
+/// an in-memory database.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
 /// Whether a SQLite connection is outside any transaction, both by the driver's count and
 /// by SQLite's own autocommit flag.
 fn sqlite_connection_is_clean(

@@ -53,6 +53,16 @@ pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
             let read = |path: &std::path::Path| {
                 std::fs::read(path).with_context(|| format!("reading {}", path.display()))
             };
+            // A dry run writes nothing: not even a new database file.
+            if let Some(missing) = db::sqlite_file(cli.migration_url()).filter(|f| !f.exists())
+                && dry_run
+            {
+                anyhow::bail!(
+                    "no database at {}: a dry run creates nothing (run `plantrack migrate` \
+                     first, or drop --dry-run)",
+                    missing.display()
+                );
+            }
             let db = db::connect_with(cli.migration_url(), &cli.pool()).await?;
             db::migrate(&db).await?;
             let report = if extension == "toml" {

@@ -348,22 +348,28 @@ pub async fn create_user(
         .ok_or_else(|| {
             ServiceError::bad_input(format!("no agency has the code `{}`", new.agency_code))
         })?;
-    // A plan's report recipient (the Ministry) has readers, though it reports nothing.
-    let reads_reports = new.role == Role::Viewer
-        && plan_recipient::Entity::find()
+    if matches!(new.role, Role::Viewer | Role::Editor | Role::Coordinator) && !agency.is_tenant {
+        // A plan's report recipient (the Ministry) has readers, though it reports nothing.
+        let recipient = plan_recipient::Entity::find()
             .filter(plan_recipient::Column::AgencyId.eq(agency.id))
             .one(db)
             .await?
             .is_some();
-    if matches!(new.role, Role::Viewer | Role::Editor | Role::Coordinator)
-        && !agency.is_tenant
-        && !reads_reports
-    {
-        return Err(ServiceError::bad_input(format!(
-            "`{}` is not a tenant agency nor a plan's report recipient, so it has no {} staff",
-            agency.code,
-            new.role.as_str()
-        )));
+        if !(recipient && new.role == Role::Viewer) {
+            return Err(ServiceError::bad_input(if recipient {
+                format!(
+                    "`{}` is not a tenant agency: as a plan's report recipient it has VIEWER \
+                     staff only",
+                    agency.code
+                )
+            } else {
+                format!(
+                    "`{}` is not a tenant agency, so it has no {} staff",
+                    agency.code,
+                    new.role.as_str()
+                )
+            }));
+        }
     }
     let password_hash = hash_password(&new.password).await?;
     let txn = crate::db::begin(db, Default::default()).await?;

@@ -218,6 +218,15 @@ async fn an_appendix_in_csv_matches_its_names_and_stops_on_a_misspelt_one() {
         "{said}"
     );
 
+    // A dry run on a database that does not exist creates nothing.
+    let nowhere = dir.path().join("nowhere.db");
+    let (ok, said) = plantrack_at(
+        &sqlite_url(&nowhere),
+        &["import-plan", &appendix, "--head", &head, "--dry-run"],
+    );
+    assert!(!ok && said.contains("a dry run creates nothing"), "{said}");
+    assert!(!nowhere.exists());
+
     // A CSV file has no head of its own.
     let (ok, said) = plantrack_at(&url, &["import-plan", &appendix]);
     assert!(!ok && said.contains("--head"), "{said}");

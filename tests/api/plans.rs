@@ -199,6 +199,18 @@ async fn a_second_plan_coexists_without_either_seeing_the_other(app: TestApp) {
     // The Ministry receives 768's reports: a viewer of it reads them, read-only, and
     // nothing of the second plan, nor any draft.
     let ministry = new_user(&app, &admin, "bo-viewer", "bo-ldtbxh", "VIEWER").await;
+    let editor = admin
+        .graphql(
+            "mutation($i: CreateUserInput!) { createUser(input: $i) { username } }",
+            json!({ "i": { "username": "bo-editor", "agency": "bo-ldtbxh", "role": "EDITOR", "password": crate::support::PASSWORD } }),
+        )
+        .await;
+    assert_eq!(editor.error_code(), Some("BAD_USER_INPUT"));
+    assert!(
+        editor.body.to_string().contains("VIEWER staff only"),
+        "{}",
+        editor.body
+    );
     let recipients = ministry
         .graphql(
             "query($p: String!) { plan(code: $p) { recipients { code } } }",
