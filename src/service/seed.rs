@@ -116,6 +116,23 @@ pub struct AssigneeRow {
     pub group: Option<String>,
 }
 
+/// An agency's or a group's code, trimmed: 1 to 64 lowercase letters, digits and '-'.
+fn checked_code<'a>(what: &str, code: &'a str) -> ServiceResult<&'a str> {
+    let code = code.trim();
+    let valid = !code.is_empty()
+        && code.len() <= 64
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if valid {
+        Ok(code)
+    } else {
+        Err(bad(format!(
+            "{what} code `{code}` is not 1 to 64 lowercase letters, digits and '-'"
+        )))
+    }
+}
+
 /// A new agency's row, existing from `valid_from` (null: before any plan names it).
 pub fn new_agency(
     row: &AgencyRow,
@@ -127,17 +144,7 @@ pub fn new_agency(
             row.code, row.kind
         ))
     })?;
-    let code = row.code.trim();
-    let valid_code = !code.is_empty()
-        && code.len() <= 64
-        && code
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !valid_code {
-        return Err(bad(format!(
-            "agency code `{code}` is not 1 to 64 lowercase letters, digits and '-'"
-        )));
-    }
+    let code = checked_code("agency", &row.code)?;
     let name = text::normalize(&row.name);
     let short_name = text::normalize(&row.short_name);
     if name.is_empty() || short_name.is_empty() {
@@ -494,17 +501,7 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
         .map(|g| (g.code.clone(), g))
         .collect();
     for row in &file.groups {
-        let code = row.code.trim();
-        let valid_code = !code.is_empty()
-            && code.len() <= 64
-            && code
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !valid_code {
-            return Err(bad(format!(
-                "group code `{code}` is not 1 to 64 lowercase letters, digits and '-'"
-            )));
-        }
+        let code = checked_code("group", &row.code)?;
         let mut member_ids = Vec::new();
         for code in &row.members {
             member_ids.push(agency_id(code)?);
