@@ -53,10 +53,8 @@ async fn set_assignees_in(
         .one(txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("task"))?;
-    if actor.role == Role::Coordinator {
-        let refusal = "only the coordinator of the task's plan edits its assignments";
-        windows::require_coordinator(txn, actor, task.plan_id, refusal).await?;
-    }
+    let refusal = "only the coordinator of the task's plan edits its assignments";
+    windows::require_plan_editor(txn, actor, task.plan_id, refusal).await?;
     windows::refuse_if_closed(txn, &[task.plan_id], from).await?;
     let agencies = catalog::assignable_agencies(txn, agency_codes, from).await?;
     let rows = assignment::Entity::find()

@@ -8,15 +8,13 @@ use entity::{
     agency, agency_group, agency_group_member, assignment, deliverable, period, plan,
     plan_recipient, section, task, task_period,
 };
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
 use serde::Deserialize;
 
 use super::{
     domain::{AgencyKind, AssignmentRole, PeriodKind, TaskSchedule},
     error::{ServiceError, ServiceResult},
-    plan_sheet, text, timeline,
+    plan_sheet, text,
 };
 
 /// The built-in plan: Decision 768/QĐ-UBND of Binh Dinh province.
@@ -279,9 +277,17 @@ pub async fn import(
     source: &str,
     dry_run: bool,
 ) -> ServiceResult<SeedReport> {
-    let file = parse(source)?;
+    load_once(db, &parse(source)?, dry_run).await
+}
+
+/// Loads `file` in one transaction; with `dry_run`, works it all out and rolls back.
+async fn load_once(
+    db: &DatabaseConnection,
+    file: &PlanFile,
+    dry_run: bool,
+) -> ServiceResult<SeedReport> {
     let txn = crate::db::begin_write(db).await?;
-    let report = load_file(&txn, &file).await;
+    let report = load_file(&txn, file).await;
     if dry_run && report.is_ok() {
         txn.rollback().await?;
         return report;
@@ -357,17 +363,12 @@ pub async fn import_sheet(
     // Names are matched against the file's own agencies and groups only: another
     // province's "Sở Tài chính" is not this plan's.
     let appendix = plan_sheet::read_appendix(&sheets, &plan, &plan_sheet::name_index(&plan))?;
-    let txn = crate::db::begin_write(db).await?;
     plan.sections = appendix.sections;
-    let report = load_file(&txn, &plan).await.map(|seed| SheetImport {
+    let seed = load_once(db, &plan, dry_run).await?;
+    Ok(SheetImport {
         seed,
         loose_matches: appendix.loose_matches,
-    });
-    if dry_run && report.is_ok() {
-        txn.rollback().await?;
-        return report;
-    }
-    super::settle(txn, report).await
+    })
 }
 
 async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult<SeedReport> {
@@ -526,13 +527,10 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
         if let Some(existing) = groups.get(code) {
             // A group is shared only as it is: another plan's own, another wording or
             // other members (another province's departments) are not this file's.
-            let mut members: Vec<i64> = agency_group_member::Entity::find()
-                .filter(agency_group_member::Column::GroupId.eq(existing.id))
-                .all(db)
+            let mut members: Vec<i64> = super::catalog::members_of_groups(db, &[existing.id])
                 .await?
                 .into_iter()
-                .filter(|m| timeline::holds(m.valid_from, m.valid_to, timeline::today()))
-                .map(|m| m.agency_id)
+                .map(|(_, agency)| agency.id)
                 .collect();
             members.sort_unstable();
             let differs = if existing.plan_id.is_some() || row.plan_scoped {

@@ -146,10 +146,8 @@ async fn edit_in(
         .one(txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("task"))?;
-    if actor.role == Role::Coordinator {
-        let refusal = "only the coordinator of the task's plan edits its tasks";
-        windows::require_coordinator(txn, actor, task.plan_id, refusal).await?;
-    }
+    let refusal = "only the coordinator of the task's plan edits its tasks";
+    windows::require_plan_editor(txn, actor, task.plan_id, refusal).await?;
     let plan_start = entity::plan::Entity::find_by_id(task.plan_id)
         .one(txn)
         .await?

@@ -122,6 +122,21 @@ async fn coordinated_plan<C: ConnectionTrait>(
     Ok(plan)
 }
 
+/// FORBIDDEN with `refusal` unless `actor` is an admin or of the agency that coordinates
+/// the plan today: who edits a plan.
+pub(super) async fn require_plan_editor<C: ConnectionTrait>(
+    db: &C,
+    actor: &Principal,
+    plan_id: i64,
+    refusal: &str,
+) -> ServiceResult<()> {
+    match actor.role {
+        Role::Admin => Ok(()),
+        Role::Coordinator => require_coordinator(db, actor, plan_id, refusal).await,
+        _ => Err(ServiceError::forbidden(refusal)),
+    }
+}
+
 /// FORBIDDEN with `refusal` unless `actor`'s agency coordinates the plan today.
 pub(super) async fn require_coordinator<C: ConnectionTrait>(
     db: &C,
