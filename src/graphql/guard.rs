@@ -10,10 +10,7 @@ use std::{any::TypeId, collections::HashMap, sync::Arc};
 
 use async_graphql::{
     Request, Response, ServerError, ServerResult, ValidationResult,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest,
-        NextRequest, NextValidation,
-    },
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation},
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
@@ -29,54 +26,27 @@ pub struct DocumentLimits {
     pub max_expanded_fields: usize,
 }
 
-/// The extension that applies [`DocumentLimits`] to every operation, over HTTP and
-/// WebSocket alike.
-pub struct DocumentGuard(pub DocumentLimits);
+/// Charges each operation of a batch to the batch's shared budget
+/// ([`BatchBudget`], in the request's data) once validation has costed it: the only hook
+/// there is on an operation's cost. Installed on the schema that runs batches only (see
+/// `gate`): an extension costs every field of every answer.
+pub struct BatchCost;
 
-impl ExtensionFactory for DocumentGuard {
+impl ExtensionFactory for BatchCost {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentGuardExtension(self.0))
+        Arc::new(BatchCost)
     }
 }
 
-struct DocumentGuardExtension(DocumentLimits);
-
 #[async_graphql::async_trait::async_trait]
-impl Extension for DocumentGuardExtension {
-    /// Everything happens here, before async-graphql looks at the document: its own
-    /// post-parse recursion check walks every path through the fragments, so a fragment
-    /// graph must be measured (once per fragment) before that runs.
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        check(&mut request, &self.0).await?;
-        next.run(ctx, request).await
-    }
-
-    /// Every error leaves with a code: those async-graphql raises itself while running a
-    /// valid document (an unknown operation name, an argument that does not coerce) are
-    /// the caller's input.
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        response.errors = std::mem::take(&mut response.errors)
-            .into_iter()
-            .map(|e| with_code(e, "BAD_USER_INPUT"))
-            .collect();
-        response
-    }
-
-    /// Validation errors get a code too: the cost and depth limits `QUERY_TOO_COMPLEX`,
-    /// every other rule `GRAPHQL_VALIDATION_FAILED`.
+impl Extension for BatchCost {
     async fn validation(
         &self,
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         let result = next.run(ctx).await;
-        if let (Ok(valid), Some(budget)) = (&result, ctx.data_opt::<std::sync::Arc<BatchBudget>>())
+        if let (Ok(valid), Some(budget)) = (&result, ctx.data_opt::<Arc<BatchBudget>>())
             && !budget.spend(valid.complexity)
         {
             let error = ServerError::new(
@@ -86,21 +56,7 @@ impl Extension for DocumentGuardExtension {
             );
             return Err(vec![with_code(error, "QUERY_TOO_COMPLEX")]);
         }
-        result.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|e| {
-                    let code = if e.message.starts_with("Query is too complex")
-                        || e.message.starts_with("Query is nested too deep")
-                    {
-                        "QUERY_TOO_COMPLEX"
-                    } else {
-                        "GRAPHQL_VALIDATION_FAILED"
-                    };
-                    with_code(e, code)
-                })
-                .collect()
-        })
+        result
     }
 }
 
@@ -153,41 +109,11 @@ pub fn with_code(mut error: ServerError, code: &str) -> ServerError {
     error
 }
 
-/// Replaces an answer larger than the limit by an error, so that one request cannot hand
-/// a client (or the server's memory on the way out) an unbounded document. The answer is
-/// measured by serializing it into a counter that stops at the limit.
-pub struct ResponseLimit(pub usize);
-
-impl ExtensionFactory for ResponseLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ResponseLimitExtension(self.0))
-    }
-}
-
-struct ResponseLimitExtension(usize);
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for ResponseLimitExtension {
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let response = next.run(ctx, operation_name).await;
-        let mut counter = ByteCounter {
-            count: 0,
-            limit: self.0,
-        };
-        if serde_json::to_writer(&mut counter, &response).is_ok() {
-            return response;
-        }
-        let error = ServiceError::TooLarge(format!(
-            "the answer is larger than {} bytes: ask for fewer fields or a smaller page",
-            self.0
-        ));
-        Response::from_errors(vec![without_location(error)])
-    }
+/// Whether an answer serializes to at most `limit` bytes; measured by serializing it
+/// into a counter that stops at the limit.
+pub fn fits(response: &Response, limit: usize) -> bool {
+    let mut counter = ByteCounter { count: 0, limit };
+    serde_json::to_writer(&mut counter, response).is_ok()
 }
 
 /// An `io::Write` that only counts, and fails once past its limit.

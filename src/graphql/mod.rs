@@ -4,6 +4,7 @@ pub mod analysis_types;
 pub mod cost;
 pub mod error;
 pub mod filters;
+pub mod gate;
 pub mod guard;
 pub mod inputs;
 pub mod loaders;
@@ -18,7 +19,10 @@ pub mod subscription;
 pub mod tenant_types;
 pub mod types;
 
+use std::sync::Arc;
+
 use async_graphql::Schema;
+pub use gate::Gate;
 pub use observe::count_errors;
 use sea_orm::DatabaseConnection;
 
@@ -29,25 +33,39 @@ use crate::{
 
 pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
-/// The schema, with its limits; `db` is `None` only for printing the SDL.
-pub fn build_schema(db: Option<(DatabaseConnection, EventBus)>, limits: &Limits) -> AppSchema {
-    // The observer wraps everything, so that it counts every error; the guard comes
-    // next: it sees the raw text before anything parses it.
+/// The schema behind its gate (see `gate`); `db` is `None` only for printing the SDL.
+pub fn build_schema(db: Option<(DatabaseConnection, EventBus)>, limits: &Limits) -> Gate {
+    // One sign-in throttle for both schemas: a batch is no way around it.
+    let throttle = Arc::new(LoginThrottle::new(&limits.login));
+    let schema = schema(db.clone(), &throttle, limits, false);
+    let (batch_db, batch_limits) = (db.clone(), limits.clone());
+    Gate::new(
+        schema,
+        move || self::schema(batch_db.clone(), &throttle, &batch_limits, true),
+        db.map(|(db, _)| db),
+        limits.document(),
+        limits.max_response_bytes,
+    )
+}
+
+/// The schema itself; for batches, with the extension that charges their shared budget.
+fn schema(
+    db: Option<(DatabaseConnection, EventBus)>,
+    throttle: &Arc<LoginThrottle>,
+    limits: &Limits,
+    for_batches: bool,
+) -> AppSchema {
     let mut builder = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
-        .extension(observe::Observe)
-        .extension(guard::DocumentGuard(limits.document()))
-        .extension(session::RequireSignIn)
-        .extension(guard::ResponseLimit(limits.max_response_bytes))
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
+    if for_batches {
+        builder = builder.extension(guard::BatchCost);
+    }
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
     if let Some((db, events)) = db {
-        builder = builder
-            .data(db)
-            .data(events)
-            .data(LoginThrottle::new(&limits.login));
+        builder = builder.data(db).data(events).data(throttle.clone());
     }
     builder.finish()
 }

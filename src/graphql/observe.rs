@@ -2,21 +2,14 @@
 //! its count, latency and errors in the metrics (`GET /metrics`).
 use std::{
     collections::HashSet,
-    sync::{Arc, Mutex, OnceLock},
+    sync::{Mutex, OnceLock},
     time::Instant,
 };
 
 use async_graphql::{
-    Response, ServerError, ServerResult, Value, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
-        NextSubscribe,
-    },
-    futures_util::stream::BoxStream,
+    ServerError, Value,
     parser::types::{DocumentOperations, ExecutableDocument, OperationType},
 };
-use futures_util::StreamExt;
-use tracing::{Instrument, field::Empty};
 
 /// Operation names are the client's to choose: past this many distinct ones, the rest are
 /// counted as `other`, so that no client can grow the metrics without bound.
@@ -24,67 +17,47 @@ const MAX_OPERATION_NAMES: usize = 256;
 /// Longer names are counted as `other` and cut in spans.
 const MAX_NAME_CHARS: usize = 64;
 
-/// Installs the observer on every operation.
-pub struct Observe;
-
-impl ExtensionFactory for Observe {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Observer {
-            span: tracing::info_span!("graphql", operation = Empty, kind = Empty),
-            operation: Mutex::new(Operation::default()),
-        })
-    }
-}
-
-struct Observer {
-    span: tracing::Span,
-    operation: Mutex<Operation>,
-}
-
 /// The operation as far as it is known: a document that fails to parse has no kind.
-#[derive(Clone, Default)]
-struct Operation {
+#[derive(Clone, Debug, Default)]
+pub struct Operation {
     name: Option<String>,
     kind: Option<OperationType>,
-    /// The named operations of the document, for `execute` to pick the kind from.
-    named: Vec<(String, OperationType)>,
 }
 
 impl Operation {
-    /// What the parsed document says: the kind of its one operation (and the name, if it
-    /// has one), or the kinds of its named operations until `execute` says which runs.
-    fn parsed(document: &ExecutableDocument) -> Self {
-        match &document.operations {
-            DocumentOperations::Single(operation) => Self {
-                kind: Some(operation.node.ty),
-                ..Self::default()
-            },
-            DocumentOperations::Multiple(operations) => {
-                let named: Vec<_> = operations
-                    .iter()
-                    .map(|(name, operation)| (name.to_string(), operation.node.ty))
-                    .collect();
-                match named.as_slice() {
-                    [(name, kind)] => Self {
-                        name: Some(name.clone()),
-                        kind: Some(*kind),
-                        named: Vec::new(),
-                    },
-                    _ => Self {
-                        named,
-                        ..Self::default()
-                    },
-                }
+    /// The operation of a parsed document that a request runs: the one it names, else
+    /// its only one. A name the document lacks is kept for the label, without a kind.
+    pub fn of(document: &ExecutableDocument, name: Option<&str>) -> Self {
+        let kind = match (&document.operations, name) {
+            (DocumentOperations::Single(operation), _) => Some(operation.node.ty),
+            (DocumentOperations::Multiple(operations), Some(name)) => {
+                operations.get(name).map(|operation| operation.node.ty)
             }
-        }
+            (DocumentOperations::Multiple(operations), None) => match operations.len() {
+                1 => operations
+                    .values()
+                    .next()
+                    .map(|operation| operation.node.ty),
+                _ => None,
+            },
+        };
+        let name = match (&document.operations, name) {
+            (_, Some(name)) => Some(name.to_owned()),
+            (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+                operations.keys().next().map(|name| name.to_string())
+            }
+            _ => None,
+        };
+        Self { name, kind }
     }
 
-    /// The operation `execute` was asked to run.
-    fn chosen(&mut self, name: &str) {
-        if let Some((_, kind)) = self.named.iter().find(|(named, _)| named == name) {
-            self.kind = Some(*kind);
+    /// Names the span of the operation after it.
+    pub fn record_in(&self, span: &tracing::Span) {
+        span.record("kind", self.kind_label());
+        if let Some(name) = &self.name {
+            let cut: String = name.chars().take(MAX_NAME_CHARS).collect();
+            span.record("operation", cut.as_str());
         }
-        self.name = Some(name.to_owned());
     }
 
     fn kind_label(&self) -> &'static str {
@@ -120,83 +93,16 @@ fn bounded_name(name: &str) -> String {
     }
 }
 
-impl Observer {
-    fn operation(&self) -> Operation {
-        self.operation.lock().map(|o| o.clone()).unwrap_or_default()
-    }
-
-    fn record_in_span(&self, operation: &Operation) {
-        self.span.record("kind", operation.kind_label());
-        if let Some(name) = &operation.name {
-            let cut: String = name.chars().take(MAX_NAME_CHARS).collect();
-            self.span.record("operation", cut.as_str());
-        }
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for Observer {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let started = Instant::now();
-        let response = next.run(ctx).instrument(self.span.clone()).await;
-        let operation = self.operation();
-        let labels = [
-            ("operation", operation.name_label()),
-            ("kind", operation.kind_label().to_owned()),
-        ];
-        metrics::counter!("plantrack_graphql_operations_total", &labels).increment(1);
-        metrics::histogram!("plantrack_graphql_operation_duration_seconds", &labels)
-            .record(started.elapsed().as_secs_f64());
-        count_errors(&response.errors);
-        response
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        let active = ActiveSubscription::start();
-        next.run(ctx, stream)
-            .map(move |response| {
-                // Moved in: the gauge goes down when the stream is dropped.
-                let _ = &active;
-                count_errors(&response.errors);
-                response
-            })
-            .boxed()
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        if let Ok(mut operation) = self.operation.lock() {
-            *operation = Operation::parsed(&document);
-            self.record_in_span(&operation);
-        }
-        Ok(document)
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        if let Some(name) = operation_name
-            && let Ok(mut operation) = self.operation.lock()
-        {
-            operation.chosen(name);
-            self.record_in_span(&operation);
-        }
-        next.run(ctx, operation_name).await
-    }
+/// Counts a finished query or mutation: its count, latency and errors.
+pub fn operation_done(operation: &Operation, started: Instant, errors: &[ServerError]) {
+    let labels = [
+        ("operation", operation.name_label()),
+        ("kind", operation.kind_label().to_owned()),
+    ];
+    metrics::counter!("plantrack_graphql_operations_total", &labels).increment(1);
+    metrics::histogram!("plantrack_graphql_operation_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    count_errors(errors);
 }
 
 /// Counts each error under its `extensions.code` (every error of this API has one).
@@ -216,10 +122,10 @@ pub fn count_errors(errors: &[ServerError]) {
 }
 
 /// One subscription being served, counted in `plantrack_subscriptions_active`.
-struct ActiveSubscription;
+pub struct ActiveSubscription;
 
 impl ActiveSubscription {
-    fn start() -> Self {
+    pub fn start() -> Self {
         metrics::gauge!("plantrack_subscriptions_active").increment(1.0);
         Self
     }

@@ -1,16 +1,12 @@
 //! Who is asking, per request, and the rule that only `login` (and introspection, while
 //! enabled) may be asked without signing in.
 use async_graphql::{
-    Context, Request, ServerResult, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-    },
+    Context,
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 use sea_orm::DatabaseConnection;
-use std::{collections::HashMap, net::IpAddr, sync::Arc};
+use std::{collections::HashMap, net::IpAddr};
 
-use super::{error::request_error, loaders::live_tenant_loaders};
 use crate::service::{
     ServiceError,
     auth::{self, Principal},
@@ -119,59 +115,10 @@ fn only_public<'a>(
     })
 }
 
-/// Refuses operations that need a signed-in caller when there is none, and gives each
-/// operation of a long-lived connection the session its token stands for now.
-pub struct RequireSignIn;
-
-impl ExtensionFactory for RequireSignIn {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(RequireSignInExtension)
-    }
-}
-
-struct RequireSignInExtension;
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for RequireSignInExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let Some(LiveToken(token)) = ctx.data_opt::<LiveToken>() else {
-            return next.run(ctx, request).await;
-        };
-        let db = ctx.data_unchecked::<DatabaseConnection>();
-        let refused = || request_error(&ServiceError::Unauthenticated);
-        let session = Session::from_token(db, token)
-            .await
-            .map_err(|e| request_error(&e))?;
-        let Session::SignedIn { scope, .. } = &session else {
-            return Err(refused());
-        };
-        // Loaders of a long-lived connection must not serve yesterday's rows.
-        let tenant = live_tenant_loaders(db.clone(), scope.clone());
-        next.run(ctx, request.data(tenant).data(session)).await
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        let signed_in = matches!(ctx.data_opt::<Session>(), Some(Session::SignedIn { .. }));
-        let public = doc
-            .operations
-            .iter()
-            .all(|(_, op)| only_public(&doc, &op.node.selection_set.node, &mut HashMap::new()));
-        if signed_in || public {
-            Ok(doc)
-        } else {
-            Err(request_error(&ServiceError::Unauthenticated))
-        }
-    }
+/// Whether every operation of a document asks only for root fields anyone may ask for
+/// (`login`, and introspection while enabled): the rest need a signed-in caller.
+pub fn asks_only_public(doc: &ExecutableDocument) -> bool {
+    doc.operations
+        .iter()
+        .all(|(_, op)| only_public(doc, &op.node.selection_set.node, &mut HashMap::new()))
 }

@@ -14,5 +14,5 @@ pub fn events<'a>(ctx: &'a Context<'_>) -> &'a EventBus {
 }
 
 pub fn login_throttle<'a>(ctx: &'a Context<'_>) -> &'a LoginThrottle {
-    ctx.data_unchecked::<LoginThrottle>()
+    ctx.data_unchecked::<std::sync::Arc<LoginThrottle>>()
 }

@@ -13,7 +13,7 @@ mod table;
 
 use std::{net::SocketAddr, sync::Arc, time::Instant};
 
-use async_graphql::{Request, ServerError, Value as ConstValue};
+use async_graphql::{Executor, Request, ServerError, Value as ConstValue};
 use axum::{
     Extension,
     body::Bytes,
@@ -35,7 +35,6 @@ use super::{
 };
 use crate::{
     graphql::{
-        AppSchema,
         cost::BatchBudget,
         guard::{self, EditedDocument},
         loaders::Batches,
@@ -58,7 +57,7 @@ pub struct Exports {
 }
 
 impl Exports {
-    pub fn new(schema: &AppSchema) -> Self {
+    pub fn new(schema: &crate::graphql::Gate) -> Self {
         Self {
             types: SchemaTypes::from_sdl(&schema.sdl()),
             slots: Semaphore::new(MAX_RUNNING),

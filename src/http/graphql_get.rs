@@ -5,7 +5,7 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use async_graphql::{
-    Request, Variables,
+    Executor, Request, Variables,
     parser::types::{DocumentOperations, OperationType},
 };
 use axum::{

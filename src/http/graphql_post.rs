@@ -8,7 +8,7 @@
 //! request, an empty batch), 413 PAYLOAD_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE.
 use std::{net::SocketAddr, sync::Arc};
 
-use async_graphql::{BatchRequest, ErrorExtensions, Request};
+use async_graphql::{BatchRequest, ErrorExtensions, Executor, Request};
 use axum::{
     Extension,
     body::Bytes,

@@ -33,14 +33,14 @@ use tower_http::{
 
 use crate::{
     config::ServerConfig,
-    graphql::{AppSchema, build_schema, session::Session},
+    graphql::{Gate, build_schema, session::Session},
     service::{ServiceError, events::EventBus, health},
 };
 
 /// Everything a request handler needs.
 pub struct App {
     pub db: DatabaseConnection,
-    pub schema: AppSchema,
+    pub schema: Gate,
     pub config: ServerConfig,
     exports: export::Exports,
     persisted: persisted::PersistedQueries,

@@ -1,0 +1,258 @@
+//! The one way into the schema, for every transport (POST, GET, export, WebSocket): the
+//! document is checked, parsed and measured, the caller's right to ask it is settled,
+//! and the answer is bounded, coded and counted — here, around the schema, not in
+//! async-graphql extensions. An extension, whatever hooks it implements, puts every
+//! field of every answer through the extension chain (a registry look-up and a boxed
+//! future per field and extension): a quarter of the server's CPU on a page of reports.
+//! The schema of single operations has none. A batch's operations share one cost
+//! budget, which only validation can charge: they run on a second schema that has the
+//! one extension that does (built on the first batch).
+use std::{
+    any::{Any, TypeId},
+    sync::{Arc, OnceLock},
+    time::Instant,
+};
+
+use async_graphql::{
+    BatchRequest, BatchResponse, Data, Executor, Request, Response, ServerError,
+    futures_util::stream::{self, BoxStream},
+};
+use futures_util::StreamExt;
+use sea_orm::DatabaseConnection;
+use tracing::{Instrument, field::Empty};
+
+use super::{
+    AppSchema,
+    error::request_error,
+    guard::{self, DocumentLimits},
+    loaders::live_tenant_loaders,
+    observe::{self, ActiveSubscription, Operation},
+    session::{LiveToken, Session, asks_only_public},
+};
+use crate::service::ServiceError;
+
+/// The schema behind its checks. Cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct Gate(Arc<Inner>);
+
+struct Inner {
+    schema: AppSchema,
+    /// The schema with the batch budget's validation hook, built on the first batch.
+    batch_schema: OnceLock<AppSchema>,
+    build_batch_schema: Box<dyn Fn() -> AppSchema + Send + Sync>,
+    db: Option<DatabaseConnection>,
+    document: DocumentLimits,
+    max_response_bytes: usize,
+}
+
+impl Gate {
+    pub(super) fn new(
+        schema: AppSchema,
+        build_batch_schema: impl Fn() -> AppSchema + Send + Sync + 'static,
+        db: Option<DatabaseConnection>,
+        document: DocumentLimits,
+        max_response_bytes: usize,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            schema,
+            batch_schema: OnceLock::new(),
+            build_batch_schema: Box::new(build_batch_schema),
+            db,
+            document,
+            max_response_bytes,
+        }))
+    }
+
+    /// The SDL of the schema.
+    pub fn sdl(&self) -> String {
+        self.0.schema.sdl()
+    }
+
+    /// The SDL with async-graphql's options (what `schema.graphql` holds).
+    pub fn sdl_with_options(&self, options: async_graphql::SDLExportOptions) -> String {
+        self.0.schema.sdl_with_options(options)
+    }
+
+    /// Runs one operation (a query or a mutation) to its answer.
+    async fn run(&self, schema: &AppSchema, request: Request) -> Response {
+        let started = Instant::now();
+        let span = tracing::info_span!("graphql", operation = Empty, kind = Empty);
+        let (operation, admitted) = self.admit(request, None).await;
+        operation.record_in(&span);
+        let response = match admitted {
+            Ok(request) => self.bounded(schema.execute(request).instrument(span).await),
+            Err(error) => Response::from_errors(vec![error]),
+        };
+        let response = coded(response);
+        observe::operation_done(&operation, started, &response.errors);
+        response
+    }
+
+    /// Checks a request before the schema sees it, and gives it what it runs with: the
+    /// document within the limits, parsed; for a long-lived connection (`LiveToken`),
+    /// the session its token stands for now; and the sign-in rule (only public fields
+    /// without one). The operation is known once the document has parsed.
+    async fn admit(
+        &self,
+        mut request: Request,
+        connection: Option<&Data>,
+    ) -> (Operation, Result<Request, ServerError>) {
+        if let Err(error) = guard::check(&mut request, &self.0.document).await {
+            return (Operation::default(), Err(error));
+        }
+        let name = request.operation_name.clone();
+        let operation = match request.parsed_query() {
+            Ok(document) => Operation::of(document, name.as_deref()),
+            Err(error) => return (Operation::default(), Err(error)),
+        };
+        let admitted = self.sign_in(request, connection).await;
+        (operation, admitted)
+    }
+
+    /// The request with the session of a long-lived connection's token as of now, or
+    /// UNAUTHENTICATED when it asks for more than public fields without a signed-in
+    /// caller.
+    async fn sign_in(
+        &self,
+        mut request: Request,
+        connection: Option<&Data>,
+    ) -> Result<Request, ServerError> {
+        let live = connection.and_then(data::<LiveToken>);
+        if let (Some(LiveToken(token)), Some(db)) = (live, &self.0.db) {
+            let session = match Session::from_token(db, token).await {
+                Ok(session) => session,
+                Err(error) => return Err(request_error(&error)),
+            };
+            let Session::SignedIn { scope, .. } = &session else {
+                return Err(request_error(&ServiceError::Unauthenticated));
+            };
+            // Loaders of a long-lived connection must not serve yesterday's rows.
+            let tenant = live_tenant_loaders(db.clone(), scope.clone());
+            request = request.data(tenant).data(session);
+        }
+        let signed_in = matches!(
+            data::<Session>(&request.data).or_else(|| connection.and_then(data::<Session>)),
+            Some(Session::SignedIn { .. })
+        );
+        if !signed_in && !asks_only_public(request.parsed_query()?) {
+            return Err(request_error(&ServiceError::Unauthenticated));
+        }
+        Ok(request)
+    }
+
+    /// The answer, or an error in its place when it is larger than the limit, so that one
+    /// request cannot hand a client (or the server's memory on the way out) an unbounded
+    /// document.
+    fn bounded(&self, response: Response) -> Response {
+        if guard::fits(&response, self.0.max_response_bytes) {
+            return response;
+        }
+        let error = ServiceError::TooLarge(format!(
+            "the answer is larger than {} bytes: ask for fewer fields or a smaller page",
+            self.0.max_response_bytes
+        ));
+        Response::from_errors(vec![request_error(&error)])
+    }
+
+    fn batch_schema(&self) -> &AppSchema {
+        self.0
+            .batch_schema
+            .get_or_init(|| (self.0.build_batch_schema)())
+    }
+}
+
+impl Executor for Gate {
+    async fn execute(&self, request: Request) -> Response {
+        self.run(&self.0.schema, request).await
+    }
+
+    /// A batch's operations run one after the other on the schema that charges the
+    /// batch's shared budget (`cost::BatchBudget`, in each request's data).
+    async fn execute_batch(&self, batch: BatchRequest) -> BatchResponse {
+        match batch {
+            BatchRequest::Single(request) => BatchResponse::Single(self.execute(request).await),
+            BatchRequest::Batch(requests) => {
+                let schema = self.batch_schema();
+                let mut responses = Vec::with_capacity(requests.len());
+                for request in requests {
+                    responses.push(self.run(schema, request).await);
+                }
+                BatchResponse::Batch(responses)
+            }
+        }
+    }
+
+    /// Every operation of a WebSocket, subscriptions and the rest: checked as any, with
+    /// the session of the connection's token as of now.
+    fn execute_stream(
+        &self,
+        request: Request,
+        connection: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        let gate = self.clone();
+        stream::once(async move {
+            let active = ActiveSubscription::start();
+            let span = tracing::info_span!("graphql", operation = Empty, kind = Empty);
+            let (operation, admitted) = gate.admit(request, connection.as_deref()).await;
+            operation.record_in(&span);
+            let answers = match admitted {
+                Ok(request) => gate
+                    .0
+                    .schema
+                    .execute_stream_with_session_data(request, connection.unwrap_or_default())
+                    .map(move |response| gate.bounded(response))
+                    .boxed(),
+                Err(error) => stream::iter([Response::from_errors(vec![error])]).boxed(),
+            };
+            answers.map(move |response| {
+                // Moved in: the gauge goes down when the stream is dropped.
+                let _ = &active;
+                let response = coded(response);
+                observe::count_errors(&response.errors);
+                response
+            })
+        })
+        .flatten()
+        .boxed()
+    }
+}
+
+/// A value of type `T` in request or connection data.
+fn data<T: Any>(data: &Data) -> Option<&T> {
+    data.get(&TypeId::of::<T>())
+        .and_then(|value| value.downcast_ref())
+}
+
+/// Every error leaves with a code. Those of this service have theirs; those async-graphql
+/// raises itself are told apart by where they arose: validation's carry the document's
+/// locations and no path (the cost and depth limits: `QUERY_TOO_COMPLEX`; every other
+/// rule: `GRAPHQL_VALIDATION_FAILED`); the rest are the caller's input
+/// (`BAD_USER_INPUT`): an unknown operation name, an argument that does not coerce.
+fn coded(mut response: Response) -> Response {
+    if response.errors.iter().all(has_code) {
+        return response;
+    }
+    response.errors = std::mem::take(&mut response.errors)
+        .into_iter()
+        .map(|error| {
+            let code = if error.message.starts_with("Query is too complex")
+                || error.message.starts_with("Query is nested too deep")
+            {
+                "QUERY_TOO_COMPLEX"
+            } else if error.path.is_empty() && !error.locations.is_empty() {
+                "GRAPHQL_VALIDATION_FAILED"
+            } else {
+                "BAD_USER_INPUT"
+            };
+            guard::with_code(error, code)
+        })
+        .collect();
+    response
+}
+
+fn has_code(error: &ServerError) -> bool {
+    error
+        .extensions
+        .as_ref()
+        .is_some_and(|extensions| extensions.get("code").is_some())
+}
