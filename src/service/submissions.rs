@@ -5,7 +5,9 @@
 use std::collections::HashSet;
 
 use chrono::Utc;
-use entity::{agency, period, reporting_window, submission, submission_deliverable, task};
+use entity::{
+    agency, deliverable, period, reporting_window, submission, submission_deliverable, task,
+};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
@@ -156,33 +158,25 @@ fn unique_to_conflict(err: DbErr) -> ServiceError {
     }
 }
 
-/// Evidence for the deliverables `task_id` asks for on `duty_day` (its period's).
-async fn validated_evidence<C: ConnectionTrait>(
-    db: &C,
-    task_id: i64,
-    duty_day: chrono::NaiveDate,
-    evidence: Vec<Evidence>,
-) -> ServiceResult<Vec<Evidence>> {
-    let allowed: HashSet<i64> = catalog::deliverables_of_tasks_on(db, &[task_id], duty_day)
-        .await?
-        .iter()
-        .map(|d| d.id)
-        .collect();
+/// The evidence checked: no deliverable twice, and each one the task asks for on its
+/// period's duty day (`known`: how many of the distinct ids it does, read with the rest
+/// of the save's context).
+fn validated_evidence(evidence: Vec<Evidence>, known: i64) -> ServiceResult<Vec<Evidence>> {
     let mut seen = HashSet::new();
+    if !evidence.iter().all(|e| seen.insert(e.deliverable_id)) {
+        return Err(ServiceError::bad_input(
+            "a deliverable appears twice in the evidence",
+        ));
+    }
+    if usize::try_from(known).ok() != Some(seen.len()) {
+        return Err(ServiceError::bad_input(
+            "a deliverable of the evidence is not one this task asks for in the report's \
+             period (see `Task.deliverables(periodCode:)`)",
+        ));
+    }
     evidence
         .into_iter()
         .map(|mut e| {
-            if !allowed.contains(&e.deliverable_id) {
-                return Err(ServiceError::bad_input(
-                    "a deliverable of the evidence is not one this task asks for in the \
-                     report's period (see `Task.deliverables(periodCode:)`)",
-                ));
-            }
-            if !seen.insert(e.deliverable_id) {
-                return Err(ServiceError::bad_input(
-                    "a deliverable appears twice in the evidence",
-                ));
-            }
             e.document_ref = checked_text("documentRef", e.document_ref)?.filter(|d| !d.is_empty());
             e.url = checked_text("url", e.url)?.filter(|u| !u.is_empty());
             if let Some(url) = &e.url
@@ -241,9 +235,21 @@ pub async fn save(
     let proposals = checked_text("proposals", input.proposals)?;
 
     let txn = scope.begin(db, Intent::Write).await?;
-    let context = SaveContext::read(&txn, actor.agency_id, input.task_id, &input.period_code)
-        .await?
-        .ok_or_else(|| ServiceError::not_found("task"))?;
+    let evidence_ids: Vec<i64> = input
+        .deliverables
+        .iter()
+        .flatten()
+        .map(|e| e.deliverable_id)
+        .collect();
+    let context = SaveContext::read(
+        &txn,
+        actor.agency_id,
+        input.task_id,
+        &input.period_code,
+        &evidence_ids,
+    )
+    .await?
+    .ok_or_else(|| ServiceError::not_found("task"))?;
     let (task, window) = (context.task, context.window);
     let period = windows::reporting(&input.period_code, context.period)?;
     if !context.agency_in_force {
@@ -265,21 +271,11 @@ pub async fn save(
         )));
     }
     let evidence = match input.deliverables {
-        Some(evidence) => {
-            let duty_day = timeline::duty_day_after(period.ends_on);
-            Some(validated_evidence(&*txn, task.id, duty_day, evidence).await?)
-        }
+        Some(evidence) => Some(validated_evidence(evidence, context.evidence_known)?),
         None => None,
     };
-    let existing = txn
-        .submissions()
-        .filter(submission::Column::AgencyId.eq(actor.agency_id))
-        .filter(submission::Column::TaskId.eq(task.id))
-        .filter(submission::Column::PeriodId.eq(period.id))
-        .one(&*txn)
-        .await?;
     let now = Utc::now();
-    let saved = match existing {
+    let saved = match context.existing {
         None => {
             if input.expected_version.is_some() {
                 return Err(conflict(input.expected_version, 0));
@@ -403,7 +399,8 @@ pub async fn save(
 }
 
 /// What a save checks before it writes, read in one statement: the task, the period of
-/// the code, the plan's reporting window for it, and how the task assigns the agency.
+/// the code, the plan's reporting window for it, how the task assigns the agency, the
+/// agency's report if it has one, and how much of the evidence the task asks for.
 struct SaveContext {
     task: task::Model,
     period: Option<period::Model>,
@@ -414,6 +411,11 @@ struct SaveContext {
     agency_in_force: bool,
     /// The saving agency existed on the period's duty day (false without a period).
     agency_on_duty_day: bool,
+    /// The agency's report of the task and period, if it has one.
+    existing: Option<submission::Model>,
+    /// How many of the evidence's distinct deliverables the task asks for on the
+    /// period's duty day.
+    evidence_known: i64,
 }
 
 impl SaveContext {
@@ -423,12 +425,14 @@ impl SaveContext {
         agency_id: i64,
         task_id: i64,
         period_code: &str,
+        evidence_ids: &[i64],
     ) -> ServiceResult<Option<Self>> {
         const ROLES: [AssignmentRole; 2] = [AssignmentRole::Lead, AssignmentRole::Partner];
         let mut query = Query::select();
         with_columns::<task::Entity>(&mut query, "t_");
         with_columns::<period::Entity>(&mut query, "p_");
         with_columns::<reporting_window::Entity>(&mut query, "w_");
+        with_columns::<submission::Entity>(&mut query, "s_");
         let backend = txn.get_database_backend();
         let duty_day =
             || timeline::duty_day(backend, Expr::col((period::Entity, period::Column::EndsOn)));
@@ -458,6 +462,27 @@ impl SaveContext {
             ),
             Alias::new("agency_on_duty_day"),
         );
+        let asked_for = Query::select()
+            .expr(Expr::col((deliverable::Entity, deliverable::Column::Id)).count())
+            .from(deliverable::Entity)
+            .and_where(
+                Expr::col((deliverable::Entity, deliverable::Column::TaskId))
+                    .equals((task::Entity, task::Column::Id)),
+            )
+            .and_where(
+                Expr::col((deliverable::Entity, deliverable::Column::Id))
+                    .is_in(evidence_ids.iter().copied()),
+            )
+            .cond_where(timeline::holds_on(
+                Expr::col((deliverable::Entity, deliverable::Column::ValidFrom)),
+                Expr::col((deliverable::Entity, deliverable::Column::ValidTo)),
+                duty_day(),
+            ))
+            .to_owned();
+        query.expr_as(
+            Expr::SubQuery(None, Box::new(asked_for.into())),
+            Alias::new("evidence_known"),
+        );
         query
             .from(task::Entity)
             .left_join(
@@ -474,6 +499,20 @@ impl SaveContext {
                     .equals((task::Entity, task::Column::PlanId))
                     .and(
                         Expr::col((reporting_window::Entity, reporting_window::Column::PeriodId))
+                            .equals((period::Entity, period::Column::Id)),
+                    ),
+            )
+            // The agency's own report: within its scope, drafts included.
+            .left_join(
+                submission::Entity,
+                Expr::col((submission::Entity, submission::Column::AgencyId))
+                    .eq(agency_id)
+                    .and(
+                        Expr::col((submission::Entity, submission::Column::TaskId))
+                            .equals((task::Entity, task::Column::Id)),
+                    )
+                    .and(
+                        Expr::col((submission::Entity, submission::Column::PeriodId))
                             .equals((period::Entity, period::Column::Id)),
                     ),
             )
@@ -494,6 +533,8 @@ impl SaveContext {
             role,
             agency_in_force: row.try_get::<bool>("", "agency_in_force")?,
             agency_on_duty_day: row.try_get::<bool>("", "agency_on_duty_day")?,
+            existing: joined(&row, "s_")?,
+            evidence_known: row.try_get::<i64>("", "evidence_known")?,
         }))
     }
 }

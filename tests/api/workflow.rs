@@ -379,7 +379,31 @@ async fn only_assigned_agencies_with_write_roles_report(app: TestApp) {
     // Bad input is named as such.
     let tayson = app.client("tayson").await;
     let i1 = task_id(&app, "I", Some(1)).await;
+    let deliverable_of = |task: String| {
+        let app = &app;
+        async move {
+            app.graphql(
+                "query($id: ID!) { node(id: $id) { ... on Task { deliverables { id } } } }",
+                json!({ "id": task }),
+            )
+            .await
+            .data()["node"]["deliverables"][0]["id"]
+                .clone()
+        }
+    };
+    let own = json!({ "deliverableId": deliverable_of(i1.clone()).await, "status": "COMPLETED" });
+    let other_task =
+        json!({ "deliverableId": deliverable_of(i3.clone()).await, "status": "COMPLETED" });
+    assert!(own["deliverableId"].is_string() && other_task["deliverableId"].is_string());
     for (input, code) in [
+        (
+            json!({ "taskId": i1, "periodCode": "2024", "deliverables": [own, own] }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            json!({ "taskId": i1, "periodCode": "2024", "deliverables": [own, other_task] }),
+            "BAD_USER_INPUT",
+        ),
         (
             json!({ "taskId": "not-an-id", "periodCode": "2024" }),
             "BAD_USER_INPUT",
