@@ -7,11 +7,7 @@ use async_graphql::{
 use sea_orm::DatabaseConnection;
 use std::{collections::HashMap, net::IpAddr};
 
-use crate::service::{
-    ServiceError,
-    auth::{self, Principal},
-    tenancy::SubmissionScope,
-};
+use crate::service::{ServiceError, auth::Principal, sign_ins, tenancy::SubmissionScope};
 
 /// The caller of one request.
 #[derive(Clone, Debug)]
@@ -31,15 +27,12 @@ impl Session {
     /// The session a bearer token stands for, as of now: `Refused` for a token that is
     /// unknown, expired, revoked or whose user is disabled.
     pub async fn from_token(db: &DatabaseConnection, token: &str) -> Result<Self, ServiceError> {
-        match auth::authenticate(db, token).await {
-            Ok(principal) => {
-                let scope = SubmissionScope::of(db, &principal).await?;
-                Ok(Self::SignedIn {
-                    principal,
-                    scope,
-                    token: token.to_owned(),
-                })
-            }
+        match sign_ins::check(db, token).await {
+            Ok((principal, scope)) => Ok(Self::SignedIn {
+                principal,
+                scope,
+                token: token.to_owned(),
+            }),
             Err(ServiceError::Unauthenticated) => Ok(Self::Refused),
             Err(other) => Err(other),
         }

@@ -20,6 +20,7 @@ use super::{
     audit::{self, Change},
     catalog,
     domain::{Role, parse_stored},
+    sign_ins,
     throttle::LoginThrottle,
     timeline,
 };
@@ -151,7 +152,7 @@ pub fn random_password() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 15]>())
 }
 
-fn token_hash(token: &str) -> String {
+pub(super) fn token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -212,11 +213,19 @@ pub async fn login(
 /// users are refused alike.
 #[tracing::instrument(skip_all, level = "debug")]
 pub async fn authenticate<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<Principal> {
+    principal_of(db, token_hash(token)).await
+}
+
+/// [`authenticate`] by the token's hash.
+pub(super) async fn principal_of<C: ConnectionTrait>(
+    db: &C,
+    hash: String,
+) -> ServiceResult<Principal> {
     // One statement: the enabled user holding a live token with this hash.
     let live_token = Query::select()
         .column(api_token::Column::UserId)
         .from(api_token::Entity)
-        .and_where(api_token::Column::TokenHash.eq(token_hash(token)))
+        .and_where(api_token::Column::TokenHash.eq(hash))
         .and_where(api_token::Column::RevokedAt.is_null())
         .and_where(api_token::Column::ExpiresAt.gt(Utc::now()))
         .to_owned();
@@ -306,6 +315,7 @@ pub async fn logout<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<()
     let mut active = found.into_active_model();
     active.revoked_at = Set(Some(Utc::now()));
     active.update(db).await?;
+    sign_ins::forget_all();
     Ok(())
 }
 
@@ -541,6 +551,7 @@ async fn update_user(
     )
     .await?;
     txn.commit().await?;
+    sign_ins::forget_all();
     Ok(after)
 }
 

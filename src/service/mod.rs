@@ -22,6 +22,7 @@ pub mod progress;
 pub mod reorganization;
 pub mod report;
 pub mod seed;
+pub mod sign_ins;
 pub mod submission_filter;
 pub mod submissions;
 pub mod succession;

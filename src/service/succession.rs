@@ -82,7 +82,10 @@ pub async fn record(
     }
     let txn = crate::db::begin_write(db).await?;
     let done = record_in(&txn, actor, succession).await;
-    super::settle(txn, done).await
+    let recorded = super::settle(txn, done).await?;
+    // The successor's users now read their predecessors' reports.
+    super::sign_ins::forget_all();
+    Ok(recorded)
 }
 
 /// [`record`] inside a caller's transaction (a file of several successions is one).

@@ -52,13 +52,7 @@ impl SubmissionScope {
             && !principal.agency_succeeds_another
             && !principal.agency_receives_reports
         {
-            return Ok(Self {
-                agency_id: principal.agency_id,
-                role: principal.role,
-                coordinated_plans: Vec::new(),
-                predecessors: Vec::new(),
-                received_plans: Vec::new(),
-            });
+            return Ok(Self::own_agency(principal));
         }
         let today = timeline::today();
         let mut coordinated = Query::select()
@@ -119,6 +113,18 @@ impl SubmissionScope {
             predecessors: predecessors_of(principal.agency_id, &links),
             received_plans,
         })
+    }
+
+    /// The scope of a principal whose reach needs nothing looked up: its own agency's
+    /// reports, and every non-draft one for analysts and admins.
+    pub(crate) fn own_agency(principal: &Principal) -> Self {
+        Self {
+            agency_id: principal.agency_id,
+            role: principal.role,
+            coordinated_plans: Vec::new(),
+            predecessors: Vec::new(),
+            received_plans: Vec::new(),
+        }
     }
 
     /// The principal's own agency.
