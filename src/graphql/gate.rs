@@ -29,7 +29,7 @@ use super::{
     observe::{self, ActiveSubscription, Operation},
     session::{LiveToken, Session, asks_only_public},
 };
-use crate::service::ServiceError;
+use crate::service::{ServiceError, sign_ins};
 
 /// The schema behind its checks. Cheap to clone (one `Arc`).
 #[derive(Clone)]
@@ -73,14 +73,14 @@ impl Gate {
         self.0.schema.sdl_with_options(options)
     }
 
-    /// Runs one operation (a query or a mutation) to its answer.
-    async fn run(&self, schema: &AppSchema, request: Request) -> Response {
+    /// Runs one operation (a query or a mutation) to its answer, at most `max_bytes` long.
+    async fn run(&self, schema: &AppSchema, request: Request, max_bytes: usize) -> Response {
         let started = Instant::now();
         let span = tracing::info_span!("graphql", operation = Empty, kind = Empty);
         let (operation, admitted) = self.admit(request, None).await;
         operation.record_in(&span);
         let response = match admitted {
-            Ok(request) => self.bounded(schema.execute(request).instrument(span).await),
+            Ok(request) => bounded(schema.execute(request).instrument(span).await, max_bytes).0,
             Err(error) => Response::from_errors(vec![error]),
         };
         let response = coded(response);
@@ -111,12 +111,21 @@ impl Gate {
 
     /// The request with the session of a long-lived connection's token as of now, or
     /// UNAUTHENTICATED when it asks for more than public fields without a signed-in
-    /// caller.
+    /// caller. A request's own token is checked again too: the operations of a batch, or
+    /// the pages of an export, that come after a `logout`, or after the user is disabled,
+    /// run signed out.
     async fn sign_in(
         &self,
         mut request: Request,
         connection: Option<&Data>,
     ) -> Result<Request, ServerError> {
+        if let (Some(Session::SignedIn { token, .. }), Some(db)) =
+            (data::<Session>(&request.data), &self.0.db)
+        {
+            sign_ins::check(db, token)
+                .await
+                .map_err(|error| request_error(&error))?;
+        }
         let live = connection.and_then(data::<LiveToken>);
         if let (Some(LiveToken(token)), Some(db)) = (live, &self.0.db) {
             let session = match Session::from_token(db, token).await {
@@ -140,20 +149,6 @@ impl Gate {
         Ok(request)
     }
 
-    /// The answer, or an error in its place when it is larger than the limit, so that one
-    /// request cannot hand a client (or the server's memory on the way out) an unbounded
-    /// document.
-    fn bounded(&self, response: Response) -> Response {
-        if guard::fits(&response, self.0.max_response_bytes) {
-            return response;
-        }
-        let error = ServiceError::TooLarge(format!(
-            "the answer is larger than {} bytes: ask for fewer fields or a smaller page",
-            self.0.max_response_bytes
-        ));
-        Response::from_errors(vec![request_error(&error)])
-    }
-
     fn batch_schema(&self) -> &AppSchema {
         self.0
             .batch_schema
@@ -161,9 +156,25 @@ impl Gate {
     }
 }
 
+/// The answer and its size, or an error in its place when it is larger than `max_bytes`,
+/// so that one request cannot hand a client (or the server's memory on the way out) an
+/// unbounded document.
+fn bounded(response: Response, max_bytes: usize) -> (Response, usize) {
+    if let Some(size) = guard::size_within(&response, max_bytes) {
+        return (response, size);
+    }
+    let error = ServiceError::TooLarge(format!(
+        "the answer is larger than {max_bytes} bytes: ask for fewer fields or a smaller page"
+    ));
+    let refusal = Response::from_errors(vec![request_error(&error)]);
+    let size = guard::size_within(&refusal, usize::MAX).unwrap_or_default();
+    (refusal, size)
+}
+
 impl Executor for Gate {
     async fn execute(&self, request: Request) -> Response {
-        self.run(&self.0.schema, request).await
+        self.run(&self.0.schema, request, self.0.max_response_bytes)
+            .await
     }
 
     /// A batch's operations run one after the other on the schema that charges the
@@ -173,9 +184,13 @@ impl Executor for Gate {
             BatchRequest::Single(request) => BatchResponse::Single(self.execute(request).await),
             BatchRequest::Batch(requests) => {
                 let schema = self.batch_schema();
+                // The answers of a batch share the size limit of one.
+                let mut left = self.0.max_response_bytes;
                 let mut responses = Vec::with_capacity(requests.len());
                 for request in requests {
-                    responses.push(self.run(schema, request).await);
+                    let (response, size) = bounded(self.run(schema, request, left).await, left);
+                    left = left.saturating_sub(size);
+                    responses.push(response);
                 }
                 BatchResponse::Batch(responses)
             }
@@ -200,7 +215,7 @@ impl Executor for Gate {
                     .0
                     .schema
                     .execute_stream_with_session_data(request, connection.unwrap_or_default())
-                    .map(move |response| gate.bounded(response))
+                    .map(move |response| bounded(response, gate.0.max_response_bytes).0)
                     .boxed(),
                 Err(error) => stream::iter([Response::from_errors(vec![error])]).boxed(),
             };

@@ -79,8 +79,92 @@ pub async fn check(request: &mut Request, limits: &DocumentLimits) -> ServerResu
         let document = parse(&request.query).await?;
         request.set_parsed_query(document);
     }
-    expanded_size(request.parsed_query()?, limits.max_expanded_fields).map_err(refusal)?;
+    let document = request.parsed_query()?;
+    expanded_size(document, limits.max_expanded_fields).map_err(refusal)?;
+    if introspection_lists(document) > MAX_INTROSPECTION_LISTS {
+        let error = ServerError::new(
+            format!(
+                "Query is too complex: introspection lists (types, fields, args, interfaces, \
+                 possibleTypes…) nest at most {MAX_INTROSPECTION_LISTS} deep"
+            ),
+            None,
+        );
+        return Err(with_code(error, "QUERY_TOO_COMPLEX"));
+    }
     Ok(())
+}
+
+/// How deeply the list fields of introspection may nest along one path. The cost limit
+/// does not count introspection, and each of these lists multiplies what is under it
+/// (`possibleTypes { interfaces { possibleTypes … } }` grows tenfold a level): GraphiQL's
+/// own introspection nests three (`types { fields { args } }`).
+const MAX_INTROSPECTION_LISTS: usize = 3;
+
+/// The introspection fields that return lists.
+const INTROSPECTION_LISTS: &[&str] = &[
+    "types",
+    "fields",
+    "args",
+    "inputFields",
+    "interfaces",
+    "possibleTypes",
+    "enumValues",
+    "directives",
+];
+
+/// The deepest nesting of introspection list fields along any path of the document, each
+/// fragment walked once (memoized), inside `__schema` and `__type` only.
+fn introspection_lists(document: &ExecutableDocument) -> usize {
+    let mut walk = ListWalk {
+        document,
+        memo: HashMap::new(),
+    };
+    document
+        .operations
+        .iter()
+        .map(|(_, operation)| walk.below(&operation.node.selection_set.node, false))
+        .max()
+        .unwrap_or(0)
+}
+
+struct ListWalk<'a> {
+    document: &'a ExecutableDocument,
+    /// Per fragment and whether it is inside introspection: its depth, `None` while it is
+    /// being walked (a cycle, which validation refuses, counts as nothing).
+    memo: HashMap<(&'a str, bool), Option<usize>>,
+}
+
+impl<'a> ListWalk<'a> {
+    fn below(&mut self, set: &'a SelectionSet, inside: bool) -> usize {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(field) => {
+                    let name = field.node.name.node.as_str();
+                    let entered = inside || name == "__schema" || name == "__type";
+                    let here = usize::from(inside && INTROSPECTION_LISTS.contains(&name));
+                    here + self.below(&field.node.selection_set.node, entered)
+                }
+                Selection::InlineFragment(inline) => {
+                    self.below(&inline.node.selection_set.node, inside)
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    if let Some(known) = self.memo.get(&(name, inside)) {
+                        return known.unwrap_or(0);
+                    }
+                    self.memo.insert((name, inside), None);
+                    let depth = match self.document.fragments.get(name) {
+                        Some(fragment) => self.below(&fragment.node.selection_set.node, inside),
+                        None => 0,
+                    };
+                    self.memo.insert((name, inside), Some(depth));
+                    depth
+                }
+            })
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 /// Documents longer than this are parsed on the blocking pool, off the async workers.
@@ -109,11 +193,12 @@ pub fn with_code(mut error: ServerError, code: &str) -> ServerError {
     error
 }
 
-/// Whether an answer serializes to at most `limit` bytes; measured by serializing it
-/// into a counter that stops at the limit.
-pub fn fits(response: &Response, limit: usize) -> bool {
+/// The size of an answer serialized, if it is at most `limit` bytes; measured by
+/// serializing it into a counter that stops at the limit.
+pub fn size_within(response: &Response, limit: usize) -> Option<usize> {
     let mut counter = ByteCounter { count: 0, limit };
-    serde_json::to_writer(&mut counter, response).is_ok()
+    serde_json::to_writer(&mut counter, response).ok()?;
+    Some(counter.count)
 }
 
 /// An `io::Write` that only counts, and fails once past its limit.
@@ -157,6 +242,10 @@ pub fn scan(query: &str, limits: &DocumentLimits) -> Result<(), String> {
         ));
     }
     let bytes = query.as_bytes();
+    // Raw, not only escaped: a NUL reaches a string whichever way it is written.
+    if bytes.contains(&0) {
+        return Err(NUL_TEXT.to_owned());
+    }
     let (mut i, mut tokens, mut depth) = (0, 0usize, 0usize);
     while i < bytes.len() {
         let b = bytes[i];
@@ -387,6 +476,39 @@ mod tests {
         let vars =
             async_graphql::Value::from_json(serde_json::json!({"a": ["x", "y\u{0}"]})).unwrap();
         assert!(has_nul(&vars));
+    }
+
+    #[test]
+    fn raw_nul_is_refused() {
+        assert_eq!(
+            scan("{ a(x: \"a\u{0}b\") }", &LIMITS).unwrap_err(),
+            NUL_TEXT
+        );
+    }
+
+    #[test]
+    fn introspection_lists_nest_only_so_deep() {
+        let depth =
+            |query: &str| introspection_lists(&async_graphql::parser::parse_query(query).unwrap());
+        assert_eq!(
+            depth("{ __schema { types { fields { args { type { ofType { name } } } } } } }"),
+            3
+        );
+        assert_eq!(
+            depth(
+                "{ __type(name: \"Node\") { possibleTypes { interfaces { possibleTypes { interfaces { name } } } } } }"
+            ),
+            4
+        );
+        // Only inside introspection: a field of the API named like one does not count.
+        assert_eq!(depth("{ plans { types { fields { args { x } } } } }"), 0);
+        // Through fragments, each walked once.
+        assert_eq!(
+            depth(
+                "{ __schema { types { ...T } } } fragment T on __Type { fields { ...F } } fragment F on __Field { args { name } }"
+            ),
+            3
+        );
     }
 
     #[test]

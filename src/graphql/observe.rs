@@ -26,27 +26,23 @@ pub struct Operation {
 
 impl Operation {
     /// The operation of a parsed document that a request runs: the one it names, else
-    /// its only one. A name the document lacks is kept for the label, without a kind.
+    /// its only one. A name the document lacks is the client's word only: neither a kind
+    /// nor a label (`bounded_name` keeps the first names it meets).
     pub fn of(document: &ExecutableDocument, name: Option<&str>) -> Self {
-        let kind = match (&document.operations, name) {
-            (DocumentOperations::Single(operation), _) => Some(operation.node.ty),
-            (DocumentOperations::Multiple(operations), Some(name)) => {
-                operations.get(name).map(|operation| operation.node.ty)
-            }
-            (DocumentOperations::Multiple(operations), None) => match operations.len() {
-                1 => operations
-                    .values()
-                    .next()
-                    .map(|operation| operation.node.ty),
-                _ => None,
+        let (name, kind) = match (&document.operations, name) {
+            (DocumentOperations::Single(operation), None) => (None, Some(operation.node.ty)),
+            (DocumentOperations::Single(_), Some(_)) => (None, None),
+            (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name) {
+                Some(operation) => (Some(name.to_owned()), Some(operation.node.ty)),
+                None => (None, None),
             },
-        };
-        let name = match (&document.operations, name) {
-            (_, Some(name)) => Some(name.to_owned()),
-            (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-                operations.keys().next().map(|name| name.to_string())
-            }
-            _ => None,
+            (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations
+                .iter()
+                .next()
+                .map_or((None, None), |(name, operation)| {
+                    (Some(name.to_string()), Some(operation.node.ty))
+                }),
+            (DocumentOperations::Multiple(_), None) => (None, None),
         };
         Self { name, kind }
     }

@@ -8,7 +8,7 @@
 //! request, an empty batch), 413 PAYLOAD_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE.
 use std::{net::SocketAddr, sync::Arc};
 
-use async_graphql::{BatchRequest, ErrorExtensions, Executor, Request};
+use async_graphql::{BatchRequest, Executor, Request};
 use axum::{
     Extension,
     body::Bytes,
@@ -23,6 +23,7 @@ use crate::{
     graphql::{
         cost::BatchBudget,
         count_errors,
+        error::request_error,
         loaders::{Batches, new_loaders, new_tenant_loaders},
         session::{ClientAddress, Session},
     },
@@ -219,9 +220,8 @@ fn operation(value: Value) -> Result<Request, Refusal> {
 
 /// A domain error as a GraphQL response (HTTP 200, like errors of execution).
 pub(super) fn refused(error: ServiceError) -> async_graphql::Response {
-    let refused = async_graphql::Response::from_errors(vec![
-        error.extend().into_server_error(Default::default()),
-    ]);
+    // A refusal of the request as a whole: no place in the document (no line 0).
+    let refused = async_graphql::Response::from_errors(vec![request_error(&error)]);
     count_errors(&refused.errors);
     refused
 }

@@ -176,11 +176,99 @@ async fn batches_and_signed_in_requests_still_work() {
     let ops = vec![op; test_config().limits.max_batch + 1];
     let reply = app.send("/graphql", &Value::Array(ops), Some(&token)).await;
     assert_eq!(reply.error_code(), Some("BAD_USER_INPUT"), "{}", reply.body);
+    assert!(
+        reply.body["errors"][0].get("locations").is_none(),
+        "a refusal of the whole request has no place in it: {}",
+        reply.body
+    );
     // The token travels in the Authorization header; without it, nothing but login.
     let reply = app
         .send("/graphql", &json!({ "query": "{ me { role } }" }), None)
         .await;
     assert_eq!(reply.error_code(), Some("UNAUTHENTICATED"));
+}
+
+/// The operations of a batch after a `logout` run signed out: reads and writes alike.
+#[tokio::test]
+async fn a_batch_signed_out_halfway_runs_the_rest_signed_out() {
+    let app = TestApp::sqlite().await;
+    let token = app.login("tayson").await;
+    let batch = json!([
+        { "query": "{ me { user { username } } }" },
+        { "query": "mutation { logout }" },
+        { "query": "{ me { user { username } } }" },
+        { "query": "mutation { changePassword(oldPassword: \"x\", newPassword: \"y-long-enough-1\") }" },
+    ]);
+    let reply = app.send("/graphql", &batch, Some(&token)).await;
+    let answers = reply.body.as_array().expect("a batch answer");
+    assert_eq!(answers[0]["data"]["me"]["user"]["username"], "tayson");
+    assert_eq!(answers[1]["data"]["logout"], true);
+    for answer in &answers[2..] {
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            "{answer}"
+        );
+    }
+}
+
+/// The answers of a batch share the size limit of one answer.
+#[tokio::test]
+async fn a_batchs_answers_share_one_size_limit() {
+    let mut config = test_config();
+    config.limits.max_response_bytes = 3_000;
+    let app = TestApp::sqlite_with(config).await;
+    let token = app.login("tayson").await;
+    // About 1.3 kB each: two fit, the third does not.
+    let op = json!({ "query": "{ tasks(first: 5) { edges { node { id content } } } }" });
+    let alone = app.send("/graphql", &op, Some(&token)).await;
+    let size = alone.body.to_string().len();
+    assert!((1_100..1_500).contains(&size), "{size} bytes");
+    let reply = app
+        .send("/graphql", &json!([op, op, op]), Some(&token))
+        .await;
+    let answers = reply.body.as_array().expect("a batch answer");
+    assert!(answers[0]["data"]["tasks"].is_object());
+    assert!(answers[1]["data"]["tasks"].is_object());
+    assert_eq!(
+        answers[2]["errors"][0]["extensions"]["code"], "RESPONSE_TOO_LARGE",
+        "{}",
+        answers[2]
+    );
+    assert!(reply.body.to_string().len() <= 3_000 + 300);
+}
+
+/// Introspection's lists multiply what is under them and the cost limit does not count
+/// them: nested past GraphiQL's own three, they are refused before anything runs. A raw
+/// NUL in the document is refused as its escapes are.
+#[tokio::test]
+async fn documents_that_cost_without_counting_are_refused() {
+    let app = TestApp::sqlite().await;
+    let nested = "{ __type(name: \"Node\") { possibleTypes { interfaces { possibleTypes { interfaces { possibleTypes { name } } } } } } }";
+    let reply = app
+        .send("/graphql", &json!({ "query": nested }), None)
+        .await;
+    assert_eq!(
+        reply.error_code(),
+        Some("QUERY_TOO_COMPLEX"),
+        "{}",
+        reply.body
+    );
+    let graphiql = "{ __schema { types { name fields { name args { name type { name ofType { name } } } } interfaces { name } possibleTypes { name } } } }";
+    let reply = app
+        .send("/graphql", &json!({ "query": graphiql }), None)
+        .await;
+    assert!(
+        reply.body["data"]["__schema"]["types"].is_array(),
+        "{}",
+        reply.body
+    );
+
+    let token = app.login("tayson").await;
+    let raw_nul = "mutation { saveSubmission(input: { taskId: \"VGFzazox\", periodCode: \"2024\", summary: \"a\u{0}b\" }) { id } }";
+    let reply = app
+        .send("/graphql", &json!({ "query": raw_nul }), Some(&token))
+        .await;
+    assert_eq!(reply.error_code(), Some("BAD_USER_INPUT"), "{}", reply.body);
 }
 
 /// A GET request to /graphql with these URL parameters and headers.
