@@ -73,19 +73,25 @@ impl Gate {
         self.0.schema.sdl_with_options(options)
     }
 
-    /// Runs one operation (a query or a mutation) to its answer, at most `max_bytes` long.
-    async fn run(&self, schema: &AppSchema, request: Request, max_bytes: usize) -> Response {
+    /// Runs one operation (a query or a mutation) to its answer, at most `max_bytes` long,
+    /// and says how long the answer is.
+    async fn run(
+        &self,
+        schema: &AppSchema,
+        request: Request,
+        max_bytes: usize,
+    ) -> (Response, usize) {
         let started = Instant::now();
         let span = tracing::info_span!("graphql", operation = Empty, kind = Empty);
         let (operation, admitted) = self.admit(request, None).await;
         operation.record_in(&span);
         let response = match admitted {
-            Ok(request) => bounded(schema.execute(request).instrument(span).await, max_bytes).0,
+            Ok(request) => schema.execute(request).instrument(span).await,
             Err(error) => Response::from_errors(vec![error]),
         };
-        let response = coded(response);
+        let (response, size) = bounded(coded(response), max_bytes);
         observe::operation_done(&operation, started, &response.errors);
-        response
+        (response, size)
     }
 
     /// Checks a request before the schema sees it, and gives it what it runs with: the
@@ -128,10 +134,9 @@ impl Gate {
         }
         let live = connection.and_then(data::<LiveToken>);
         if let (Some(LiveToken(token)), Some(db)) = (live, &self.0.db) {
-            let session = match Session::from_token(db, token).await {
-                Ok(session) => session,
-                Err(error) => return Err(request_error(&error)),
-            };
+            let session = Session::from_token(db, token)
+                .await
+                .map_err(|error| request_error(&error))?;
             let Session::SignedIn { scope, .. } = &session else {
                 return Err(request_error(&ServiceError::Unauthenticated));
             };
@@ -175,6 +180,7 @@ impl Executor for Gate {
     async fn execute(&self, request: Request) -> Response {
         self.run(&self.0.schema, request, self.0.max_response_bytes)
             .await
+            .0
     }
 
     /// A batch's operations run one after the other on the schema that charges the
@@ -188,7 +194,7 @@ impl Executor for Gate {
                 let mut left = self.0.max_response_bytes;
                 let mut responses = Vec::with_capacity(requests.len());
                 for request in requests {
-                    let (response, size) = bounded(self.run(schema, request, left).await, left);
+                    let (response, size) = self.run(schema, request, left).await;
                     left = left.saturating_sub(size);
                     responses.push(response);
                 }
@@ -215,14 +221,13 @@ impl Executor for Gate {
                     .0
                     .schema
                     .execute_stream_with_session_data(request, connection.unwrap_or_default())
-                    .map(move |response| bounded(response, gate.0.max_response_bytes).0)
                     .boxed(),
                 Err(error) => stream::iter([Response::from_errors(vec![error])]).boxed(),
             };
             answers.map(move |response| {
                 // Moved in: the gauge goes down when the stream is dropped.
                 let _ = &active;
-                let response = coded(response);
+                let (response, _) = bounded(coded(response), gate.0.max_response_bytes);
                 observe::count_errors(&response.errors);
                 response
             })

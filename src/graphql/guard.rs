@@ -112,58 +112,89 @@ const INTROSPECTION_LISTS: &[&str] = &[
     "directives",
 ];
 
-/// The deepest nesting of introspection list fields along any path of the document, each
-/// fragment walked once (memoized), inside `__schema` and `__type` only.
+/// The deepest nesting of introspection list fields along any path of the document,
+/// counted inside `__schema` and `__type` only.
 fn introspection_lists(document: &ExecutableDocument) -> usize {
-    let mut walk = ListWalk {
-        document,
-        memo: HashMap::new(),
-    };
+    let mut fragments = Fragments::new(document);
     document
         .operations
         .iter()
-        .map(|(_, operation)| walk.below(&operation.node.selection_set.node, false))
+        .map(|(_, operation)| {
+            lists_below(&mut fragments, &operation.node.selection_set.node, false)
+        })
         .max()
         .unwrap_or(0)
 }
 
-struct ListWalk<'a> {
-    document: &'a ExecutableDocument,
-    /// Per fragment and whether it is inside introspection: its depth, `None` while it is
-    /// being walked (a cycle, which validation refuses, counts as nothing).
-    memo: HashMap<(&'a str, bool), Option<usize>>,
+/// A fragment's depth is remembered per fragment and whether it is inside introspection.
+fn lists_below<'a>(
+    fragments: &mut Fragments<'a, (&'a str, bool), usize>,
+    set: &'a SelectionSet,
+    inside: bool,
+) -> usize {
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(field) => {
+                let name = field.node.name.node.as_str();
+                let entered = inside || name == "__schema" || name == "__type";
+                let here = usize::from(inside && INTROSPECTION_LISTS.contains(&name));
+                here + lists_below(fragments, &field.node.selection_set.node, entered)
+            }
+            Selection::InlineFragment(inline) => {
+                lists_below(fragments, &inline.node.selection_set.node, inside)
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                fragments.value(name, (name, inside), 0, 0, |fragments, set| {
+                    lists_below(fragments, set, inside)
+                })
+            }
+        })
+        .max()
+        .unwrap_or(0)
 }
 
-impl<'a> ListWalk<'a> {
-    fn below(&mut self, set: &'a SelectionSet, inside: bool) -> usize {
-        set.items
-            .iter()
-            .map(|item| match &item.node {
-                Selection::Field(field) => {
-                    let name = field.node.name.node.as_str();
-                    let entered = inside || name == "__schema" || name == "__type";
-                    let here = usize::from(inside && INTROSPECTION_LISTS.contains(&name));
-                    here + self.below(&field.node.selection_set.node, entered)
-                }
-                Selection::InlineFragment(inline) => {
-                    self.below(&inline.node.selection_set.node, inside)
-                }
-                Selection::FragmentSpread(spread) => {
-                    let name = spread.node.fragment_name.node.as_str();
-                    if let Some(known) = self.memo.get(&(name, inside)) {
-                        return known.unwrap_or(0);
-                    }
-                    self.memo.insert((name, inside), None);
-                    let depth = match self.document.fragments.get(name) {
-                        Some(fragment) => self.below(&fragment.node.selection_set.node, inside),
-                        None => 0,
-                    };
-                    self.memo.insert((name, inside), Some(depth));
-                    depth
-                }
-            })
-            .max()
-            .unwrap_or(0)
+/// The fragments of a document for a walk that expands them: each one's value is
+/// computed once per key (its name, and whatever else the walk depends on) and
+/// remembered, so that a fragment graph costs no more than its size. A fragment met again
+/// while its value is being computed (a cycle, which validation refuses) answers `cycle`;
+/// one the document lacks (for validation to report) `unknown`.
+pub struct Fragments<'a, K, V> {
+    document: &'a ExecutableDocument,
+    /// `None` while a value is being computed.
+    memo: HashMap<K, Option<V>>,
+}
+
+impl<'a, K: Eq + std::hash::Hash + Clone, V: Clone> Fragments<'a, K, V> {
+    pub fn new(document: &'a ExecutableDocument) -> Self {
+        Self {
+            document,
+            memo: HashMap::new(),
+        }
+    }
+
+    /// The value of fragment `name` under `key`, computed by `walk` over its selections.
+    pub fn value(
+        &mut self,
+        name: &str,
+        key: K,
+        cycle: V,
+        unknown: V,
+        walk: impl FnOnce(&mut Self, &'a SelectionSet) -> V,
+    ) -> V {
+        match self.memo.get(&key) {
+            Some(Some(known)) => return known.clone(),
+            Some(None) => return cycle,
+            None => {}
+        }
+        let Some(fragment) = self.document.fragments.get(name) else {
+            return unknown;
+        };
+        self.memo.insert(key.clone(), None);
+        let value = walk(self, &fragment.node.selection_set.node);
+        self.memo.insert(key, Some(value.clone()));
+        value
     }
 }
 
@@ -365,14 +396,14 @@ fn has_nul(value: &async_graphql::Value) -> bool {
 /// its fragments are expanded, refused past `max`. Each fragment is measured once; a
 /// fragment that spreads itself, directly or not, is refused.
 pub fn expanded_size(document: &ExecutableDocument, max: usize) -> Result<usize, String> {
-    let mut sizes = FragmentSizes {
-        document,
-        max,
-        memo: HashMap::new(),
-    };
+    let mut fragments = Fragments::new(document);
     let mut total = 0usize;
     for (_, operation) in document.operations.iter() {
-        total = total.saturating_add(sizes.of_set(&operation.node.selection_set.node)?);
+        total = total.saturating_add(size_of_set(
+            &mut fragments,
+            &operation.node.selection_set.node,
+            max,
+        )?);
         if total > max {
             return Err(too_big(max));
         }
@@ -386,49 +417,34 @@ fn too_big(max: usize) -> String {
     )
 }
 
-struct FragmentSizes<'a> {
-    document: &'a ExecutableDocument,
+fn size_of_set<'a>(
+    fragments: &mut Fragments<'a, &'a str, Result<usize, String>>,
+    set: &'a SelectionSet,
     max: usize,
-    /// `None` while a fragment is being measured: meeting it again is a cycle.
-    memo: HashMap<&'a str, Option<usize>>,
-}
-
-impl<'a> FragmentSizes<'a> {
-    fn of_set(&mut self, set: &'a SelectionSet) -> Result<usize, String> {
-        let mut size = 0usize;
-        for item in &set.items {
-            let part = match &item.node {
-                Selection::Field(field) => 1 + self.of_set(&field.node.selection_set.node)?,
-                Selection::InlineFragment(inline) => {
-                    1 + self.of_set(&inline.node.selection_set.node)?
-                }
-                Selection::FragmentSpread(spread) => {
-                    1 + self.of_fragment(spread.node.fragment_name.node.as_str())?
-                }
-            };
-            size = size.saturating_add(part);
-            if size > self.max {
-                return Err(too_big(self.max));
+) -> Result<usize, String> {
+    let mut size = 0usize;
+    for item in &set.items {
+        let part = match &item.node {
+            Selection::Field(field) => {
+                1 + size_of_set(fragments, &field.node.selection_set.node, max)?
             }
-        }
-        Ok(size)
-    }
-
-    fn of_fragment(&mut self, name: &'a str) -> Result<usize, String> {
-        match self.memo.get(name) {
-            Some(Some(size)) => return Ok(*size),
-            Some(None) => return Err(format!("the fragment `{name}` spreads itself")),
-            None => {}
-        }
-        // An unknown fragment is for validation to report.
-        let Some(fragment) = self.document.fragments.get(name) else {
-            return Ok(0);
+            Selection::InlineFragment(inline) => {
+                1 + size_of_set(fragments, &inline.node.selection_set.node, max)?
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                let cycle = Err(format!("the fragment `{name}` spreads itself"));
+                1 + fragments.value(name, name, cycle, Ok(0), |fragments, set| {
+                    size_of_set(fragments, set, max)
+                })?
+            }
         };
-        self.memo.insert(name, None);
-        let size = self.of_set(&fragment.node.selection_set.node)?;
-        self.memo.insert(name, Some(size));
-        Ok(size)
+        size = size.saturating_add(part);
+        if size > max {
+            return Err(too_big(max));
+        }
     }
+    Ok(size)
 }
 
 #[cfg(test)]

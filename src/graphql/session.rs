@@ -5,8 +5,9 @@ use async_graphql::{
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 use sea_orm::DatabaseConnection;
-use std::{collections::HashMap, net::IpAddr};
+use std::net::IpAddr;
 
+use super::guard::Fragments;
 use crate::service::{ServiceError, auth::Principal, sign_ins, tenancy::SubmissionScope};
 
 /// The caller of one request.
@@ -79,31 +80,17 @@ pub fn scope_if_signed_in<'a>(ctx: &'a Context<'_>) -> Option<&'a SubmissionScop
 /// Root fields anyone may ask for.
 const PUBLIC_FIELDS: &[&str] = &["login", "__schema", "__type", "__typename"];
 
-/// Whether a selection set asks only for public root fields. Each fragment is looked at
-/// once, so a fragment graph costs no more than its size.
-fn only_public<'a>(
-    doc: &'a ExecutableDocument,
-    set: &'a SelectionSet,
-    seen: &mut HashMap<&'a str, bool>,
-) -> bool {
+/// Whether a selection set asks only for public root fields (a fragment met again
+/// inside itself, invalid GraphQL, answers "not public").
+fn only_public<'a>(fragments: &mut Fragments<'a, &'a str, bool>, set: &'a SelectionSet) -> bool {
     set.items.iter().all(|item| match &item.node {
         Selection::Field(field) => PUBLIC_FIELDS.contains(&field.node.name.node.as_str()),
         Selection::FragmentSpread(spread) => {
             let name = spread.node.fragment_name.node.as_str();
-            if let Some(known) = seen.get(name) {
-                return *known;
-            }
-            // A cycle is invalid GraphQL; meeting the fragment again answers "not public".
-            seen.insert(name, false);
-            let public = doc
-                .fragments
-                .get(name)
-                .is_some_and(|f| only_public(doc, &f.node.selection_set.node, seen));
-            seen.insert(name, public);
-            public
+            fragments.value(name, name, false, false, only_public)
         }
         Selection::InlineFragment(inline) => {
-            only_public(doc, &inline.node.selection_set.node, seen)
+            only_public(fragments, &inline.node.selection_set.node)
         }
     })
 }
@@ -111,7 +98,8 @@ fn only_public<'a>(
 /// Whether every operation of a document asks only for root fields anyone may ask for
 /// (`login`, and introspection while enabled): the rest need a signed-in caller.
 pub fn asks_only_public(doc: &ExecutableDocument) -> bool {
+    let mut fragments = Fragments::new(doc);
     doc.operations
         .iter()
-        .all(|(_, op)| only_public(doc, &op.node.selection_set.node, &mut HashMap::new()))
+        .all(|(_, op)| only_public(&mut fragments, &op.node.selection_set.node))
 }

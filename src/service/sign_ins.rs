@@ -133,6 +133,14 @@ mod tests {
         (principal, scope)
     }
 
+    /// The generation a look-up of a token the store lacks answers with.
+    fn missing(store: &SignIns, token_hash: &str, now: Instant) -> Generation {
+        match store.find(token_hash, now) {
+            Recent::Missing(generation) => generation,
+            Recent::Found(_) => panic!("{token_hash} is not kept yet"),
+        }
+    }
+
     fn found(recent: Recent) -> Option<i64> {
         match recent {
             Recent::Found((principal, _)) => Some(principal.user_id),
@@ -144,9 +152,7 @@ mod tests {
     fn a_sign_in_is_reused_only_briefly() {
         let mut store = SignIns::default();
         let start = Instant::now();
-        let Recent::Missing(generation) = store.find("t", start) else {
-            panic!("an empty store finds nothing")
-        };
+        let generation = missing(&store, "t", start);
         store.keep(generation, "t".into(), principal(7), start);
         assert_eq!(found(store.find("t", start + REUSE_FOR / 2)), Some(7));
         assert_eq!(found(store.find("t", start + REUSE_FOR)), None);
@@ -157,9 +163,7 @@ mod tests {
     fn an_answer_read_before_a_change_is_not_kept() {
         let mut store = SignIns::default();
         let now = Instant::now();
-        let Recent::Missing(before_logout) = store.find("t", now) else {
-            panic!("an empty store finds nothing")
-        };
+        let before_logout = missing(&store, "t", now);
         store.keep(before_logout, "u".into(), principal(1), now);
         // A logout commits while the first look-up is still reading the database.
         store.forget_all();
@@ -177,9 +181,7 @@ mod tests {
         let mut store = SignIns::default();
         let now = Instant::now();
         for i in 0..CAPACITY + 5 {
-            let Recent::Missing(generation) = store.find(&i.to_string(), now) else {
-                panic!("each token is new")
-            };
+            let generation = missing(&store, &i.to_string(), now);
             store.keep(generation, i.to_string(), principal(1), now);
         }
         assert!(store.entries.len() <= CAPACITY);
