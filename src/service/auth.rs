@@ -209,14 +209,10 @@ pub async fn login(
     })
 }
 
-/// The principal a bearer token stands for; expired, revoked, unknown tokens and disabled
-/// users are refused alike.
+/// The principal a bearer token stands for, by the token's hash (`sign_ins::check` asks,
+/// and keeps the answer briefly); expired, revoked, unknown tokens and disabled users are
+/// refused alike.
 #[tracing::instrument(skip_all, level = "debug")]
-pub async fn authenticate<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<Principal> {
-    principal_of(db, token_hash(token)).await
-}
-
-/// [`authenticate`] by the token's hash.
 pub(super) async fn principal_of<C: ConnectionTrait>(
     db: &C,
     hash: String,
