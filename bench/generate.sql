@@ -92,8 +92,8 @@ FROM bench_province pr JOIN plan o ON o.code = '768/QĐ-UBND'
 JOIN plan n ON n.code = upper(pr.prefix) || o.code;
 
 -- Groups and their members.
-INSERT INTO agency_group (code, name, plan_id, note)
-SELECT pr.prefix || g.code, g.name || format(' (tỉnh %s)', pr.p), pm.new_id, g.note
+INSERT INTO agency_group (code, name, plan_id, note, expands_to)
+SELECT pr.prefix || g.code, g.name || format(' (tỉnh %s)', pr.p), pm.new_id, g.note, g.expands_to
 FROM bench_province pr CROSS JOIN agency_group g
 LEFT JOIN bench_plan_map pm ON pm.p = pr.p AND pm.old_id = g.plan_id
 WHERE pr.p > 0
@@ -114,8 +114,8 @@ JOIN bench_province pr ON pr.p = gm.p
 JOIN agency a ON a.code IN (pr.prefix || 'ubnd-bench-1', pr.prefix || 'ubnd-bench-2', pr.prefix || 'ubnd-bench-3');
 
 -- Sections, tasks, task periods, deliverables, assignments.
-INSERT INTO section (plan_id, numeral, title, position)
-SELECT pm.new_id, s.numeral, s.title, s.position
+INSERT INTO section (plan_id, numeral, title, position, part)
+SELECT pm.new_id, s.numeral, s.title, s.position, s.part
 FROM bench_plan_map pm JOIN section s ON s.plan_id = pm.old_id
 WHERE pm.p > 0 ORDER BY pm.p, s.id;
 INSERT INTO task (plan_id, section_id, number, content, search_text, schedule, timeframe_wording, inferred_note, position)

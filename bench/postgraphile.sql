@@ -28,6 +28,16 @@ DO $$ BEGIN
     IF to_regclass('service_heartbeat') IS NOT NULL THEN COMMENT ON TABLE service_heartbeat IS E'@omit'; END IF;
 END $$;
 
+-- The agency coordinating a plan today: the latest hand-over, else the plan's own; what a
+-- group that stands for the plan's coordinator (expands_to = 'PLAN_COORDINATOR') expands to.
+CREATE OR REPLACE FUNCTION bench_coordinator(plan_id bigint) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT h.agency_id FROM plan_coordination h
+                     WHERE h.plan_id = bench_coordinator.plan_id AND h.valid_from <= current_date
+                     ORDER BY h.valid_from DESC LIMIT 1),
+                    (SELECT coordinator_id FROM plan WHERE id = bench_coordinator.plan_id))
+$$;
+
 -- Task.leadAgencies: direct lead agencies and members of lead groups, as plantrack's
 -- loader expands them.
 CREATE OR REPLACE FUNCTION task_lead_agencies(t task) RETURNS SETOF agency
@@ -37,6 +47,10 @@ LANGUAGE sql STABLE AS $$
                    WHERE x.task_id = t.id AND x.role = 'LEAD' AND x.agency_id IS NOT NULL
                    UNION
                    SELECT m.agency_id FROM assignment x JOIN agency_group_member m ON m.group_id = x.group_id
+                   WHERE x.task_id = t.id AND x.role = 'LEAD'
+                   UNION
+                   SELECT bench_coordinator(g.plan_id) FROM assignment x
+                   JOIN agency_group g ON g.id = x.group_id AND g.expands_to = 'PLAN_COORDINATOR'
                    WHERE x.task_id = t.id AND x.role = 'LEAD')
     ORDER BY a.id
 $$;
@@ -66,12 +80,17 @@ LANGUAGE sql STABLE AS $$
               FROM (SELECT x.task_id, x.agency_id FROM assignment x WHERE x.role = 'LEAD' AND x.agency_id IS NOT NULL
                     UNION
                     SELECT x.task_id, m.agency_id FROM assignment x JOIN agency_group_member m ON m.group_id = x.group_id
+                    WHERE x.role = 'LEAD'
+                    UNION
+                    SELECT x.task_id, bench_coordinator(g.plan_id) FROM assignment x
+                    JOIN agency_group g ON g.id = x.group_id AND g.expands_to = 'PLAN_COORDINATOR'
                     WHERE x.role = 'LEAD') l
               JOIN task t ON t.id = l.task_id
               JOIN agency a ON a.id = l.agency_id
               JOIN task_period tp ON tp.task_id = t.id
               JOIN period ph ON ph.id = tp.period_id
               JOIN period p ON p.starts_on >= ph.starts_on AND p.ends_on <= ph.ends_on
+                   AND (t.schedule <> 'ONCE' OR p.id = ph.id)
               WHERE t.plan_id = (SELECT id FROM pl)
                 AND p.id IN (SELECT w.period_id FROM reporting_window w WHERE w.plan_id = (SELECT id FROM pl))
                 AND a.is_tenant
@@ -107,6 +126,10 @@ LANGUAGE sql STABLE AS $$
     FROM (SELECT x.task_id, x.agency_id FROM assignment x WHERE x.role = 'LEAD' AND x.agency_id IS NOT NULL
           UNION
           SELECT x.task_id, m.agency_id FROM assignment x JOIN agency_group_member m ON m.group_id = x.group_id
+          WHERE x.role = 'LEAD'
+          UNION
+          SELECT x.task_id, bench_coordinator(g.plan_id) FROM assignment x
+          JOIN agency_group g ON g.id = x.group_id AND g.expands_to = 'PLAN_COORDINATOR'
           WHERE x.role = 'LEAD') o
     JOIN task t ON t.id = o.task_id
     JOIN agency a ON a.id = o.agency_id
@@ -114,7 +137,8 @@ LANGUAGE sql STABLE AS $$
     LEFT JOIN submission s ON s.agency_id = o.agency_id AND s.task_id = o.task_id AND s.period_id = p.id
     WHERE a.is_tenant
       AND EXISTS (SELECT 1 FROM task_period tp JOIN period ph ON ph.id = tp.period_id
-                  WHERE tp.task_id = t.id AND p.starts_on >= ph.starts_on AND p.ends_on <= ph.ends_on)
+                  WHERE tp.task_id = t.id AND p.starts_on >= ph.starts_on AND p.ends_on <= ph.ends_on
+                    AND (t.schedule <> 'ONCE' OR p.id = ph.id))
       AND EXISTS (SELECT 1 FROM reporting_window w WHERE w.plan_id = t.plan_id AND w.period_id = p.id)
       AND (a.valid_from IS NULL OR a.valid_from <= p.ends_on)
       AND (a.valid_to IS NULL OR a.valid_to >= p.starts_on)
@@ -152,7 +176,11 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM assignment x WHERE x.task_id = t.id AND x.agency_id = me
                    UNION ALL
                    SELECT 1 FROM assignment x JOIN agency_group_member m ON m.group_id = x.group_id
-                   WHERE x.task_id = t.id AND m.agency_id = me) THEN
+                   WHERE x.task_id = t.id AND m.agency_id = me
+                   UNION ALL
+                   SELECT 1 FROM assignment x
+                   JOIN agency_group g ON g.id = x.group_id AND g.expands_to = 'PLAN_COORDINATOR'
+                   WHERE x.task_id = t.id AND bench_coordinator(g.plan_id) = me) THEN
         RAISE EXCEPTION 'FORBIDDEN: the task does not assign your agency';
     END IF;
     IF EXISTS (SELECT 1 FROM jsonb_array_elements(evidence) e

@@ -12,6 +12,9 @@ pub struct Model {
     /// Set for groups that belong to one plan (e.g. one task's "relevant departments").
     pub plan_id: Option<i64>,
     pub note: Option<String>,
+    /// Null: the group is its member rows. PLAN_COORDINATOR: whoever coordinates the
+    /// group's plan on the day asked.
+    pub expands_to: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

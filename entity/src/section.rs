@@ -1,4 +1,4 @@
-//! A numbered section (I–V) of a plan's appendix.
+//! A numbered section of a plan: one of its appendix (I–V), or the duties its body gives.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,6 +10,8 @@ pub struct Model {
     pub numeral: String,
     pub title: String,
     pub position: i32,
+    /// APPENDIX (a section of the appendix) or BODY (duties the decision's text gives).
+    pub part: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,6 +9,7 @@ mod m20260105_000001_unindexed_reports;
 mod m20260106_000001_time_and_change;
 mod m20260107_000001_task_revisions;
 mod m20260108_000001_report_recipients;
+mod m20260109_000001_body_duties;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260106_000001_time_and_change::Migration),
             Box::new(m20260107_000001_task_revisions::Migration),
             Box::new(m20260108_000001_report_recipients::Migration),
+            Box::new(m20260109_000001_body_duties::Migration),
         ]
     }
 }

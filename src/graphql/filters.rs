@@ -19,7 +19,10 @@ use crate::service::{
         ReportingWindowPredicate as ReportingWindowP, SectionPredicate as SectionP,
         TaskPredicate as TaskP, TaskSort,
     },
-    domain::{AgencyKind, ObligationState, PeriodKind, Progress, SubmissionStatus, TaskSchedule},
+    domain::{
+        AgencyKind, ObligationState, PeriodKind, Progress, SectionPart, SubmissionStatus,
+        TaskSchedule,
+    },
     filter::{Filter, Op, Quantifier, Value},
     obligations::{ObligationPredicate as ObligationP, ObligationSort},
     pagination::Sorting,
@@ -77,6 +80,7 @@ stored_enum_values!(
     ObligationState,
     PeriodKind,
     Progress,
+    SectionPart,
     SubmissionStatus,
     TaskSchedule
 );
@@ -148,7 +152,8 @@ impl<T: FilterValue> FieldFilter for OrderedFilter<T> {
     concrete(name = "PeriodKindFilter", params(PeriodKind)),
     concrete(name = "ProgressFilter", params(Progress)),
     concrete(name = "SubmissionStatusFilter", params(SubmissionStatus)),
-    concrete(name = "TaskScheduleFilter", params(TaskSchedule))
+    concrete(name = "TaskScheduleFilter", params(TaskSchedule)),
+    concrete(name = "SectionPartFilter", params(SectionPart))
 )]
 pub struct EqualityFilter<T: FilterValue> {
     /// Equal to the value.
@@ -449,6 +454,8 @@ pub struct SectionFilter {
     pub numeral: Option<StringFilter>,
     /// The section's heading.
     pub title: Option<StringFilter>,
+    /// The appendix's sections (APPENDIX) or the duties of the decision's text (BODY).
+    pub part: Option<SectionPartFilter>,
     /// The plan the section belongs to.
     pub plan: Option<Box<PlanFilter>>,
     /// Every one of these filters holds.
@@ -466,6 +473,7 @@ impl IntoFilter for SectionFilter {
         p.id(self.id, "Section", SectionP::Id)?;
         p.field(self.numeral, SectionP::Numeral)?;
         p.field(self.title, SectionP::Title)?;
+        p.field(self.part, SectionP::Part)?;
         p.relation(self.plan, SectionP::Plan)?;
         p.with_logic(self.and, self.or, self.not)
     }
@@ -480,7 +488,7 @@ pub struct TaskFilter {
     pub number: Option<IntFilter>,
     /// The plan's wording of the task, compared exactly (see `search`).
     pub content: Option<StringFilter>,
-    /// Every year (ANNUAL) or by phases (PHASED).
+    /// Every year (ANNUAL), by phases (PHASED), or once (ONCE).
     pub schedule: Option<TaskScheduleFilter>,
     /// Words that must all appear in the content, ignoring case and diacritics.
     pub search: Option<String>,
@@ -944,6 +952,7 @@ impl IntoFilter for AggregateHaving {
 }
 
 pub type TaskScheduleFilter = EqualityFilter<TaskSchedule>;
+pub type SectionPartFilter = EqualityFilter<SectionPart>;
 pub type AgencyKindFilter = EqualityFilter<AgencyKind>;
 pub type PeriodKindFilter = EqualityFilter<PeriodKind>;
 pub type ProgressFilter = EqualityFilter<Progress>;
@@ -1054,7 +1063,7 @@ pub enum TaskOrderField {
     Number,
     /// The content, ignoring case and diacritics.
     Content,
-    /// The schedule's name: ANNUAL before PHASED.
+    /// The schedule's name: ANNUAL, then ONCE, then PHASED.
     Schedule,
     /// The code of the task's plan, by code point.
     PlanCode,

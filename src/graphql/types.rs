@@ -24,7 +24,10 @@ use crate::service::{
     ServiceError,
     catalog::{self, SuccessionSide},
     catalog_filter::{PlanPredicate, TaskPredicate},
-    domain::{AgencyKind, AssignmentRole, PeriodKind, Role, TaskSchedule, parse_stored},
+    domain::{
+        AgencyKind, AssignmentRole, GroupExpansion, PeriodKind, Role, SectionPart, TaskSchedule,
+        parse_stored,
+    },
     filter::{Filter, Op, Value},
     submissions::Parent,
 };
@@ -212,16 +215,23 @@ pub async fn task_connection(
 
 pub struct Section(pub section::Model);
 
-/// A section of a plan's appendix, such as "III" of 768, grouping its tasks.
+/// A section of a plan grouping its tasks: a section of the appendix, such as "III" of
+/// 768, or the duties the decision's text gives ("TCTH" of 768: its section III, "Tổ
+/// chức thực hiện").
 #[Object]
 impl Section {
     /// Opaque global id, accepted by `node(id:)`.
     async fn id(&self) -> ID {
         global_id("Section", self.0.id)
     }
-    /// Roman numeral, e.g. "III".
+    /// The section's numeral: a Roman numeral for the appendix ("III"), "TCTH" for the
+    /// duties of 768's body. Task labels such as "III.2" start with it.
     async fn numeral(&self) -> &str {
         &self.0.numeral
+    }
+    /// Whether the section is of the appendix or gives the duties of the decision's text.
+    async fn part(&self) -> Result<SectionPart> {
+        parse_stored(&self.0.part).gql()
     }
     /// The section's heading in the plan, in Vietnamese.
     async fn title(&self) -> &str {
@@ -266,7 +276,8 @@ impl Task {
     async fn content(&self) -> &str {
         &self.0.content
     }
-    /// How the implementation period is given: every year (ANNUAL) or by phases (PHASED).
+    /// How the implementation period is given: every year (ANNUAL), by phases (PHASED), or
+    /// once, for one period (ONCE).
     async fn schedule(&self) -> Result<TaskSchedule> {
         parse_stored(&self.0.schedule).gql()
     }
@@ -360,7 +371,8 @@ impl Task {
         let filter = KeyFilter::new(filter_of(filter).gql()?);
         visible_submissions(ctx, SubmissionsOf(Parent::Task(self.0.id), filter)).await
     }
-    /// The phase periods the task runs over (the plan's horizon for ANNUAL tasks).
+    /// The periods the task runs over: the plan's horizon for ANNUAL tasks, its phases for
+    /// PHASED ones, the one period it is due for when ONCE.
     #[graphql(complexity = "cost::list(cost::bound::TIMEFRAME, child_complexity)")]
     async fn timeframe(&self, ctx: &Context<'_>) -> Result<Vec<Period>> {
         Ok(children(ctx, TimeframeOfTask(self.0.id))
@@ -578,8 +590,19 @@ impl AgencyGroup {
     async fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
     }
-    /// The agencies the group stands for; empty until the coordinator names them where the
-    /// plan does not.
+    /// PLAN_COORDINATOR for a group that stands for whoever coordinates its plan (its one
+    /// member is today's coordinator, and a duty given to it follows a hand-over of the
+    /// coordination); null for a group of named members.
+    async fn expands_to(&self) -> Result<Option<GroupExpansion>> {
+        self.0
+            .expands_to
+            .as_deref()
+            .map(parse_stored)
+            .transpose()
+            .gql()
+    }
+    /// The agencies the group stands for today; empty until the coordinator names them
+    /// where the plan does not.
     #[graphql(complexity = "cost::list(cost::bound::GROUPS, child_complexity)")]
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Agency>> {
         Ok(children(ctx, MembersOfGroup(self.0.id))

@@ -18,7 +18,7 @@ use super::{
         AgencyPredicate, AgencySort, AssigneeBranch, PlanPredicate, PlanSort, TaskPredicate,
         TaskSort, assignee_branches, assignees, column,
     },
-    domain::{AssignmentRole, PeriodKind},
+    domain::{AssignmentRole, GroupExpansion, PeriodKind},
     error::{ServiceError, ServiceResult},
     filter::{Filter, catalog_page},
     pagination::{Page, PageRequest, Sorting, order_keys},
@@ -218,55 +218,103 @@ async fn with_agencies<C: ConnectionTrait>(
         .collect())
 }
 
-/// Members of each group, as (group id, agency), in agency id order.
+/// (group id, agency id) of the members of groups today: the member rows, and for a
+/// group that stands for its plan's coordinator, the agency coordinating the plan today
+/// (`timeline::coordinator_on`). Confined to the groups or the agencies given.
+async fn memberships_today<C: ConnectionTrait>(
+    db: &C,
+    groups: Option<&[i64]>,
+    agencies: Option<&[i64]>,
+) -> ServiceResult<Vec<(i64, i64)>> {
+    #[derive(FromQueryResult)]
+    struct Link {
+        group_id: i64,
+        agency_id: i64,
+    }
+    let g = |c: agency_group::Column| column(agency_group::Entity, c);
+    let m = |c: agency_group_member::Column| column(agency_group_member::Entity, c);
+    let today = || Expr::val(timeline::today());
+    let mut listed = Query::select();
+    listed
+        .expr_as(
+            m(agency_group_member::Column::GroupId),
+            Alias::new("group_id"),
+        )
+        .expr_as(
+            m(agency_group_member::Column::AgencyId),
+            Alias::new("agency_id"),
+        )
+        .from(agency_group_member::Entity)
+        .cond_where(timeline::holds_on(
+            m(agency_group_member::Column::ValidFrom),
+            m(agency_group_member::Column::ValidTo),
+            today(),
+        ));
+    let mut coordinating = Query::select();
+    coordinating
+        .expr_as(g(agency_group::Column::Id), Alias::new("group_id"))
+        .expr_as(timeline::coordinator_on(today()), Alias::new("agency_id"))
+        .from(agency_group::Entity)
+        .inner_join(
+            plan::Entity,
+            column(plan::Entity, plan::Column::Id)
+                .equals((agency_group::Entity, agency_group::Column::PlanId)),
+        )
+        .and_where(g(agency_group::Column::ExpandsTo).eq(GroupExpansion::PlanCoordinator.as_str()));
+    listed.union(sea_orm::sea_query::UnionType::All, coordinating);
+    let c = |name: &str| Expr::col((Alias::new("membership"), Alias::new(name)));
+    let mut query = Query::select();
+    query
+        .expr_as(c("group_id"), Alias::new("group_id"))
+        .expr_as(c("agency_id"), Alias::new("agency_id"))
+        .from_subquery(listed, Alias::new("membership"))
+        .order_by_expr(c("group_id"), Order::Asc)
+        .order_by_expr(c("agency_id"), Order::Asc);
+    if let Some(ids) = groups {
+        query.and_where(c("group_id").is_in(ids.iter().copied()));
+    }
+    if let Some(ids) = agencies {
+        query.and_where(c("agency_id").is_in(ids.iter().copied()));
+    }
+    let links = Link::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await?;
+    Ok(links
+        .into_iter()
+        .map(|l| (l.group_id, l.agency_id))
+        .collect())
+}
+
+/// Members of each group today, as (group id, agency), in agency id order.
 pub async fn members_of_groups<C: ConnectionTrait>(
     db: &C,
     group_ids: &[i64],
 ) -> ServiceResult<Vec<(i64, agency::Model)>> {
-    let links = agency_group_member::Entity::find()
-        .filter(agency_group_member::Column::GroupId.is_in(group_ids.iter().copied()))
-        .filter(holds_today(
-            agency_group_member::Column::ValidFrom,
-            agency_group_member::Column::ValidTo,
-        ))
-        .order_by_asc(agency_group_member::Column::AgencyId)
-        .all(db)
-        .await?;
-    with_agencies(
-        db,
-        links.iter().map(|l| (l.group_id, l.agency_id)).collect(),
-    )
-    .await
+    with_agencies(db, memberships_today(db, Some(group_ids), None).await?).await
 }
 
-/// Groups each agency belongs to, as (agency id, group).
+/// Groups each agency belongs to today, as (agency id, group).
 pub async fn groups_of_agencies<C: ConnectionTrait>(
     db: &C,
     agency_ids: &[i64],
 ) -> ServiceResult<Vec<(i64, agency_group::Model)>> {
-    let links = agency_group_member::Entity::find()
-        .filter(agency_group_member::Column::AgencyId.is_in(agency_ids.iter().copied()))
-        .filter(holds_today(
-            agency_group_member::Column::ValidFrom,
-            agency_group_member::Column::ValidTo,
-        ))
-        .all(db)
-        .await?;
+    let links = memberships_today(db, None, Some(agency_ids)).await?;
     let group_ids: Vec<i64> = links
         .iter()
-        .map(|l| l.group_id)
+        .map(|&(group, _)| group)
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let mut groups = find_by_ids::<agency_group::Entity, _>(db, &group_ids).await?;
-    groups.sort_by_key(|g| g.id);
-    let mut out = Vec::new();
-    for group in groups {
-        for link in links.iter().filter(|l| l.group_id == group.id) {
-            out.push((link.agency_id, group.clone()));
-        }
-    }
-    Ok(out)
+    let groups: HashMap<i64, agency_group::Model> =
+        find_by_ids::<agency_group::Entity, _>(db, &group_ids)
+            .await?
+            .into_iter()
+            .map(|g| (g.id, g))
+            .collect();
+    Ok(links
+        .into_iter()
+        .filter_map(|(group, agency)| groups.get(&group).map(|g| (agency, g.clone())))
+        .collect())
 }
 
 /// (task id, agency id) of the assignees in `role` that hold today, each pair once, where
@@ -427,7 +475,8 @@ pub async fn periods<C: ConnectionTrait>(
 /// a SQL condition over the one definition of assignees.
 pub fn assigns(role: AssignmentRole, agency_id: Expr, task_id: Expr, day: Expr) -> Expr {
     // EXISTS per branch: `day` may be a column of the enclosing query.
-    let [direct, through_groups] = assignee_branches(role, || day.clone(), |_| {});
+    let [direct, through_groups, through_coordination] =
+        assignee_branches(role, || day.clone(), |_| {});
     let exists = |branch: AssigneeBranch| {
         let mut select = branch.select;
         select
@@ -435,7 +484,9 @@ pub fn assigns(role: AssignmentRole, agency_id: Expr, task_id: Expr, day: Expr) 
             .and_where(branch.agency_id.eq(agency_id.clone()));
         Expr::exists(select)
     };
-    exists(direct).or(exists(through_groups))
+    exists(direct)
+        .or(exists(through_groups))
+        .or(exists(through_coordination))
 }
 
 /// The agencies of `codes`, each of which may be given tasks from the day `from`: known,

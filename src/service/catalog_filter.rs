@@ -11,7 +11,7 @@ use sea_orm::{
 
 use super::{
     ServiceResult,
-    domain::AssignmentRole,
+    domain::{AssignmentRole, GroupExpansion},
     filter::{Field, Filter, Op, Predicate, Quantifier, Reach, Size, quantified},
     pagination::{KeyKind, SortKey},
     submission_filter::SubmissionPredicate,
@@ -81,8 +81,8 @@ pub struct AssigneeBranch {
 }
 
 /// The agencies a task assigns in `role` on `day`, groups expanded to their members: the
-/// one definition of "the agencies a task assigns", as its two branches (direct, and
-/// through groups). A row holds when the assignment does on `day` and, through a group,
+/// one definition of "the agencies a task assigns", as its three branches (direct,
+/// through groups' members, and through a group that stands for the plan's coordinator). A row holds when the assignment does on `day` and, through a group,
 /// the membership too; the test is on the tables' own columns, so the planner sees their
 /// statistics. `extend` adds the same joins and columns to both (e.g. the reported period
 /// `day` depends on). An agency can be assigned both ways, so callers ask "is there one"
@@ -91,7 +91,7 @@ pub fn assignee_branches(
     role: AssignmentRole,
     day: impl Fn() -> Expr,
     extend: impl Fn(&mut SelectStatement),
-) -> [AssigneeBranch; 2] {
+) -> [AssigneeBranch; 3] {
     let role = role.as_str();
     let a = |c: assignment::Column| column(assignment::Entity, c);
     let m = |c: agency_group_member::Column| column(agency_group_member::Entity, c);
@@ -135,6 +135,35 @@ pub fn assignee_branches(
             m(agency_group_member::Column::ValidTo),
             day(),
         ));
+    // A group that stands for the plan's coordinator expands to whoever coordinates the
+    // group's plan on `day` (`timeline::coordinator_on`, the one definition of it).
+    let coordinating = Query::select()
+        .expr(timeline::coordinator_on(day()))
+        .from(plan::Entity)
+        .and_where(
+            column(plan::Entity, plan::Column::Id)
+                .equals((agency_group::Entity, agency_group::Column::PlanId)),
+        )
+        .to_owned();
+    let coordinator = Expr::SubQuery(None, Box::new(coordinating.into()));
+    let mut through_coordination = Query::select();
+    through_coordination
+        .expr_as(a(assignment::Column::TaskId), Alias::new("task_id"))
+        .expr_as(coordinator.clone(), Alias::new("agency_id"))
+        .expr_as(a(assignment::Column::Position), Alias::new("position"))
+        .from(assignment::Entity)
+        .inner_join(
+            agency_group::Entity,
+            column(agency_group::Entity, agency_group::Column::Id)
+                .equals((assignment::Entity, assignment::Column::GroupId)),
+        )
+        .and_where(a(assignment::Column::Role).eq(role))
+        .and_where(
+            column(agency_group::Entity, agency_group::Column::ExpandsTo)
+                .eq(GroupExpansion::PlanCoordinator.as_str()),
+        );
+    extend(&mut through_coordination);
+    through_coordination.cond_where(assignment_holds());
     [
         AssigneeBranch {
             select: direct,
@@ -146,6 +175,11 @@ pub fn assignee_branches(
             task_id: a(assignment::Column::TaskId),
             agency_id: m(agency_group_member::Column::AgencyId),
         },
+        AssigneeBranch {
+            select: through_coordination,
+            task_id: a(assignment::Column::TaskId),
+            agency_id: coordinator,
+        },
     ]
 }
 
@@ -156,9 +190,10 @@ pub fn assignees(
     day: impl Fn() -> Expr,
     extend: impl Fn(&mut SelectStatement),
 ) -> SelectStatement {
-    let [direct, through_groups] = assignee_branches(role, day, extend);
+    let [direct, through_groups, through_coordination] = assignee_branches(role, day, extend);
     let mut union = direct.select;
     union.union(UnionType::All, through_groups.select);
+    union.union(UnionType::All, through_coordination.select);
     union
 }
 
@@ -232,6 +267,7 @@ pub enum SectionPredicate {
     Id(Op),
     Numeral(Op),
     Title(Op),
+    Part(Op),
     Plan(Filter<PlanPredicate>),
 }
 
@@ -242,6 +278,7 @@ impl Predicate for SectionPredicate {
             Self::Id(op) => f(section::Column::Id).compare(op, cx),
             Self::Numeral(op) => f(section::Column::Numeral).text().compare(op, cx),
             Self::Title(op) => f(section::Column::Title).text().compare(op, cx),
+            Self::Part(op) => f(section::Column::Part).compare(op, cx),
             Self::Plan(filter) => related(
                 column(section::Entity, section::Column::PlanId),
                 plan::Entity,

@@ -67,6 +67,29 @@ stored_enum!(
         Annual => "ANNUAL",
         /// One or more phases such as 2021–2025.
         Phased => "PHASED",
+        /// Once, for one reporting period (e.g. an implementation plan, owed for the year
+        /// the plan takes effect): that period only, not the periods within it.
+        Once => "ONCE",
+    }
+);
+
+stored_enum!(
+    /// Where in the plan's decision a section stands.
+    SectionPart {
+        /// A numbered section of the appendix ("Phụ lục"): the plan's tasks.
+        Appendix => "APPENDIX",
+        /// Duties the decision's text gives (section III, "Tổ chức thực hiện"): the
+        /// implementation plans and the coordinator's consolidated report.
+        Body => "BODY",
+    }
+);
+
+stored_enum!(
+    /// What an agency group stands for, where it is not a list of members.
+    GroupExpansion {
+        /// Whoever coordinates the group's plan on the day asked: a duty of the
+        /// coordinator follows a hand-over of the coordination.
+        PlanCoordinator => "PLAN_COORDINATOR",
     }
 );
 

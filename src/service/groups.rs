@@ -51,6 +51,13 @@ async fn set_members_in(
         .one(txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("agency group"))?;
+    if group.expands_to.is_some() {
+        return Err(ServiceError::BadInput(format!(
+            "the group «{}» stands for its plan's coordinator and has no members to set; the \
+             coordination passes by a succession",
+            group.name
+        )));
+    }
     let assigning_plans = Query::select()
         .column(task::Column::PlanId)
         .from(task::Entity)

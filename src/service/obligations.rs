@@ -3,7 +3,7 @@
 //!
 //! an agency owes a report on a task for a period when the task's plan has a reporting
 //! window for the period, the period ends on or after the day the plan takes effect, one
-//! of the task's phases covers the period, and on the period's duty day (the day after
+//! of the task's phases covers the period (is the period, for a task due ONCE), and on the period's duty day (the day after
 //! it ends, `timeline::duty_day`) the task assigns the agency as lead (groups expanded)
 //! and the agency is a tenant that exists.
 //!
@@ -26,7 +26,7 @@ use super::{
         related,
     },
     coalesce,
-    domain::{AssignmentRole, ObligationState, parse_stored},
+    domain::{AssignmentRole, ObligationState, TaskSchedule, parse_stored},
     filter::{Field, Filter, Op, Predicate, Reach, Size},
     pagination::{KeyKind, Page, PageRequest, SortKey, Sorting, order_keys, paginate},
     tenancy::{Intent, ScopedTxn, SubmissionScope},
@@ -134,6 +134,12 @@ pub fn table(txn: &ScopedTxn, plan: Option<i64>) -> SelectStatement {
                 )
                 .and_where(p("starts_on").gte(phase("starts_on")))
                 .and_where(p("ends_on").lte(phase("ends_on")))
+                // A task due once is owed for its period itself, not the periods within.
+                .and_where(
+                    column(task::Entity, task::Column::Schedule)
+                        .ne(TaskSchedule::Once.as_str())
+                        .or(p("id").eq(phase("id"))),
+                )
                 .to_owned(),
         ))
         .and_where(column(agency::Entity, agency::Column::IsTenant).eq(true))

@@ -9,7 +9,7 @@ use sea_orm::ConnectionTrait;
 
 use super::{
     catalog,
-    domain::{AssignmentRole, TaskSchedule},
+    domain::{AssignmentRole, SectionPart, TaskSchedule},
     error::{ServiceError, ServiceResult},
     seed::{AgencyRow, AssigneeRow, GroupRow, PhaseRow, PlanFile, PlanHead, SectionRow, TaskRow},
 };
@@ -84,10 +84,12 @@ pub async fn plan_file<C: ConnectionTrait>(db: &C, code: &str) -> ServiceResult<
                 .map(|(_, p)| p)
                 .collect();
             task_phases.sort_by_key(|p| p.id);
-            if schedule == TaskSchedule::Phased {
-                phases.extend(task_phases.iter().map(|p| (p.id, *p)));
-            } else {
-                task_phases.clear();
+            // A PHASED task's phases are the plan's own; a task due ONCE names a year of
+            // the horizon, which every plan has.
+            match schedule {
+                TaskSchedule::Phased => phases.extend(task_phases.iter().map(|p| (p.id, *p))),
+                TaskSchedule::Once => {}
+                TaskSchedule::Annual => task_phases.clear(),
             }
             let mut lead = Vec::new();
             let mut partner = Vec::new();
@@ -130,6 +132,7 @@ pub async fn plan_file<C: ConnectionTrait>(db: &C, code: &str) -> ServiceResult<
         sections_out.push(SectionRow {
             numeral: section.numeral.clone(),
             title: section.title.clone(),
+            part: (section.part != SectionPart::Appendix.as_str()).then(|| section.part.clone()),
             tasks: rows,
         });
     }
@@ -161,14 +164,16 @@ pub async fn plan_file<C: ConnectionTrait>(db: &C, code: &str) -> ServiceResult<
             .map(|g| GroupRow {
                 code: g.code.clone(),
                 name: g.name.clone(),
+                // A group standing for the coordinator has no members of its own.
                 members: members
                     .iter()
-                    .filter(|(group_id, _)| *group_id == g.id)
+                    .filter(|(group_id, _)| *group_id == g.id && g.expands_to.is_none())
                     .map(|(_, a)| a.code.clone())
                     .collect(),
                 members_of_kind: None,
                 plan_scoped: g.plan_id.is_some(),
                 note: g.note.clone(),
+                expands_to: g.expands_to.clone(),
             })
             .collect(),
         phases: phases

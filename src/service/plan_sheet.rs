@@ -15,7 +15,7 @@ use calamine::{DataRef, Reader, Xlsx};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
 use super::{
-    domain::TaskSchedule,
+    domain::{SectionPart, TaskSchedule},
     error::{ServiceError, ServiceResult},
     names::{self, CellName, Lookup, NameIndex, Named},
     seed::{AgencyRow, AssigneeRow, GroupRow, PhaseRow, PlanFile, PlanHead, SectionRow, TaskRow},
@@ -37,7 +37,11 @@ const PARTNER: &str = "Cơ quan phối hợp";
 const DELIVERABLES: &str = "Sản phẩm";
 const TIMEFRAME: &str = "Thời gian";
 const NOTE: &str = "Ghi chú";
-const APPENDIX_COLUMNS: [&str; 8] = [
+/// On a section's heading: «Văn bản» for the duties the decision's text gives (section
+/// III, "Tổ chức thực hiện"), empty for a section of the appendix.
+const PART: &str = "Phần";
+const BODY_PART: &str = "Văn bản";
+const APPENDIX_COLUMNS: [&str; 9] = [
     MUC,
     STT,
     CONTENT,
@@ -46,16 +50,19 @@ const APPENDIX_COLUMNS: [&str; 8] = [
     DELIVERABLES,
     TIMEFRAME,
     NOTE,
+    PART,
 ];
 
 const AGENCY_COLUMNS: [&str; 5] = ["Mã", "Tên", "Tên viết tắt", "Loại", "Báo cáo"];
-const GROUP_COLUMNS: [&str; 6] = [
+/// «Đại diện cho»: PLAN_COORDINATOR for a group standing for the plan's coordinator.
+const GROUP_COLUMNS: [&str; 7] = [
     "Mã",
     "Tên",
     "Thành viên",
     "Thành viên theo loại",
     "Riêng kế hoạch",
     "Ghi chú",
+    "Đại diện cho",
 ];
 const PHASE_COLUMNS: [&str; 2] = ["Mã", "Tên"];
 
@@ -513,6 +520,9 @@ pub fn read_head(sheets: &Sheets) -> ServiceResult<PlanFile> {
             note: Some(row.get(5))
                 .filter(|n| !n.is_empty())
                 .map(str::to_owned),
+            expands_to: Some(row.get(6))
+                .filter(|e| !e.is_empty())
+                .map(str::to_owned),
         });
     }
     let phase_sheet = Columns::new(PHASE_SHEET, sheet(PHASE_SHEET)?, &PHASE_COLUMNS, 2)?;
@@ -590,6 +600,7 @@ pub fn read_appendix(
     let (sheet_name, table) = sheets.appendix()?;
     let columns = Columns::new(sheet_name, table, &APPENDIX_COLUMNS, 7)?;
     let phase_codes: Vec<&str> = head.phases.iter().map(|p| p.code.as_str()).collect();
+    let years = head.plan.start_year..=head.plan.end_year;
     let exact: HashSet<String> = head
         .agencies
         .iter()
@@ -630,10 +641,22 @@ pub fn read_appendix(
                     ),
                 );
             }
+            let part = match text::fold(row.get(8)).as_str() {
+                "" | "phu luc" => None,
+                "van ban" => Some(SectionPart::Body.as_str().to_owned()),
+                _ => {
+                    problem(
+                        PART,
+                        format!("«{}» is neither «{BODY_PART}» nor empty", row.get(8)),
+                    );
+                    None
+                }
+            };
             section_rows.push(row_number);
             sections.push(SectionRow {
                 numeral: muc.to_owned(),
                 title: content.to_owned(),
+                part,
                 tasks: Vec::new(),
             });
             continue;
@@ -771,7 +794,7 @@ pub fn read_appendix(
             problem(DELIVERABLES, "a task needs a deliverable".into());
         }
         let timeframe = row.get(6);
-        let (schedule, phases) = match read_timeframe(timeframe, &phase_codes) {
+        let (schedule, phases) = match read_timeframe(timeframe, &phase_codes, &years) {
             Ok(read) => read,
             Err(message) => {
                 problem(TIMEFRAME, message);
@@ -820,14 +843,21 @@ pub fn read_appendix(
     })
 }
 
-/// A timeframe as the appendix writes it: "Hằng năm" (every year: ANNUAL), or the phases
-/// it names by their years ("Giai đoạn 2021 - 2025 và giai đoạn 2026 - 2030": PHASED).
+/// A timeframe as the appendix writes it: "Hằng năm" (every year: ANNUAL), one year of
+/// the plan's horizon ("Năm 2022": ONCE, for that year), or the phases it names by their
+/// years ("Giai đoạn 2021 - 2025 và giai đoạn 2026 - 2030": PHASED).
 pub fn read_timeframe(
     wording: &str,
     phases: &[&str],
+    years: &std::ops::RangeInclusive<i32>,
 ) -> Result<(TaskSchedule, Vec<String>), String> {
-    let unreadable =
-        || format!("«{wording}» is neither «Hằng năm» nor phases such as «Giai đoạn 2021 - 2025»");
+    let unreadable = || {
+        format!(
+            "«{wording}» is neither «Hằng năm», a year such as «Năm {}», nor phases such as \
+             «Giai đoạn 2021 - 2025»",
+            years.start()
+        )
+    };
     let words: Vec<String> = text::fold(wording)
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -835,6 +865,19 @@ pub fn read_timeframe(
         .collect();
     if words == ["hang", "nam"] {
         return Ok((TaskSchedule::Annual, Vec::new()));
+    }
+    if let [nam, year] = words.as_slice()
+        && nam == "nam"
+    {
+        let year: i32 = year.parse().map_err(|_| unreadable())?;
+        if !years.contains(&year) {
+            return Err(format!(
+                "«{wording}» is outside the plan's years ({}–{})",
+                years.start(),
+                years.end()
+            ));
+        }
+        return Ok((TaskSchedule::Once, vec![year.to_string()]));
     }
     // "Giai đoạn 2021 - 2025 và giai đoạn 2026 - 2030": years in pairs, and no other word
     // than "giai đoạn" and "và".
@@ -891,10 +934,20 @@ pub fn write_workbook(file: &PlanFile) -> Result<Vec<u8>, XlsxError> {
 
     let mut appendix = Vec::new();
     for section in &file.sections {
+        let part = match section.part.as_deref() {
+            Some(part) if part == SectionPart::Body.as_str() => BODY_PART,
+            _ => "",
+        };
         appendix.push(vec![
             section.numeral.clone(),
             String::new(),
             section.title.clone(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            part.to_owned(),
         ]);
         for task in &section.tasks {
             let wordings = |rows: &[AssigneeRow]| {
@@ -919,7 +972,7 @@ pub fn write_workbook(file: &PlanFile) -> Result<Vec<u8>, XlsxError> {
         APPENDIX_SHEET,
         &APPENDIX_COLUMNS,
         appendix,
-        &[6.0, 5.0, 60.0, 30.0, 30.0, 40.0, 20.0, 30.0],
+        &[6.0, 5.0, 60.0, 30.0, 30.0, 40.0, 20.0, 30.0, 10.0],
     )?;
 
     let head = &file.plan;
@@ -974,6 +1027,7 @@ pub fn write_workbook(file: &PlanFile) -> Result<Vec<u8>, XlsxError> {
                 g.members_of_kind.clone().unwrap_or_default(),
                 yes_no(g.plan_scoped),
                 g.note.clone().unwrap_or_default(),
+                g.expands_to.clone().unwrap_or_default(),
             ]
         })
         .collect();
@@ -981,7 +1035,7 @@ pub fn write_workbook(file: &PlanFile) -> Result<Vec<u8>, XlsxError> {
         GROUP_SHEET,
         &GROUP_COLUMNS,
         groups,
-        &[22.0, 44.0, 60.0, 18.0, 10.0, 40.0],
+        &[22.0, 44.0, 60.0, 18.0, 10.0, 40.0, 20.0],
     )?;
     let phases = file
         .phases
@@ -1000,19 +1054,33 @@ mod tests {
     #[test]
     fn timeframes_read_as_the_appendix_writes_them() {
         let phases = ["2021-2025", "2026-2030", "2021-2030"];
+        let years = 2021..=2030;
         assert_eq!(
-            read_timeframe("Hằng năm", &phases),
+            read_timeframe("Hằng năm", &phases, &years),
             Ok((TaskSchedule::Annual, vec![]))
         );
         assert_eq!(
-            read_timeframe("Giai đoạn 2021 - 2025, giai đoạn 2026 – 2030", &phases),
+            read_timeframe(
+                "Giai đoạn 2021 - 2025, giai đoạn 2026 – 2030",
+                &phases,
+                &years
+            ),
             Ok((
                 TaskSchedule::Phased,
                 vec!["2021-2025".to_owned(), "2026-2030".to_owned()]
             ))
         );
+        assert_eq!(
+            read_timeframe("Năm 2022", &phases, &years),
+            Ok((TaskSchedule::Once, vec!["2022".to_owned()]))
+        );
         assert!(
-            read_timeframe("Giai đoạn 2031 - 2035", &phases)
+            read_timeframe("Năm 2035", &phases, &years)
+                .unwrap_err()
+                .contains("outside the plan's years")
+        );
+        assert!(
+            read_timeframe("Giai đoạn 2031 - 2035", &phases, &years)
                 .unwrap_err()
                 .contains("not one of the plan's")
         );
@@ -1022,7 +1090,7 @@ mod tests {
             "Quý IV hằng năm 2026-2030",
             "Trước 30/6/2026-2030",
         ] {
-            assert!(read_timeframe(loose, &phases).is_err(), "{loose}");
+            assert!(read_timeframe(loose, &phases, &years).is_err(), "{loose}");
         }
     }
 

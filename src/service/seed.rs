@@ -12,7 +12,7 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait
 use serde::Deserialize;
 
 use super::{
-    domain::{AgencyKind, AssignmentRole, PeriodKind, TaskSchedule},
+    domain::{AgencyKind, AssignmentRole, GroupExpansion, PeriodKind, SectionPart, TaskSchedule},
     error::{ServiceError, ServiceResult},
     plan_sheet, text,
 };
@@ -72,6 +72,10 @@ pub struct GroupRow {
     #[serde(default)]
     pub plan_scoped: bool,
     pub note: Option<String>,
+    /// PLAN_COORDINATOR for a group that stands for whoever coordinates the plan (it has
+    /// no members of its own and must be `plan_scoped`); absent for a list of members.
+    #[serde(default)]
+    pub expands_to: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -86,6 +90,9 @@ pub struct PhaseRow {
 pub struct SectionRow {
     pub numeral: String,
     pub title: String,
+    /// BODY for the duties the decision's text gives; absent for an appendix section.
+    #[serde(default)]
+    pub part: Option<String>,
     pub tasks: Vec<TaskRow>,
 }
 
@@ -524,6 +531,22 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
         }
         member_ids.sort_unstable();
         member_ids.dedup();
+        let expands_to = match row.expands_to.as_deref() {
+            None => None,
+            Some(text) => {
+                let expansion: GroupExpansion = text.parse().map_err(|_| {
+                    bad(format!("group `{}`: unknown expands_to `{text}`", row.code))
+                })?;
+                if !row.plan_scoped || !member_ids.is_empty() {
+                    return Err(bad(format!(
+                        "group `{}` stands for the plan's coordinator: it is plan_scoped and \
+                         names no members",
+                        row.code
+                    )));
+                }
+                Some(expansion.as_str().to_owned())
+            }
+        };
         if let Some(existing) = groups.get(code) {
             // A group is shared only as it is: another plan's own, another wording or
             // other members (another province's departments) are not this file's.
@@ -556,6 +579,7 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
             name: Set(text::normalize(&row.name)),
             plan_id: Set(row.plan_scoped.then_some(plan.id)),
             note: Set(row.note.as_deref().map(text::normalize)),
+            expands_to: Set(expands_to),
             ..Default::default()
         })
         .exec_with_returning(db)
@@ -583,6 +607,19 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
             numeral: Set(section_row.numeral.clone()),
             title: Set(text::normalize(&section_row.title)),
             position: Set(section_index as i32 + 1),
+            part: Set(match section_row.part.as_deref() {
+                None => SectionPart::Appendix.as_str().to_owned(),
+                Some(text) => text
+                    .parse::<SectionPart>()
+                    .map_err(|_| {
+                        bad(format!(
+                            "section {}: unknown part `{text}`",
+                            section_row.numeral
+                        ))
+                    })?
+                    .as_str()
+                    .to_owned(),
+            }),
             ..Default::default()
         })
         .exec_with_returning(db)
@@ -614,12 +651,23 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
 
             // ANNUAL tasks run every year of the horizon: their timeframe is the horizon phase.
             let horizon = format!("{}-{}", file.plan.start_year, file.plan.end_year);
+            // A task due ONCE names its one period (e.g. "2022").
             let phase_codes: Vec<&str> = match schedule {
                 TaskSchedule::Annual => vec![horizon.as_str()],
-                TaskSchedule::Phased => row.phases.iter().map(String::as_str).collect(),
+                TaskSchedule::Phased | TaskSchedule::Once => {
+                    row.phases.iter().map(String::as_str).collect()
+                }
             };
             if phase_codes.is_empty() {
-                return Err(bad(format!("task {position}: a PHASED task needs phases")));
+                return Err(bad(format!(
+                    "task {position}: a {} task needs phases",
+                    schedule.as_str()
+                )));
+            }
+            if schedule == TaskSchedule::Once && phase_codes.len() > 1 {
+                return Err(bad(format!(
+                    "task {position}: a ONCE task names one period"
+                )));
             }
             let mut links = Vec::new();
             for code in phase_codes {
@@ -699,7 +747,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn built_in_plan_parses_with_twenty_tasks() {
+    fn built_in_plan_parses_with_twenty_tasks_and_three_duties_of_the_body() {
         let file = parse(PLAN_768).unwrap();
         let counts: Vec<(String, usize)> = file
             .sections
@@ -708,7 +756,15 @@ mod tests {
             .collect();
         assert_eq!(
             counts,
-            [("I", 4), ("II", 2), ("III", 9), ("IV", 1), ("V", 4)].map(|(n, c)| (n.to_owned(), c))
+            [
+                ("I", 4),
+                ("II", 2),
+                ("III", 9),
+                ("IV", 1),
+                ("V", 4),
+                ("TCTH", 3)
+            ]
+            .map(|(n, c)| (n.to_owned(), c))
         );
         assert!(file.sections[3].tasks[0].number.is_none());
     }

@@ -239,7 +239,7 @@ async fn progress_counts_what_the_caller_may_see(app: TestApp) {
             .iter()
             .map(|r| r["section"]["numeral"].as_str().unwrap())
             .collect::<Vec<_>>(),
-        ["I", "II", "III", "IV", "V"]
+        ["I", "II", "III", "IV", "V", "TCTH"]
     );
     assert_eq!(
         progress_rows(&coordinator, None, "PERIOD").await,

@@ -2,7 +2,7 @@
 use plantrack::service::seed;
 use serde_json::{Value, json};
 
-use crate::{on_both_databases, support::TestApp};
+use crate::{fixtures::TASKS, on_both_databases, support::TestApp};
 
 const DISTRICTS: [&str; 11] = [
     "ubnd-quy-nhon",
@@ -90,7 +90,15 @@ async fn plan_has_five_sections_and_twenty_tasks(app: TestApp) {
         .collect();
     assert_eq!(
         counts,
-        [("I", 4), ("II", 2), ("III", 9), ("IV", 1), ("V", 4)].map(|(n, c)| (n.to_owned(), c))
+        [
+            ("I", 4),
+            ("II", 2),
+            ("III", 9),
+            ("IV", 1),
+            ("V", 4),
+            ("TCTH", 3)
+        ]
+        .map(|(n, c)| (n.to_owned(), c))
     );
     assert_eq!(
         plan["sections"][3]["tasks"][0]["number"],
@@ -105,7 +113,7 @@ async fn plan_has_five_sections_and_twenty_tasks(app: TestApp) {
 
 async fn every_assignment_resolves_and_groups_expand(app: TestApp) {
     let tasks = all_tasks(&app).await;
-    assert_eq!(tasks.len(), 20);
+    assert_eq!(tasks.len() as i64, TASKS);
     for t in &tasks {
         assert!(
             !t["leadAgencies"].as_array().unwrap().is_empty() || t["section"]["numeral"] == "III",
@@ -251,7 +259,7 @@ async fn tasks_page_through_with_cursors(app: TestApp) {
             )
             .await;
         let conn = &reply.data()["tasks"];
-        assert_eq!(conn["totalCount"], 20);
+        assert_eq!(conn["totalCount"], TASKS);
         let edges = conn["edges"].as_array().unwrap();
         seen.extend(
             edges
@@ -265,7 +273,7 @@ async fn tasks_page_through_with_cursors(app: TestApp) {
         assert_eq!(edges.len(), 7);
         after = Some(conn["pageInfo"]["endCursor"].as_str().unwrap().to_owned());
     }
-    assert_eq!(seen, (1..=20).collect::<Vec<_>>());
+    assert_eq!(seen, (1..=TASKS).collect::<Vec<_>>());
 
     let reply = app
         .graphql("{ tasks(first: 101) { totalCount } }", json!({}))
@@ -335,19 +343,30 @@ async fn task_filters_narrow_the_list(app: TestApp) {
     );
     assert_eq!(
         count(json!({ "schedule": { "equalTo": "ANNUAL" } })).await,
-        4
+        5,
+        "4 of the appendix, and the coordinator's consolidated report"
     );
-    assert_eq!(count(json!({ "plan": code("768/QĐ-UBND") })).await, 20);
+    assert_eq!(
+        count(json!({ "schedule": { "equalTo": "ONCE" } })).await,
+        2,
+        "the departments' and the districts' implementation plans"
+    );
+    assert_eq!(
+        count(json!({ "section": { "part": { "equalTo": "APPENDIX" } } })).await,
+        20
+    );
+    assert_eq!(count(json!({ "plan": code("768/QĐ-UBND") })).await, TASKS);
     assert_eq!(count(json!({ "plan": code("no-such-plan") })).await, 0);
-    // Sở TT&TT leads I.3, I.4, III.8 and V.4 by name, II.2 and III.4 as one of "các sở, ngành".
+    // Sở TT&TT leads I.3, I.4, III.8 and V.4 by name, II.2, III.4 and its implementation
+    // plan (TCTH.1) as one of "các sở, ngành".
     assert_eq!(
         count(json!({ "leadAgencies": { "some": code("so-tttt") } })).await,
-        6
+        7
     );
-    // A district leads through its group: I.1, I.2, II.1, II.2, III.4, III.9.
+    // A district leads through its group: I.1, I.2, II.1, II.2, III.4, III.9, TCTH.5.
     assert_eq!(
         count(json!({ "leadAgencies": { "some": code("ubnd-tay-son") } })).await,
-        6
+        7
     );
     let partner = count(json!({ "partnerAgencies": { "some": code("ubnd-tay-son") } })).await;
     assert_eq!(
@@ -356,16 +375,16 @@ async fn task_filters_narrow_the_list(app: TestApp) {
             { "partnerAgencies": { "some": code("ubnd-tay-son") } },
         ] }))
         .await,
-        6 + partner
+        7 + partner
     );
     // `not` is the complement, `none` the complement of `some`.
     assert_eq!(
         count(json!({ "not": { "section": { "numeral": { "equalTo": "III" } } } })).await,
-        20 - 9
+        TASKS - 9
     );
     assert_eq!(
         count(json!({ "leadAgencies": { "none": code("ubnd-tay-son") } })).await,
-        20 - 6
+        TASKS - 7
     );
     // Search ignores case and diacritics.
     let plain = count(json!({ "search": "giam ngheo" })).await;
@@ -400,7 +419,11 @@ async fn nodes_agencies_groups_and_periods(app: TestApp) {
         .iter()
         .map(|t| t["number"].as_i64().unwrap())
         .collect();
-    assert_eq!(led, [3, 4, 2, 4, 8, 4], "I.3, I.4, II.2, III.4, III.8, V.4");
+    assert_eq!(
+        led,
+        [3, 4, 2, 4, 8, 4, 1],
+        "I.3, I.4, II.2, III.4, III.8, V.4, and its implementation plan (TCTH.1)"
+    );
     assert_eq!(codes(&agency["groups"]), ["cac-so-nganh"]);
     let reply = app
         .graphql(
@@ -513,7 +536,7 @@ async fn lists_are_counted_only_when_asked(app: TestApp) {
         reply.data();
         statements.push(app.statement_count() - before);
         if query.contains("totalCount") {
-            assert_eq!(reply.data()["tasks"]["totalCount"], 20, "{query}");
+            assert_eq!(reply.data()["tasks"]["totalCount"], TASKS, "{query}");
         }
     }
     assert_eq!(statements[1], statements[0] + 1, "{statements:?}");

@@ -6,6 +6,9 @@ use crate::support::{Client, Reply, TestApp};
 
 pub const PLAN: &str = "768/QĐ-UBND";
 
+/// The tasks of 768: the appendix's 20 and the 3 duties its body (section III) gives.
+pub const TASKS: i64 = 23;
+
 /// The global id of task `numeral`.`number` (None for section IV's task).
 pub async fn task_id(app: &TestApp, numeral: &str, number: Option<i64>) -> String {
     let reply = app

@@ -39,7 +39,10 @@ async fn depth_batch_and_body_limits_refuse_oversized_requests() {
         deep.body
     );
     let shallow = app.graphql("{ tasks { totalCount } }", json!({})).await;
-    assert_eq!(shallow.data()["tasks"]["totalCount"], 20);
+    assert_eq!(
+        shallow.data()["tasks"]["totalCount"],
+        crate::fixtures::TASKS
+    );
 
     let op = json!({ "query": "{ tasks { totalCount } }" });
     let batch = app.post_json("/graphql", &json!([op, op, op])).await;

@@ -22,16 +22,16 @@ const PLAN_TREE: [&str; 4] = [
         code title issuedOn effectiveOn startYear endYear
         issuer { code name shortName kind isTenant }
         coordinator { code } namedCoordinator { code } recipients { code } } }",
-    "query($p: String!) { plan(code: $p) { sections { numeral title position tasks {
+    "query($p: String!) { plan(code: $p) { sections { numeral title part position tasks {
         number content schedule timeframeWording inferredNote position
         timeframe { code label startsOn endsOn }
         deliverables { description position inferred } } } } }",
     "query($p: String!) { plan(code: $p) { sections { tasks { assignments {
         role wording validFrom validTo
         agency { code name shortName kind isTenant }
-        group { code name note } } } } } }",
+        group { code name note expandsTo } } } } } }",
     "query($p: String!) { plan(code: $p) { code }
-        agencyGroups { code name note members { code name shortName kind isTenant } } }",
+        agencyGroups { code name note expandsTo members { code name shortName kind isTenant } } }",
 ];
 
 async fn plan_tree(app: &TestApp, code: &str) -> Vec<Value> {
@@ -98,7 +98,7 @@ async fn the_built_in_plan_survives_an_xlsx_round_trip(app: TestApp) {
         &["export-plan", "--plan", PLAN, "--out", exported_path],
     );
     assert!(ok, "{said}");
-    assert!(said.contains("(20 tasks)"), "{said}");
+    assert!(said.contains("(23 tasks)"), "{said}");
     let workbook = sheets(&exported);
     let (name, appendix) = &workbook[0];
     assert_eq!(name, "Phụ lục");
@@ -120,7 +120,7 @@ async fn the_built_in_plan_survives_an_xlsx_round_trip(app: TestApp) {
     let (ok, said) = plantrack_at(&owner_url, &["import-plan", exported_path, "--dry-run"]);
     assert!(ok, "{said}");
     assert!(
-        said.contains("dry run, nothing written: plan loaded;") && said.contains("20 tasks"),
+        said.contains("dry run, nothing written: plan loaded;") && said.contains("23 tasks"),
         "{said}"
     );
     assert_no_plan(&owner_url, PLAN, dir.path());

@@ -4,7 +4,7 @@ use plantrack::service::seed;
 use serde_json::{Value, json};
 
 use crate::{
-    fixtures::{PLAN, field, led_tasks, new_user, review, save, submit},
+    fixtures::{PLAN, every_node, field, led_tasks, new_user, open_window, review, save, submit},
     on_both_databases,
     support::{Client, TestApp},
 };
@@ -263,3 +263,181 @@ async fn a_second_plan_coexists_without_either_seeing_the_other(app: TestApp) {
 }
 
 on_both_databases!(a_second_plan_coexists_without_either_seeing_the_other);
+
+/// Obligations of a period on the duties of the decision's body, as (task number, agency
+/// code), sorted.
+async fn body_duties_owed(client: &Client<'_>, period: &str) -> Vec<(i64, String)> {
+    let nodes = every_node(
+        client,
+        "query($p: String!, $after: String) { obligations(first: 100, after: $after, filter: {
+            period: { code: { equalTo: $p } }, task: { section: { part: { equalTo: BODY } } } }) {
+            edges { node { agency { code } task { number } } }
+            pageInfo { hasNextPage endCursor } } }",
+        json!({ "p": period }),
+        "obligations",
+    )
+    .await;
+    let mut owed: Vec<(i64, String)> = nodes
+        .iter()
+        .map(|o| {
+            (
+                o["task"]["number"].as_i64().unwrap(),
+                o["agency"]["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    owed.sort();
+    owed
+}
+
+/// Section III of 768's decision gives duties beside the appendix: each department and
+/// district owes its implementation plan once, for 2022, and the coordinator owes the
+/// consolidated report every period, which the recipients read once it is submitted.
+/// The coordinator's duty follows the coordination when the 2025 reorganization hands it
+/// on.
+async fn the_decision_body_gives_duties_of_its_own(app: TestApp) {
+    for period in ["2022", "2022S1", "2024", "2025S2"] {
+        open_window(&app, period, 48).await.data();
+    }
+    let analyst = app.client("analyst").await;
+    let agencies = analyst
+        .graphql(
+            "{ agencies(first: 100, filter: { isTenant: { equalTo: true } }) { edges { node { code kind } } } }",
+            json!({}),
+        )
+        .await;
+    let of_kind = |kind: &str| -> Vec<String> {
+        let mut codes: Vec<String> = agencies.data()["agencies"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["node"]["kind"] == kind)
+            .map(|e| e["node"]["code"].as_str().unwrap().to_owned())
+            .collect();
+        codes.sort();
+        codes
+    };
+    let (departments, districts) = (of_kind("DEPARTMENT"), of_kind("DISTRICT"));
+    assert!(
+        departments.len() > 5 && districts.len() == 11,
+        "{}",
+        agencies.body
+    );
+
+    // 2022, the year the decision took effect: every department's (III.1) and district's
+    // (III.5) implementation plan, and the coordinator's consolidated report (III.3).
+    let mut expected: Vec<(i64, String)> = departments.iter().map(|d| (1, d.clone())).collect();
+    expected.push((3, "so-ldtbxh".to_owned()));
+    expected.extend(districts.iter().map(|d| (5, d.clone())));
+    expected.sort();
+    assert_eq!(body_duties_owed(&analyst, "2022").await, expected);
+    // An implementation plan is owed once: not again for a half of 2022, nor in 2024.
+    for period in ["2022S1", "2024"] {
+        assert_eq!(
+            body_duties_owed(&analyst, period).await,
+            [(3, "so-ldtbxh".to_owned())],
+            "{period}"
+        );
+    }
+
+    // The consolidated report stands for today's coordinator, by a group whose members
+    // nobody sets.
+    let duty = analyst
+        .graphql(
+            "{ tasks(first: 10, filter: { section: { part: { equalTo: BODY } }, number: { equalTo: 3 } }) {
+                edges { node { id schedule section { numeral part } leadAgencies { code }
+                  assignments { group { code expandsTo members { code } } } } } } }",
+            json!({}),
+        )
+        .await;
+    let task = &duty.data()["tasks"]["edges"][0]["node"];
+    assert_eq!(
+        task["section"],
+        json!({ "numeral": "TCTH", "part": "BODY" }),
+        "{}",
+        duty.body
+    );
+    assert_eq!(task["schedule"], "ANNUAL");
+    assert_eq!(task["leadAgencies"], json!([{ "code": "so-ldtbxh" }]));
+    assert_eq!(
+        task["assignments"][0]["group"],
+        json!({ "code": "dieu-phoi-768", "expandsTo": "PLAN_COORDINATOR", "members": [{ "code": "so-ldtbxh" }] })
+    );
+    let task = task["id"].as_str().unwrap().to_owned();
+    let admin = app.client("admin").await;
+    let set = admin
+        .graphql(
+            "mutation { setAgencyGroupMembers(group: \"dieu-phoi-768\", agencies: [\"so-tttt\"]) { code } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(set.error_code(), Some("BAD_USER_INPUT"), "{}", set.body);
+
+    // The coordinator writes the consolidated report for 2024; the plan's recipients read
+    // it once submitted, never the draft; a district does not.
+    let coordinator = app.client("coordinator").await;
+    let saved = save(
+        &coordinator,
+        json!({ "taskId": task, "periodCode": "2024", "summary": "Báo cáo tổng hợp năm 2024" }),
+    )
+    .await;
+    let report = field(&saved, "saveSubmission")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ministry = new_user(&app, &admin, "bo-viewer", "bo-ldtbxh", "VIEWER").await;
+    assert!(
+        !sees(&ministry, &report).await,
+        "a draft stays with its agency"
+    );
+    field(&submit(&coordinator, &report, 1).await, "submitSubmission");
+    assert!(
+        sees(&ministry, &report).await,
+        "the Ministry reads the consolidated report"
+    );
+    let tayson = app.client("tayson").await;
+    assert!(!sees(&tayson, &report).await, "a district does not");
+    let refused = save(
+        &tayson,
+        json!({ "taskId": task, "periodCode": "2024", "summary": "not ours" }),
+    )
+    .await;
+    assert!(
+        refused.error_code().is_some(),
+        "only the coordinator owes it: {}",
+        refused.body
+    );
+
+    // DOLISA ends on 28 Feb 2025 and the coordination passes to the Sở NN&MT: so does the
+    // consolidated report, from 2025; what 2022 and 2024 owed stays.
+    let owed_2024 = body_duties_owed(&analyst, "2024").await;
+    let owner = app.owner_db().await;
+    plantrack::service::reorganization::apply_file(
+        &owner,
+        plantrack::service::reorganization::REORGANIZATION_2025,
+    )
+    .await
+    .expect("the 2025 file loads");
+    plantrack::service::sign_ins::forget_all();
+    assert_eq!(body_duties_owed(&analyst, "2022").await, expected);
+    assert_eq!(body_duties_owed(&analyst, "2024").await, owed_2024);
+    assert!(
+        body_duties_owed(&analyst, "2025S2")
+            .await
+            .contains(&(3, "so-nnmt".to_owned())),
+        "the new coordinator consolidates 2025"
+    );
+    let members = analyst
+        .graphql(
+            "{ tasks(first: 10, filter: { section: { part: { equalTo: BODY } }, number: { equalTo: 3 } }) {
+                edges { node { leadAgencies { code } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        members.data()["tasks"]["edges"][0]["node"]["leadAgencies"],
+        json!([{ "code": "so-nnmt" }])
+    );
+}
+
+on_both_databases!(the_decision_body_gives_duties_of_its_own);

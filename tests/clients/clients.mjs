@@ -62,11 +62,11 @@ function assertPlan(plan, who) {
   assert.equal(plan.coordinator.code, 'so-ldtbxh', `${who}: the plan's coordinator`);
   assert.deepEqual(
     plan.sections.map((s) => s.numeral),
-    ['I', 'II', 'III', 'IV', 'V'],
-    `${who}: five sections`,
+    ['I', 'II', 'III', 'IV', 'V', 'TCTH'],
+    `${who}: the appendix's five sections and the body's duties`,
   );
   const tasks = plan.sections.reduce((n, s) => n + s.tasks.length, 0);
-  assert.equal(tasks, 20, `${who}: 20 tasks in the plan`);
+  assert.equal(tasks, 23, `${who}: 20 tasks in the appendix, 3 duties in the body`);
 }
 
 // ---------------------------------------------------------------- graphql-request: sign in
