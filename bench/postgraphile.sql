@@ -173,6 +173,11 @@ BEGIN
     IF NOT FOUND THEN RAISE EXCEPTION 'NOT_FOUND: task'; END IF;
     SELECT * INTO p FROM period WHERE code = period_code AND kind IN ('YEAR', 'HALF_YEAR');
     IF NOT FOUND THEN RAISE EXCEPTION 'NOT_FOUND: period'; END IF;
+    IF NOT EXISTS (SELECT 1 FROM task_period tp JOIN period ph ON ph.id = tp.period_id
+                   WHERE tp.task_id = t.id AND p.starts_on >= ph.starts_on AND p.ends_on <= ph.ends_on
+                     AND (t.schedule <> 'ONCE' OR p.id = ph.id)) THEN
+        RAISE EXCEPTION 'BAD_USER_INPUT: the task is not carried out in the period';
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM assignment x WHERE x.task_id = t.id AND x.agency_id = me
                    UNION ALL
                    SELECT 1 FROM assignment x JOIN agency_group_member m ON m.group_id = x.group_id

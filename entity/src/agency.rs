@@ -7,7 +7,11 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     /// Stable lowercase ASCII slug, e.g. `so-ldtbxh`.
-    #[sea_orm(unique)]
+    /// The jurisdiction whose codes `code` is one of: a province's slug ("binh-dinh"), or
+    /// "vn" for a national body; empty where a database predates jurisdictions. A code is
+    /// unique within its jurisdiction.
+    pub jurisdiction: String,
+    /// Unique within `jurisdiction`.
     pub code: String,
     pub name: String,
     pub short_name: String,

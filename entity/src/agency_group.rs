@@ -6,7 +6,9 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    #[sea_orm(unique)]
+    /// The jurisdiction whose codes `code` is one of (see `agency.jurisdiction`).
+    pub jurisdiction: String,
+    /// Unique within `jurisdiction`.
     pub code: String,
     pub name: String,
     /// Set for groups that belong to one plan (e.g. one task's "relevant departments").

@@ -8,6 +8,9 @@ pub struct Model {
     pub id: i64,
     #[sea_orm(unique)]
     pub code: String,
+    /// The jurisdiction (a province's slug, e.g. "binh-dinh") whose agency and group codes
+    /// the plan's file uses.
+    pub jurisdiction: String,
     pub title: String,
     pub issuer_id: i64,
     /// The coordinating agency the decision names. Who coordinates on a given day also

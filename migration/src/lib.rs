@@ -10,6 +10,7 @@ mod m20260106_000001_time_and_change;
 mod m20260107_000001_task_revisions;
 mod m20260108_000001_report_recipients;
 mod m20260109_000001_body_duties;
+mod m20260110_000001_jurisdictions;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260107_000001_task_revisions::Migration),
             Box::new(m20260108_000001_report_recipients::Migration),
             Box::new(m20260109_000001_body_duties::Migration),
+            Box::new(m20260110_000001_jurisdictions::Migration),
         ]
     }
 }

@@ -564,8 +564,10 @@ impl IntoFilter for DeliverableFilter {
 pub struct AgencyFilter {
     /// The agency's global id.
     pub id: Option<IdFilter>,
-    /// E.g. "ubnd-tay-son".
+    /// E.g. "ubnd-tay-son" (another jurisdiction may use the same code).
     pub code: Option<StringFilter>,
+    /// The jurisdiction of the code, e.g. "binh-dinh", or "vn" for a national body.
+    pub jurisdiction: Option<StringFilter>,
     /// The full Vietnamese name, compared exactly (see `search`).
     pub name: Option<StringFilter>,
     /// The abbreviated name, e.g. "Sở LĐ-TB&XH".
@@ -601,6 +603,7 @@ impl IntoFilter for AgencyFilter {
         let mut p = Parts::new();
         p.id(self.id, "Agency", AgencyP::Id)?;
         p.field(self.code, AgencyP::Code)?;
+        p.field(self.jurisdiction, AgencyP::Jurisdiction)?;
         p.field(self.name, AgencyP::Name)?;
         p.field(self.short_name, AgencyP::ShortName)?;
         p.field(self.kind, AgencyP::Kind)?;
@@ -620,8 +623,10 @@ impl IntoFilter for AgencyFilter {
 pub struct AgencyGroupFilter {
     /// The group's global id.
     pub id: Option<IdFilter>,
-    /// E.g. "ubnd-cac-huyen".
+    /// E.g. "ubnd-cac-huyen" (another jurisdiction may use the same code).
     pub code: Option<StringFilter>,
+    /// The jurisdiction of the code, e.g. "binh-dinh".
+    pub jurisdiction: Option<StringFilter>,
     /// The plan's wording, e.g. "UBND các huyện nghèo".
     pub name: Option<StringFilter>,
     /// Every one of these filters holds.
@@ -638,6 +643,7 @@ impl IntoFilter for AgencyGroupFilter {
         let mut p = Parts::new();
         p.id(self.id, "AgencyGroup", AgencyGroupP::Id)?;
         p.field(self.code, AgencyGroupP::Code)?;
+        p.field(self.jurisdiction, AgencyGroupP::Jurisdiction)?;
         p.field(self.name, AgencyGroupP::Name)?;
         p.with_logic(self.and, self.or, self.not)
     }

@@ -117,11 +117,16 @@ impl Query {
         Ok(connection(agencies, Agency))
     }
 
-    /// An agency by its code, e.g. "ubnd-tay-son".
+    /// An agency by its code, e.g. "ubnd-tay-son", or "binh-dinh/ubnd-tay-son" where the
+    /// code is used in several jurisdictions (a bare code is then BAD_USER_INPUT naming
+    /// the ways to write it).
     async fn agency(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The agency's code, e.g. \"ubnd-tay-son\".")] code: String,
+        #[graphql(
+            desc = "The agency's code, e.g. \"ubnd-tay-son\", or \"jurisdiction/code\" (\"binh-dinh/so-tai-chinh\")."
+        )]
+        code: String,
     ) -> Result<Option<Agency>> {
         Ok(catalog::agency_by_code(db(ctx), &code)
             .await

@@ -106,6 +106,11 @@ impl Plan {
     async fn code(&self) -> &str {
         &self.0.code
     }
+    /// The jurisdiction (a province's slug, e.g. "binh-dinh") whose agency and group codes
+    /// the plan uses: a bare code written for the plan is read there first.
+    async fn jurisdiction(&self) -> &str {
+        &self.0.jurisdiction
+    }
     /// The plan's title as issued, in Vietnamese.
     async fn title(&self) -> &str {
         &self.0.title
@@ -474,9 +479,17 @@ impl Agency {
     async fn id(&self) -> ID {
         global_id("Agency", self.0.id)
     }
-    /// Stable slug, e.g. "so-ldtbxh".
+    /// Stable slug, e.g. "so-ldtbxh", unique within its jurisdiction: another province's
+    /// plan may have its own "so-tai-chinh". Where a code is used in several
+    /// jurisdictions, arguments take it as "jurisdiction/code".
     async fn code(&self) -> &str {
         &self.0.code
+    }
+    /// The jurisdiction whose codes `code` is one of: a province's slug ("binh-dinh"),
+    /// "vn" for a national body such as a Ministry; empty where the database's agencies
+    /// were loaded before jurisdictions.
+    async fn jurisdiction(&self) -> &str {
+        &self.0.jurisdiction
     }
     /// Full Vietnamese name.
     async fn name(&self) -> &str {
@@ -578,9 +591,13 @@ impl AgencyGroup {
     async fn id(&self) -> ID {
         global_id("AgencyGroup", self.0.id)
     }
-    /// Stable slug, e.g. "ubnd-cac-huyen".
+    /// Stable slug, e.g. "ubnd-cac-huyen", unique within its jurisdiction.
     async fn code(&self) -> &str {
         &self.0.code
+    }
+    /// The jurisdiction whose codes `code` is one of (a province's slug, e.g. "binh-dinh").
+    async fn jurisdiction(&self) -> &str {
+        &self.0.jurisdiction
     }
     /// The plan's wording, e.g. "UBND các huyện, thị xã, thành phố".
     async fn name(&self) -> &str {

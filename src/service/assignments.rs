@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use chrono::NaiveDate;
-use entity::{assignment, task};
+use entity::{assignment, plan, task};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
     QueryFilter,
@@ -56,7 +56,13 @@ async fn set_assignees_in(
     let refusal = "only the coordinator of the task's plan edits its assignments";
     windows::require_plan_editor(txn, actor, task.plan_id, refusal).await?;
     windows::refuse_if_closed(txn, &[task.plan_id], from).await?;
-    let agencies = catalog::assignable_agencies(txn, agency_codes, from).await?;
+    // Codes are read in the plan's own jurisdiction first.
+    let plan = plan::Entity::find_by_id(task.plan_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("plan"))?;
+    let agencies =
+        catalog::assignable_agencies(txn, agency_codes, from, &plan.jurisdiction).await?;
     let rows = assignment::Entity::find()
         .filter(assignment::Column::TaskId.eq(task.id))
         .all(txn)

@@ -4,8 +4,8 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::{
-    agency, agency_group, agency_group_member, agency_succession, assignment, deliverable, period,
-    plan, plan_recipient, section, task, task_period,
+    agency, agency_group, agency_succession, assignment, deliverable, period, plan, plan_recipient,
+    section, task, task_period,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
@@ -16,9 +16,9 @@ use sea_orm::{
 use super::{
     catalog_filter::{
         AgencyPredicate, AgencySort, AssigneeBranch, PlanPredicate, PlanSort, TaskPredicate,
-        TaskSort, assignee_branches, assignees, column,
+        TaskSort, assignee_branches, assignees, column, memberships_today,
     },
-    domain::{AssignmentRole, GroupExpansion, PeriodKind},
+    domain::{AssignmentRole, PeriodKind},
     error::{ServiceError, ServiceResult},
     filter::{Filter, catalog_page},
     pagination::{Page, PageRequest, Sorting, order_keys},
@@ -56,14 +56,86 @@ pub async fn plan_by_code<C: ConnectionTrait>(
         .await?)
 }
 
+/// A code as callers write it: "jurisdiction/code" (e.g. "binh-dinh/so-tai-chinh"), or
+/// the bare code, as (jurisdiction, code).
+pub fn code_parts(written: &str) -> (Option<&str>, &str) {
+    match written.trim().split_once('/') {
+        Some((jurisdiction, code)) => (Some(jurisdiction.trim()), code.trim()),
+        None => (None, written.trim()),
+    }
+}
+
+/// The row that a written code means among `candidates`, the rows with that code: the
+/// one of the jurisdiction it names; for a bare code, the one of `near` (the jurisdiction
+/// the caller works in) where there is one, else the only one. A bare code that several
+/// jurisdictions use, none of them `near`, is BAD_USER_INPUT naming the ways to write it.
+/// The one rule of how codes are read, for agencies and groups alike.
+fn the_one_meant<M>(
+    what: &str,
+    written: &str,
+    candidates: Vec<M>,
+    jurisdiction_of: impl Fn(&M) -> &str,
+    near: Option<&str>,
+) -> ServiceResult<Option<M>> {
+    let (named, code) = code_parts(written);
+    let wanted = named.or(near);
+    let mut candidates = candidates;
+    if let Some(at) = wanted.and_then(|j| candidates.iter().position(|m| jurisdiction_of(m) == j)) {
+        return Ok(Some(candidates.swap_remove(at)));
+    }
+    if named.is_some() {
+        return Ok(None);
+    }
+    match candidates.len() {
+        0 | 1 => Ok(candidates.pop()),
+        _ => {
+            let mut ways: Vec<String> = candidates
+                .iter()
+                .map(|m| format!("{}/{code}", jurisdiction_of(m)))
+                .collect();
+            ways.sort();
+            Err(ServiceError::bad_input(format!(
+                "{what} code `{code}` is used in several jurisdictions: write one of {}",
+                ways.join(", ")
+            )))
+        }
+    }
+}
+
+/// The agency a written code means (see [`the_one_meant`]), with no jurisdiction nearer
+/// than another.
 pub async fn agency_by_code<C: ConnectionTrait>(
     db: &C,
     code: &str,
 ) -> ServiceResult<Option<agency::Model>> {
-    Ok(agency::Entity::find()
-        .filter(agency::Column::Code.eq(code.trim()))
-        .one(db)
-        .await?)
+    agency_by_code_in(db, code, None).await
+}
+
+/// The agency a written code means, a bare code read in the jurisdiction `near` first.
+pub async fn agency_by_code_in<C: ConnectionTrait>(
+    db: &C,
+    written: &str,
+    near: Option<&str>,
+) -> ServiceResult<Option<agency::Model>> {
+    let candidates = agency::Entity::find()
+        .filter(agency::Column::Code.eq(code_parts(written).1))
+        .all(db)
+        .await?;
+    the_one_meant("agency", written, candidates, |a| &a.jurisdiction, near)
+}
+
+/// The agency group a written code means, a bare code read in the jurisdiction `near`
+/// first.
+pub async fn group_by_code_in<C: ConnectionTrait>(
+    db: &C,
+    written: &str,
+    near: Option<&str>,
+) -> ServiceResult<Option<agency_group::Model>> {
+    let candidates = agency_group::Entity::find()
+        .filter(agency_group::Column::Code.eq(code_parts(written).1))
+        .all(db)
+        .await?;
+    the_one_meant("group", written, candidates, |g| &g.jurisdiction, near)
 }
 
 pub async fn period_by_code<C: ConnectionTrait>(
@@ -218,10 +290,9 @@ async fn with_agencies<C: ConnectionTrait>(
         .collect())
 }
 
-/// (group id, agency id) of the members of groups today: the member rows, and for a
-/// group that stands for its plan's coordinator, the agency coordinating the plan today
-/// (`timeline::coordinator_on`). Confined to the groups or the agencies given.
-async fn memberships_today<C: ConnectionTrait>(
+/// (group id, agency id) of the members of groups today (`memberships_today`), confined
+/// to the groups or the agencies given.
+async fn memberships_of<C: ConnectionTrait>(
     db: &C,
     groups: Option<&[i64]>,
     agencies: Option<&[i64]>,
@@ -231,43 +302,12 @@ async fn memberships_today<C: ConnectionTrait>(
         group_id: i64,
         agency_id: i64,
     }
-    let g = |c: agency_group::Column| column(agency_group::Entity, c);
-    let m = |c: agency_group_member::Column| column(agency_group_member::Entity, c);
-    let today = || Expr::val(timeline::today());
-    let mut listed = Query::select();
-    listed
-        .expr_as(
-            m(agency_group_member::Column::GroupId),
-            Alias::new("group_id"),
-        )
-        .expr_as(
-            m(agency_group_member::Column::AgencyId),
-            Alias::new("agency_id"),
-        )
-        .from(agency_group_member::Entity)
-        .cond_where(timeline::holds_on(
-            m(agency_group_member::Column::ValidFrom),
-            m(agency_group_member::Column::ValidTo),
-            today(),
-        ));
-    let mut coordinating = Query::select();
-    coordinating
-        .expr_as(g(agency_group::Column::Id), Alias::new("group_id"))
-        .expr_as(timeline::coordinator_on(today()), Alias::new("agency_id"))
-        .from(agency_group::Entity)
-        .inner_join(
-            plan::Entity,
-            column(plan::Entity, plan::Column::Id)
-                .equals((agency_group::Entity, agency_group::Column::PlanId)),
-        )
-        .and_where(g(agency_group::Column::ExpandsTo).eq(GroupExpansion::PlanCoordinator.as_str()));
-    listed.union(sea_orm::sea_query::UnionType::All, coordinating);
     let c = |name: &str| Expr::col((Alias::new("membership"), Alias::new(name)));
     let mut query = Query::select();
     query
         .expr_as(c("group_id"), Alias::new("group_id"))
         .expr_as(c("agency_id"), Alias::new("agency_id"))
-        .from_subquery(listed, Alias::new("membership"))
+        .from_subquery(memberships_today(), Alias::new("membership"))
         .order_by_expr(c("group_id"), Order::Asc)
         .order_by_expr(c("agency_id"), Order::Asc);
     if let Some(ids) = groups {
@@ -290,7 +330,7 @@ pub async fn members_of_groups<C: ConnectionTrait>(
     db: &C,
     group_ids: &[i64],
 ) -> ServiceResult<Vec<(i64, agency::Model)>> {
-    with_agencies(db, memberships_today(db, Some(group_ids), None).await?).await
+    with_agencies(db, memberships_of(db, Some(group_ids), None).await?).await
 }
 
 /// Groups each agency belongs to today, as (agency id, group).
@@ -298,7 +338,7 @@ pub async fn groups_of_agencies<C: ConnectionTrait>(
     db: &C,
     agency_ids: &[i64],
 ) -> ServiceResult<Vec<(i64, agency_group::Model)>> {
-    let links = memberships_today(db, None, Some(agency_ids)).await?;
+    let links = memberships_of(db, None, Some(agency_ids)).await?;
     let group_ids: Vec<i64> = links
         .iter()
         .map(|&(group, _)| group)
@@ -495,16 +535,20 @@ pub async fn assignable_agencies<C: ConnectionTrait>(
     db: &C,
     codes: &[String],
     from: chrono::NaiveDate,
+    near: &str,
 ) -> ServiceResult<Vec<agency::Model>> {
-    let wanted: HashSet<&str> = codes.iter().map(|c| c.trim()).collect();
-    let agencies = agency::Entity::find()
-        .filter(agency::Column::Code.is_in(wanted.iter().copied()))
-        .all(db)
-        .await?;
-    if agencies.len() != wanted.len() {
-        let known: HashSet<&str> = agencies.iter().map(|a| a.code.as_str()).collect();
-        let mut unknown: Vec<&str> = wanted.difference(&known).copied().collect();
+    let mut agencies: Vec<agency::Model> = Vec::new();
+    let mut unknown: Vec<&str> = Vec::new();
+    for written in codes {
+        match agency_by_code_in(db, written, Some(near)).await? {
+            Some(agency) if agencies.iter().all(|a| a.id != agency.id) => agencies.push(agency),
+            Some(_) => {}
+            None => unknown.push(written.trim()),
+        }
+    }
+    if !unknown.is_empty() {
         unknown.sort_unstable();
+        unknown.dedup();
         return Err(ServiceError::bad_input(format!(
             "unknown agency codes: {}",
             unknown.join(", ")

@@ -183,6 +183,44 @@ pub fn assignee_branches(
     ]
 }
 
+/// (group_id, agency_id) of the members of groups today: the member rows that hold
+/// today, and for a group that stands for its plan's coordinator, the agency coordinating
+/// the plan today (`timeline::coordinator_on`). The one definition of "a group's members".
+pub fn memberships_today() -> SelectStatement {
+    let g = |c: agency_group::Column| column(agency_group::Entity, c);
+    let m = |c: agency_group_member::Column| column(agency_group_member::Entity, c);
+    let today = || Expr::val(timeline::today());
+    let mut listed = Query::select();
+    listed
+        .expr_as(
+            m(agency_group_member::Column::GroupId),
+            Alias::new("group_id"),
+        )
+        .expr_as(
+            m(agency_group_member::Column::AgencyId),
+            Alias::new("agency_id"),
+        )
+        .from(agency_group_member::Entity)
+        .cond_where(timeline::holds_on(
+            m(agency_group_member::Column::ValidFrom),
+            m(agency_group_member::Column::ValidTo),
+            today(),
+        ));
+    let mut coordinating = Query::select();
+    coordinating
+        .expr_as(g(agency_group::Column::Id), Alias::new("group_id"))
+        .expr_as(timeline::coordinator_on(today()), Alias::new("agency_id"))
+        .from(agency_group::Entity)
+        .inner_join(
+            plan::Entity,
+            column(plan::Entity, plan::Column::Id)
+                .equals((agency_group::Entity, agency_group::Column::PlanId)),
+        )
+        .and_where(g(agency_group::Column::ExpandsTo).eq(GroupExpansion::PlanCoordinator.as_str()));
+    listed.union(UnionType::All, coordinating);
+    listed
+}
+
 /// [`assignee_branches`] as one table (UNION ALL): task_id, agency_id, position and what
 /// `extend` adds.
 pub fn assignees(
@@ -427,6 +465,7 @@ impl Predicate for DeliverablePredicate {
 pub enum AgencyPredicate {
     Id(Op),
     Code(Op),
+    Jurisdiction(Op),
     Name(Op),
     ShortName(Op),
     Kind(Op),
@@ -449,6 +488,7 @@ impl Predicate for AgencyPredicate {
         match self {
             Self::Id(op) => f(agency::Column::Id).compare(op, cx),
             Self::Code(op) => f(agency::Column::Code).text().compare(op, cx),
+            Self::Jurisdiction(op) => f(agency::Column::Jurisdiction).text().compare(op, cx),
             Self::Name(op) => f(agency::Column::Name).text().compare(op, cx),
             Self::ShortName(op) => f(agency::Column::ShortName).text().compare(op, cx),
             Self::Kind(op) => f(agency::Column::Kind).compare(op, cx),
@@ -462,19 +502,11 @@ impl Predicate for AgencyPredicate {
                 id(),
                 *q,
                 |ids| {
+                    let m = |name: &str| Expr::col((Alias::new("membership"), Alias::new(name)));
                     Query::select()
-                        .expr(column(
-                            agency_group_member::Entity,
-                            agency_group_member::Column::AgencyId,
-                        ))
-                        .from(agency_group_member::Entity)
-                        .and_where(
-                            column(
-                                agency_group_member::Entity,
-                                agency_group_member::Column::GroupId,
-                            )
-                            .in_subquery(ids),
-                        )
+                        .expr(m("agency_id"))
+                        .from_subquery(memberships_today(), Alias::new("membership"))
+                        .and_where(m("group_id").in_subquery(ids))
                         .to_owned()
                 },
                 (agency_group::Entity, agency_group::Column::Id),
@@ -518,6 +550,7 @@ impl Predicate for AgencyPredicate {
 pub enum AgencyGroupPredicate {
     Id(Op),
     Code(Op),
+    Jurisdiction(Op),
     Name(Op),
 }
 
@@ -527,6 +560,7 @@ impl Predicate for AgencyGroupPredicate {
         match self {
             Self::Id(op) => f(agency_group::Column::Id).compare(op, cx),
             Self::Code(op) => f(agency_group::Column::Code).text().compare(op, cx),
+            Self::Jurisdiction(op) => f(agency_group::Column::Jurisdiction).text().compare(op, cx),
             Self::Name(op) => f(agency_group::Column::Name).text().compare(op, cx),
         }
     }

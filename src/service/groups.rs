@@ -46,18 +46,9 @@ async fn set_members_in(
     agency_codes: &[String],
     from: NaiveDate,
 ) -> ServiceResult<agency_group::Model> {
-    let group = agency_group::Entity::find()
-        .filter(agency_group::Column::Code.eq(group_code.trim()))
-        .one(txn)
+    let group = catalog::group_by_code_in(txn, group_code, None)
         .await?
         .ok_or_else(|| ServiceError::not_found("agency group"))?;
-    if group.expands_to.is_some() {
-        return Err(ServiceError::BadInput(format!(
-            "the group «{}» stands for its plan's coordinator and has no members to set; the \
-             coordination passes by a succession",
-            group.name
-        )));
-    }
     let assigning_plans = Query::select()
         .column(task::Column::PlanId)
         .from(task::Entity)
@@ -89,9 +80,17 @@ async fn set_members_in(
             "only the coordinator of a plan that uses the group sets its members",
         ));
     }
+    if group.expands_to.is_some() {
+        return Err(ServiceError::BadInput(format!(
+            "the group «{}» stands for its plan's coordinator and has no members to set; the \
+             coordination passes by a succession",
+            group.name
+        )));
+    }
     let plan_ids: Vec<i64> = using_plans.iter().map(|p| p.id).collect();
     windows::refuse_if_closed(txn, &plan_ids, from).await?;
-    let agencies = catalog::assignable_agencies(txn, agency_codes, from).await?;
+    let agencies =
+        catalog::assignable_agencies(txn, agency_codes, from, &group.jurisdiction).await?;
     let rows = agency_group_member::Entity::find()
         .filter(agency_group_member::Column::GroupId.eq(group.id))
         .all(txn)

@@ -69,7 +69,6 @@ pub fn table(txn: &ScopedTxn, plan: Option<i64>) -> SelectStatement {
     let o = |name: &str| Expr::col((Alias::new("owed"), Alias::new(name)));
     let s = |c: submission::Column| column(submission::Entity, c);
     let p = |name: &str| Expr::col((Alias::new("reported"), Alias::new(name)));
-    let phase = |name: &str| Expr::col((Alias::new("phase"), Alias::new(name)));
     let backend = txn.get_database_backend();
     let missing = ObligationState::Missing.as_str();
     let mut expected = Query::select()
@@ -116,32 +115,9 @@ pub fn table(txn: &ScopedTxn, plan: Option<i64>) -> SelectStatement {
             Alias::new("reported"),
             p("id").eq(o("period_id")),
         )
-        // A phase of the task covers the reported period. As a condition, not a join:
-        // a period can lie in two phases, and the obligation is one.
-        .and_where(Expr::exists(
-            Query::select()
-                .expr(Expr::val(1))
-                .from(task_period::Entity)
-                .join_as(
-                    JoinType::InnerJoin,
-                    period::Entity,
-                    Alias::new("phase"),
-                    phase("id").eq(column(task_period::Entity, task_period::Column::PeriodId)),
-                )
-                .and_where(
-                    column(task_period::Entity, task_period::Column::TaskId)
-                        .eq(column(task::Entity, task::Column::Id)),
-                )
-                .and_where(p("starts_on").gte(phase("starts_on")))
-                .and_where(p("ends_on").lte(phase("ends_on")))
-                // A task due once is owed for its period itself, not the periods within.
-                .and_where(
-                    column(task::Entity, task::Column::Schedule)
-                        .ne(TaskSchedule::Once.as_str())
-                        .or(p("id").eq(phase("id"))),
-                )
-                .to_owned(),
-        ))
+        // As a condition, not a join: a period can lie in two phases, and the obligation
+        // is one.
+        .and_where(task_runs_in(|c| Expr::col((Alias::new("reported"), c))))
         .and_where(column(agency::Entity, agency::Column::IsTenant).eq(true))
         .cond_where(timeline::agency_holds_on(timeline::duty_day(
             backend,
@@ -192,6 +168,38 @@ pub fn table(txn: &ScopedTxn, plan: Option<i64>) -> SelectStatement {
         expected.join(JoinType::LeftJoin, submission::Entity, report);
     }
     expected
+}
+
+/// The task (the `task` table of the query) runs in the period whose columns `period`
+/// gives: one of its phases covers the period, or, for a task due ONCE, is the period. The
+/// one definition of it, for what is owed and what may be reported.
+pub fn task_runs_in(period: impl Fn(period::Column) -> Expr) -> Expr {
+    let phase = |c: period::Column| Expr::col((Alias::new("phase"), c));
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(task_period::Entity)
+            .join_as(
+                JoinType::InnerJoin,
+                period::Entity,
+                Alias::new("phase"),
+                phase(period::Column::Id)
+                    .eq(column(task_period::Entity, task_period::Column::PeriodId)),
+            )
+            .and_where(
+                column(task_period::Entity, task_period::Column::TaskId)
+                    .eq(column(task::Entity, task::Column::Id)),
+            )
+            .and_where(period(period::Column::StartsOn).gte(phase(period::Column::StartsOn)))
+            .and_where(period(period::Column::EndsOn).lte(phase(period::Column::EndsOn)))
+            // A task due once is owed for its period itself, not the periods within.
+            .and_where(
+                column(task::Entity, task::Column::Schedule)
+                    .ne(TaskSchedule::Once.as_str())
+                    .or(period(period::Column::Id).eq(phase(period::Column::Id))),
+            )
+            .to_owned(),
+    )
 }
 
 /// (task_id, agency_id, period_id) of every report owed, once each: the plan has a

@@ -141,6 +141,7 @@ pub async fn plan_file<C: ConnectionTrait>(db: &C, code: &str) -> ServiceResult<
         plan: PlanHead {
             code: plan.code.clone(),
             title: plan.title.clone(),
+            jurisdiction: Some(plan.jurisdiction.clone()).filter(|j| !j.is_empty()),
             issuer: code_of(plan.issuer_id)?,
             coordinator: code_of(coordinator_id)?,
             issued_on: toml_date(plan.issued_on),
@@ -157,6 +158,8 @@ pub async fn plan_file<C: ConnectionTrait>(db: &C, code: &str) -> ServiceResult<
                 short_name: a.short_name.clone(),
                 kind: a.kind.clone(),
                 tenant: a.is_tenant,
+                // Only where it is not the plan's (a Ministry's "vn").
+                jurisdiction: Some(a.jurisdiction.clone()).filter(|j| *j != plan.jurisdiction),
             })
             .collect(),
         groups: groups

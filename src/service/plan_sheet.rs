@@ -53,7 +53,8 @@ const APPENDIX_COLUMNS: [&str; 9] = [
     PART,
 ];
 
-const AGENCY_COLUMNS: [&str; 5] = ["Mã", "Tên", "Tên viết tắt", "Loại", "Báo cáo"];
+/// «Địa bàn»: the jurisdiction of the agency's code where it is not the plan's ("vn").
+const AGENCY_COLUMNS: [&str; 6] = ["Mã", "Tên", "Tên viết tắt", "Loại", "Báo cáo", "Địa bàn"];
 /// «Đại diện cho»: PLAN_COORDINATOR for a group standing for the plan's coordinator.
 const GROUP_COLUMNS: [&str; 7] = [
     "Mã",
@@ -461,6 +462,7 @@ pub fn read_head(sheets: &Sheets) -> ServiceResult<PlanFile> {
     let plan = PlanHead {
         code: field("code")?,
         title: field("title")?,
+        jurisdiction: field("jurisdiction").ok(),
         issuer: field("issuer")?,
         coordinator: field("coordinator")?,
         issued_on: day("issued_on", field("issued_on")?)?,
@@ -497,6 +499,9 @@ pub fn read_head(sheets: &Sheets) -> ServiceResult<PlanFile> {
             short_name: row.get(2).to_owned(),
             kind: row.get(3).to_owned(),
             tenant,
+            jurisdiction: Some(row.get(5))
+                .filter(|j| !j.is_empty())
+                .map(str::to_owned),
         });
     }
     let group_sheet = Columns::new(GROUP_SHEET, sheet(GROUP_SHEET)?, &GROUP_COLUMNS, 2)?;
@@ -647,7 +652,11 @@ pub fn read_appendix(
                 _ => {
                     problem(
                         PART,
-                        format!("«{}» is neither «{BODY_PART}» nor empty", row.get(8)),
+                        format!(
+                            "«{}» is neither «{BODY_PART}» (the decision's text) nor «Phụ lục» \
+                             or empty (the appendix)",
+                            row.get(8)
+                        ),
                     );
                     None
                 }
@@ -980,6 +989,10 @@ pub fn write_workbook(file: &PlanFile) -> Result<Vec<u8>, XlsxError> {
     let plan_rows = [
         ("code", head.code.clone()),
         ("title", head.title.clone()),
+        (
+            "jurisdiction",
+            head.jurisdiction.clone().unwrap_or_default(),
+        ),
         ("issuer", head.issuer.clone()),
         ("coordinator", head.coordinator.clone()),
         ("issued_on", date(&head.issued_on)),
@@ -1007,6 +1020,7 @@ pub fn write_workbook(file: &PlanFile) -> Result<Vec<u8>, XlsxError> {
                 a.short_name.clone(),
                 a.kind.clone(),
                 yes_no(a.tenant),
+                a.jurisdiction.clone().unwrap_or_default(),
             ]
         })
         .collect();
@@ -1014,7 +1028,7 @@ pub fn write_workbook(file: &PlanFile) -> Result<Vec<u8>, XlsxError> {
         AGENCY_SHEET,
         &AGENCY_COLUMNS,
         agencies,
-        &[22.0, 50.0, 24.0, 18.0, 8.0],
+        &[22.0, 50.0, 24.0, 18.0, 8.0, 12.0],
     )?;
     let groups = file
         .groups

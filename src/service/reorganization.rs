@@ -45,6 +45,8 @@ pub struct NewAgency {
     pub tenant: bool,
     /// Its first day.
     pub valid_from: Option<toml::value::Datetime>,
+    /// The jurisdiction of its code; by default the plan's (see `plan`).
+    pub jurisdiction: Option<String>,
     /// The decision that creates it.
     pub source: String,
 }
@@ -147,8 +149,20 @@ async fn apply_in(
     file: &ReorganizationFile,
 ) -> ServiceResult<FileReport> {
     let mut report = FileReport::default();
+    // The file's codes are read in its plan's jurisdiction, where it names a plan.
+    let jurisdiction = match file.plan.as_deref() {
+        Some(code) => {
+            catalog::plan_by_code(txn, code)
+                .await?
+                .ok_or_else(|| bad(format!("unknown plan `{code}`")))?
+                .jurisdiction
+        }
+        None => String::new(),
+    };
     for new in &file.agencies {
-        if let Some(existing) = catalog::agency_by_code(txn, &new.code).await? {
+        let home = new.jurisdiction.as_deref().unwrap_or(&jurisdiction);
+        let here = format!("{home}/{}", new.code.trim());
+        if let Some(existing) = catalog::agency_by_code(txn, &here).await? {
             let same = existing.name == crate::service::text::normalize(&new.name)
                 && existing.kind == new.kind
                 && existing.is_tenant == new.tenant;
@@ -170,6 +184,7 @@ async fn apply_in(
             short_name: new.short_name.clone(),
             kind: new.kind.clone(),
             tenant: new.tenant,
+            jurisdiction: Some(home.to_owned()),
         };
         agency::Entity::insert(new_agency(&row, valid_from)?)
             .exec_without_returning(txn)
@@ -190,8 +205,11 @@ async fn apply_in(
                 coordination: h.coordination,
             });
         }
+        let ending = catalog::agency_by_code_in(txn, &row.agency, Some(&jurisdiction))
+            .await?
+            .ok_or_else(|| bad(format!("unknown agency `{}`", row.agency)))?;
         let succession = Succession {
-            agency: row.agency.clone(),
+            agency: format!("{}/{}", ending.jurisdiction, ending.code),
             last_day,
             handovers,
             source: Some(row.source.clone()),
@@ -394,7 +412,9 @@ async fn import_communes_in(
                 district.code, district.kind
             )));
         }
-        if let Some(existing) = catalog::agency_by_code(txn, &row.code).await? {
+        // A commune's code is of its former district's jurisdiction.
+        let here = format!("{}/{}", district.jurisdiction, row.code.trim());
+        if let Some(existing) = catalog::agency_by_code(txn, &here).await? {
             if existing.kind != kind {
                 return Err(bad(format!(
                     "`{}` already exists and is not a {kind}",
@@ -413,6 +433,7 @@ async fn import_communes_in(
                 short_name,
                 kind: kind.to_owned(),
                 tenant: true,
+                jurisdiction: Some(district.jurisdiction.clone()),
             };
             agency::Entity::insert(new_agency(&agency, Some(from))?)
                 .exec_without_returning(txn)

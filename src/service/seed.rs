@@ -8,7 +8,9 @@ use entity::{
     agency, agency_group, agency_group_member, assignment, deliverable, period, plan,
     plan_recipient, section, task, task_period,
 };
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
 use serde::Deserialize;
 
 use super::{
@@ -37,6 +39,11 @@ pub struct PlanFile {
 pub struct PlanHead {
     pub code: String,
     pub title: String,
+    /// The jurisdiction (a province's slug, e.g. "binh-dinh") whose codes the file's
+    /// agencies and groups are: another province's file may use the same codes. Absent:
+    /// the empty jurisdiction of files written before jurisdictions.
+    #[serde(default)]
+    pub jurisdiction: Option<String>,
     pub issuer: String,
     pub coordinator: String,
     pub issued_on: toml::value::Datetime,
@@ -59,6 +66,10 @@ pub struct AgencyRow {
     pub short_name: String,
     pub kind: String,
     pub tenant: bool,
+    /// Where the agency's code is not of the plan's jurisdiction: "vn" for a national
+    /// body such as a Ministry, which every province's plan shares.
+    #[serde(default)]
+    pub jurisdiction: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -121,6 +132,14 @@ pub struct AssigneeRow {
     pub group: Option<String>,
 }
 
+/// A jurisdiction's slug, trimmed: empty (none stated), or like a code.
+pub fn checked_jurisdiction(jurisdiction: &str) -> ServiceResult<&str> {
+    match jurisdiction.trim() {
+        "" => Ok(""),
+        slug => checked_code("jurisdiction", slug),
+    }
+}
+
 /// An agency's or a group's code, trimmed: 1 to 64 lowercase letters, digits and '-'.
 fn checked_code<'a>(what: &str, code: &'a str) -> ServiceResult<&'a str> {
     let code = code.trim();
@@ -157,7 +176,9 @@ pub fn new_agency(
             "agency `{code}` needs a name and a short name"
         )));
     }
+    let jurisdiction = checked_jurisdiction(row.jurisdiction.as_deref().unwrap_or(""))?;
     Ok(agency::ActiveModel {
+        jurisdiction: Set(jurisdiction.to_owned()),
         code: Set(code.to_owned()),
         search_text: Set(text::fold(&format!("{name} {short_name} {code}"))),
         name: Set(name),
@@ -190,6 +211,8 @@ impl std::fmt::Display for SeedReport {
             "{}; added {} agencies, {} groups, {} periods, {} tasks",
             if self.plan_loaded {
                 "plan loaded"
+            } else if self.tasks_added > 0 {
+                "plan already present: added the sections it lacked"
             } else {
                 "plan already present: left as it is, nothing of the file written"
             },
@@ -268,10 +291,25 @@ fn horizon_periods(file: &PlanFile) -> ServiceResult<Vec<PeriodRow>> {
     Ok(out)
 }
 
-/// Loads `source` in one transaction.
+/// Loads the built-in plan file `source` in one transaction. Where the plan is present
+/// already, the sections of the file it lacks are added (a database loaded before 768's
+/// body duties were transcribed gets them), and nothing else of it changes.
 #[tracing::instrument(skip_all)]
 pub async fn load(db: &DatabaseConnection, source: &str) -> ServiceResult<SeedReport> {
-    import(db, source, false).await
+    let file = parse(source)?;
+    let txn = crate::db::begin_write(db).await?;
+    let report = load_file(&txn, &file, Present::AddMissingSections).await;
+    super::settle(txn, report).await
+}
+
+/// What loading does with a plan already present.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Present {
+    /// Leave it whole as it is (an import never rewrites a plan).
+    LeaveAsItIs,
+    /// Add the file's sections it lacks, by numeral (the built-in plan, transcribed
+    /// further in a later version).
+    AddMissingSections,
 }
 
 /// Loads a plan file (the TOML format of the built-in plan) in one transaction; with
@@ -294,7 +332,7 @@ async fn load_once(
     dry_run: bool,
 ) -> ServiceResult<SeedReport> {
     let txn = crate::db::begin_write(db).await?;
-    let report = load_file(&txn, file).await;
+    let report = load_file(&txn, file, Present::LeaveAsItIs).await;
     if dry_run && report.is_ok() {
         txn.rollback().await?;
         return report;
@@ -378,23 +416,66 @@ pub async fn import_sheet(
     })
 }
 
-async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult<SeedReport> {
+async fn load_file<C: ConnectionTrait>(
+    db: &C,
+    file: &PlanFile,
+    when_present: Present,
+) -> ServiceResult<SeedReport> {
     let mut report = SeedReport::default();
     // A plan present is left whole as it is: none of the file is written (its agencies
-    // are still checked against those present).
-    let present = super::catalog::plan_by_code(db, &file.plan.code)
-        .await?
-        .is_some();
+    // are still checked against those present), but for the sections it lacks where the
+    // caller adds those.
+    let existing_plan = super::catalog::plan_by_code(db, &file.plan.code).await?;
+    let mut existing_numerals: Vec<String> = Vec::new();
+    let mut last_position = 0;
+    if let Some(plan) = &existing_plan
+        && when_present == Present::AddMissingSections
+    {
+        let sections = super::catalog::sections_of_plans(db, &[plan.id]).await?;
+        let section_ids: Vec<i64> = sections.iter().map(|s| s.id).collect();
+        last_position = super::catalog::tasks_of_sections(db, &section_ids)
+            .await?
+            .iter()
+            .map(|t| t.position)
+            .max()
+            .unwrap_or(0);
+        existing_numerals = sections.into_iter().map(|s| s.numeral).collect();
+    }
+    let adds_sections = existing_plan.is_some()
+        && when_present == Present::AddMissingSections
+        && file
+            .sections
+            .iter()
+            .any(|s| !existing_numerals.contains(&s.numeral));
+    let present = existing_plan.is_some() && !adds_sections;
 
-    // Agencies, by code.
-    let mut agencies: HashMap<String, agency::Model> = agency::Entity::find()
+    // Agencies, by the file's codes: each of the plan's jurisdiction unless its row names
+    // another ("vn" for a Ministry). Another province's agency of the same code is not
+    // this file's.
+    let home = checked_jurisdiction(file.plan.jurisdiction.as_deref().unwrap_or(""))?;
+    let file_codes: Vec<&str> = file.agencies.iter().map(|a| a.code.trim()).collect();
+    if let Some(twice) = file_codes
+        .iter()
+        .enumerate()
+        .find(|(i, code)| file_codes[..*i].contains(code))
+    {
+        return Err(bad(format!(
+            "agency `{}` appears twice in the file",
+            twice.1
+        )));
+    }
+    let same_codes = agency::Entity::find()
+        .filter(agency::Column::Code.is_in(file_codes.iter().copied()))
         .all(db)
-        .await?
-        .into_iter()
-        .map(|a| (a.code.clone(), a))
-        .collect();
+        .await?;
+    let mut agencies: HashMap<String, agency::Model> = HashMap::new();
     for row in &file.agencies {
-        if let Some(existing) = agencies.get(&row.code) {
+        let jurisdiction = checked_jurisdiction(row.jurisdiction.as_deref().unwrap_or(home))?;
+        let found = same_codes
+            .iter()
+            .find(|a| a.code == row.code.trim() && a.jurisdiction == jurisdiction);
+        if let Some(existing) = found {
+            agencies.insert(row.code.trim().to_owned(), existing.clone());
             let same = existing.name == text::normalize(&row.name)
                 && existing.kind == row.kind
                 && existing.is_tenant == row.tenant;
@@ -410,7 +491,11 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
         if present {
             continue;
         }
-        let model = agency::Entity::insert(new_agency(row, None)?)
+        let placed = AgencyRow {
+            jurisdiction: Some(jurisdiction.to_owned()),
+            ..row.clone()
+        };
+        let model = agency::Entity::insert(new_agency(&placed, None)?)
             .exec_with_returning(db)
             .await?;
         agencies.insert(model.code.clone(), model);
@@ -469,22 +554,29 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
         Some(value) => Some(day(value, "effective_on")?),
         None => None,
     };
-    let plan = plan::Entity::insert(plan::ActiveModel {
-        code: Set(text::normalize(&file.plan.code)),
-        title: Set(text::normalize(&file.plan.title)),
-        issuer_id: Set(agency_id(&file.plan.issuer)?),
-        coordinator_id: Set(agency_id(&file.plan.coordinator)?),
-        issued_on: Set(issued_on),
-        start_year: Set(file.plan.start_year),
-        end_year: Set(file.plan.end_year),
-        effective_on: Set(effective_on),
-        ..Default::default()
-    })
-    .exec_with_returning(db)
-    .await?;
-    report.plan_loaded = true;
+    let (plan, recipients) = match existing_plan {
+        Some(plan) => (plan, &[][..]),
+        None => {
+            let plan = plan::Entity::insert(plan::ActiveModel {
+                code: Set(text::normalize(&file.plan.code)),
+                jurisdiction: Set(home.to_owned()),
+                title: Set(text::normalize(&file.plan.title)),
+                issuer_id: Set(agency_id(&file.plan.issuer)?),
+                coordinator_id: Set(agency_id(&file.plan.coordinator)?),
+                issued_on: Set(issued_on),
+                start_year: Set(file.plan.start_year),
+                end_year: Set(file.plan.end_year),
+                effective_on: Set(effective_on),
+                ..Default::default()
+            })
+            .exec_with_returning(db)
+            .await?;
+            report.plan_loaded = true;
+            (plan, &file.plan.recipients[..])
+        }
+    };
     let mut recipient_ids = Vec::new();
-    for code in &file.plan.recipients {
+    for code in recipients {
         let id = agency_id(code)?;
         if !recipient_ids.contains(&id) {
             recipient_ids.push(id);
@@ -501,8 +593,10 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
         .await?;
     }
 
-    // Groups, by code; members of a new group are set once, here.
+    // Groups, by code within the plan's jurisdiction; members of a new group are set
+    // once, here.
     let mut groups: HashMap<String, agency_group::Model> = agency_group::Entity::find()
+        .filter(agency_group::Column::Jurisdiction.eq(home))
         .all(db)
         .await?
         .into_iter()
@@ -535,12 +629,15 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
             None => None,
             Some(text) => {
                 let expansion: GroupExpansion = text.parse().map_err(|_| {
-                    bad(format!("group `{}`: unknown expands_to `{text}`", row.code))
+                    bad(format!(
+                        "group `{}`: unknown expands_to `{text}` (PLAN_COORDINATOR, or none)",
+                        row.code
+                    ))
                 })?;
                 if !row.plan_scoped || !member_ids.is_empty() {
                     return Err(bad(format!(
-                        "group `{}` stands for the plan's coordinator: it is plan_scoped and \
-                         names no members",
+                        "group `{}` stands for the plan's coordinator, so it must be \
+                         plan_scoped and name no members",
                         row.code
                     )));
                 }
@@ -548,6 +645,10 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
             }
         };
         if let Some(existing) = groups.get(code) {
+            // The plan's own groups, present, are as its edits made them.
+            if !report.plan_loaded {
+                continue;
+            }
             // A group is shared only as it is: another plan's own, another wording or
             // other members (another province's departments) are not this file's.
             let mut members: Vec<i64> = super::catalog::members_of_groups(db, &[existing.id])
@@ -575,6 +676,7 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
             continue;
         }
         let group = agency_group::Entity::insert(agency_group::ActiveModel {
+            jurisdiction: Set(home.to_owned()),
             code: Set(code.to_owned()),
             name: Set(text::normalize(&row.name)),
             plan_id: Set(row.plan_scoped.then_some(plan.id)),
@@ -600,8 +702,11 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
         }
     }
 
-    let mut position = 0;
+    let mut position = last_position;
     for (section_index, section_row) in file.sections.iter().enumerate() {
+        if existing_numerals.contains(&section_row.numeral) {
+            continue;
+        }
         let section = section::Entity::insert(section::ActiveModel {
             plan_id: Set(plan.id),
             numeral: Set(section_row.numeral.clone()),
@@ -613,7 +718,7 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
                     .parse::<SectionPart>()
                     .map_err(|_| {
                         bad(format!(
-                            "section {}: unknown part `{text}`",
+                            "section {}: unknown part `{text}` (APPENDIX or BODY)",
                             section_row.numeral
                         ))
                     })?
@@ -664,10 +769,20 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
                     schedule.as_str()
                 )));
             }
-            if schedule == TaskSchedule::Once && phase_codes.len() > 1 {
-                return Err(bad(format!(
-                    "task {position}: a ONCE task names one period"
-                )));
+            // As the appendix writes it ("Năm 2022"): one year of the plan's horizon.
+            if schedule == TaskSchedule::Once {
+                let years = file.plan.start_year..=file.plan.end_year;
+                let one_year = match phase_codes.as_slice() {
+                    [code] => code.parse::<i32>().is_ok_and(|y| years.contains(&y)),
+                    _ => false,
+                };
+                if !one_year {
+                    return Err(bad(format!(
+                        "task {position}: a ONCE task names one year of the plan's horizon \
+                         ({}–{}) in `phases`, e.g. [\"{}\"]",
+                        file.plan.start_year, file.plan.end_year, file.plan.start_year
+                    )));
+                }
             }
             let mut links = Vec::new();
             for code in phase_codes {
@@ -704,15 +819,20 @@ async fn load_file<C: ConnectionTrait>(db: &C, file: &PlanFile) -> ServiceResult
                 for assignee in rows {
                     let (agency_ref, group_ref) = match (&assignee.agency, &assignee.group) {
                         (Some(code), None) => (Some(agency_id(code)?), None),
-                        (None, Some(code)) => (
-                            None,
-                            Some(
-                                groups
-                                    .get(code)
-                                    .ok_or_else(|| bad(format!("unknown group `{code}`")))?
-                                    .id,
-                            ),
-                        ),
+                        (None, Some(code)) => {
+                            let group = groups
+                                .get(code)
+                                .ok_or_else(|| bad(format!("unknown group `{code}`")))?;
+                            // Another plan's own group (its "relevant departments", its
+                            // coordinator) is not this plan's to assign.
+                            if group.plan_id.is_some_and(|owner| owner != plan.id) {
+                                return Err(bad(format!(
+                                    "task {position}: group `{code}` belongs to another plan; \
+                                     give this plan a group of its own"
+                                )));
+                            }
+                            (None, Some(group.id))
+                        }
                         _ => {
                             return Err(bad(format!(
                                 "task {position}: `{}` needs exactly one of agency and group",

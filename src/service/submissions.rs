@@ -264,6 +264,13 @@ pub async fn save(
             period.code
         )));
     }
+    if !context.runs_in_period {
+        return Err(ServiceError::bad_input(format!(
+            "the task is not carried out in period {} (its timeframe: «{}»): nothing is \
+             reported on it for that period",
+            period.code, task.timeframe_wording
+        )));
+    }
     if context.role.is_none() {
         return Err(ServiceError::forbidden(format!(
             "the task does not assign your agency, as lead or partner, for period {}",
@@ -411,6 +418,8 @@ struct SaveContext {
     agency_in_force: bool,
     /// The saving agency existed on the period's duty day (false without a period).
     agency_on_duty_day: bool,
+    /// The task runs in the period (`obligations::task_runs_in`; false without a period).
+    runs_in_period: bool,
     /// The agency's report of the task and period, if it has one.
     existing: Option<submission::Model>,
     /// How many of the evidence's distinct deliverables the task asks for on the
@@ -461,6 +470,14 @@ impl SaveContext {
                     .add(Expr::col((period::Entity, period::Column::Id)).is_not_null()),
             ),
             Alias::new("agency_on_duty_day"),
+        );
+        query.expr_as(
+            Expr::case(
+                super::obligations::task_runs_in(|c| Expr::col((period::Entity, c))),
+                true,
+            )
+            .finally(false),
+            Alias::new("runs_in_period"),
         );
         let asked_for = Query::select()
             .expr(Expr::col((deliverable::Entity, deliverable::Column::Id)).count())
@@ -533,6 +550,7 @@ impl SaveContext {
             role,
             agency_in_force: row.try_get::<bool>("", "agency_in_force")?,
             agency_on_duty_day: row.try_get::<bool>("", "agency_on_duty_day")?,
+            runs_in_period: row.try_get::<bool>("", "runs_in_period")?,
             existing: joined(&row, "s_")?,
             evidence_known: row.try_get::<i64>("", "evidence_known")?,
         }))

@@ -416,11 +416,13 @@ async fn successors<C: ConnectionTrait>(
 ) -> ServiceResult<Vec<agency::Model>> {
     let mut out = Vec::with_capacity(handovers.len());
     for handover in handovers {
-        let successor = catalog::agency_by_code(db, &handover.successor)
-            .await?
-            .ok_or_else(|| {
-                ServiceError::bad_input(format!("unknown agency code `{}`", handover.successor))
-            })?;
+        // A bare code is read in the old agency's jurisdiction first.
+        let successor =
+            catalog::agency_by_code_in(db, &handover.successor, Some(&old.jurisdiction))
+                .await?
+                .ok_or_else(|| {
+                    ServiceError::bad_input(format!("unknown agency code `{}`", handover.successor))
+                })?;
         if successor.id == old.id {
             return Err(ServiceError::bad_input("an agency cannot succeed itself"));
         }

@@ -191,6 +191,25 @@ pub async fn led_tasks(client: &Client<'_>, agency: &str) -> Vec<String> {
         .collect()
 }
 
+/// The ids of the tasks an agency owes reports on for a period (whose window is open), in
+/// plan order.
+pub async fn tasks_reported_by(client: &Client<'_>, agency: &str, period: &str) -> Vec<String> {
+    let reply = client
+        .graphql(
+            "query($a: String!, $p: String!) { obligations(first: 100, filter: {
+                agency: { code: { equalTo: $a } }, period: { code: { equalTo: $p } } }) {
+                edges { node { task { id } } } } }",
+            json!({ "a": agency, "p": period }),
+        )
+        .await;
+    reply.data()["obligations"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["task"]["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// A new user made by `admin` through `createUser`, signed in.
 pub async fn new_user<'a>(
     app: &'a TestApp,

@@ -192,13 +192,15 @@ async fn an_appendix_in_csv_matches_its_names_and_stops_on_a_misspelt_one() {
     );
     assert_no_plan(&url, code, dir.path());
 
-    // A group code of the built-in plan, with another province's members, is not shared.
+    // A group code of the built-in plan, in its jurisdiction but with another province's
+    // members, is not shared.
     let borrowed = dir.path().join("borrowed.toml");
     std::fs::write(
         &borrowed,
         std::fs::read_to_string(&head)
             .unwrap()
-            .replace("\"vd-cac-so\"", "\"cac-so-nganh\""),
+            .replace("\"vd-cac-so\"", "\"cac-so-nganh\"")
+            .replace("jurisdiction = \"vi-du\"", "jurisdiction = \"binh-dinh\""),
     )
     .unwrap();
     let (ok, said) = plantrack_at(

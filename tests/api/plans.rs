@@ -80,12 +80,20 @@ async fn a_second_plan_coexists_without_either_seeing_the_other(app: TestApp) {
         app.graphql(plan, json!({ "p": SECOND_CODE })).await.data()["plan"],
         Value::Null
     );
-    // A file that reuses another plan's code for a different agency stops, writing nothing.
-    let clash = SECOND.replace("code = \"tn-so-tai-chinh\"", "code = \"so-tai-chinh\"");
+    // Its codes are 768's ("ubnd-tinh", "so-tai-chinh") in another jurisdiction. The same
+    // file read in Bình Định's jurisdiction clashes with 768's agencies and stops,
+    // writing nothing.
+    let clash = SECOND.replace(
+        "jurisdiction = \"thu-nghiem\"",
+        "jurisdiction = \"binh-dinh\"",
+    );
     let refused = seed::import(&owner, &clash, false)
         .await
         .expect_err("a code clash");
-    assert!(refused.to_string().contains("so-tai-chinh"), "{refused}");
+    assert!(
+        refused.to_string().contains("`ubnd-tinh` already names"),
+        "{refused}"
+    );
     assert_eq!(
         app.graphql(plan, json!({ "p": SECOND_CODE })).await.data()["plan"],
         Value::Null
@@ -104,14 +112,74 @@ async fn a_second_plan_coexists_without_either_seeing_the_other(app: TestApp) {
         .await;
     assert_eq!(
         leads.data()["tasks"]["edges"][0]["node"]["leadAgencies"],
-        json!([{ "code": "tn-xa-dong" }, { "code": "tn-xa-tay" }])
+        json!([{ "code": "xa-dong" }, { "code": "xa-tay" }])
     );
 
+    // A code two jurisdictions use is written with its jurisdiction; a bare one is
+    // refused with the ways to write it, and a code of one jurisdiction only needs none.
     let admin = app.client("admin").await;
+    let agency = "query($c: String!) { agency(code: $c) { code jurisdiction name } }";
+    let bare = admin.graphql(agency, json!({ "c": "so-tai-chinh" })).await;
+    assert_eq!(bare.error_code(), Some("BAD_USER_INPUT"), "{}", bare.body);
+    assert!(
+        bare.body
+            .to_string()
+            .contains("binh-dinh/so-tai-chinh, thu-nghiem/so-tai-chinh"),
+        "{}",
+        bare.body
+    );
+    let theirs = admin
+        .graphql(agency, json!({ "c": "thu-nghiem/so-tai-chinh" }))
+        .await;
+    assert_eq!(
+        theirs.data()["agency"],
+        json!({ "code": "so-tai-chinh", "jurisdiction": "thu-nghiem", "name": "Sở Tài chính tỉnh Thử Nghiệm" })
+    );
+    let ours = admin
+        .graphql(agency, json!({ "c": "binh-dinh/so-tai-chinh" }))
+        .await;
+    assert_eq!(ours.data()["agency"]["jurisdiction"], "binh-dinh");
+    let national = admin.graphql(agency, json!({ "c": "bo-ldtbxh" })).await;
+    assert_eq!(national.data()["agency"]["jurisdiction"], "vn");
+    let created = admin
+        .graphql(
+            "mutation($i: CreateUserInput!) { createUser(input: $i) { username } }",
+            json!({ "i": { "username": "tc-bare", "agency": "ubnd-tinh", "role": "VIEWER", "password": crate::support::PASSWORD } }),
+        )
+        .await;
+    assert_eq!(
+        created.error_code(),
+        Some("BAD_USER_INPUT"),
+        "{}",
+        created.body
+    );
+    let plans = admin
+        .graphql(
+            "query($p: String!) { plan(code: $p) { jurisdiction } }",
+            json!({ "p": SECOND_CODE }),
+        )
+        .await;
+    assert_eq!(plans.data()["plan"]["jurisdiction"], "thu-nghiem");
+    let counted = admin
+        .graphql(
+            "{ agencies(filter: { code: { equalTo: \"so-tai-chinh\" } }) { totalCount }
+               theirs: agencies(filter: { jurisdiction: { equalTo: \"thu-nghiem\" } }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(counted.data()["agencies"]["totalCount"], 2);
+    assert_eq!(counted.data()["theirs"]["totalCount"], 5);
+
     let coordinator = app.client("coordinator").await;
-    let second_coordinator =
-        new_user(&app, &admin, "tn-coordinator", "tn-so-nnmt", "COORDINATOR").await;
-    let commune = new_user(&app, &admin, "tn-dong", "tn-xa-dong", "EDITOR").await;
+    let second_coordinator = new_user(
+        &app,
+        &admin,
+        "tn-coordinator",
+        "thu-nghiem/so-nnmt",
+        "COORDINATOR",
+    )
+    .await;
+    let commune = new_user(&app, &admin, "tn-dong", "xa-dong", "EDITOR").await;
     // Each coordinator manages its own plan's windows only.
     assert_eq!(
         open(&second_coordinator, PLAN).await.error_code(),
@@ -127,7 +195,7 @@ async fn a_second_plan_coexists_without_either_seeing_the_other(app: TestApp) {
     let tayson = app.client("tayson").await;
     assert!(!led_tasks(&tayson, "ubnd-tay-son").await.is_empty());
     let binh_dinh = report(&tayson, "ubnd-tay-son", PLAN).await;
-    let second = report(&commune, "tn-xa-dong", SECOND_CODE).await;
+    let second = report(&commune, "xa-dong", SECOND_CODE).await;
 
     assert!(sees(&second_coordinator, &second).await);
     assert!(
@@ -407,6 +475,44 @@ async fn the_decision_body_gives_duties_of_its_own(app: TestApp) {
         "only the coordinator owes it: {}",
         refused.body
     );
+    // An implementation plan is reported for 2022 only: not for a half of it, nor 2024.
+    let plan_task = led_tasks(&tayson, "ubnd-tay-son")
+        .await
+        .last()
+        .unwrap()
+        .clone();
+    for period in ["2022S1", "2024"] {
+        let late = save(
+            &tayson,
+            json!({ "taskId": plan_task, "periodCode": period, "summary": "kế hoạch" }),
+        )
+        .await;
+        assert_eq!(
+            late.error_code(),
+            Some("BAD_USER_INPUT"),
+            "{period}: {}",
+            late.body
+        );
+    }
+    field(
+        &save(
+            &tayson,
+            json!({ "taskId": plan_task, "periodCode": "2022", "summary": "kế hoạch" }),
+        )
+        .await,
+        "saveSubmission",
+    );
+    // The group's members, in filters too, are today's coordinator.
+    let in_group = analyst
+        .graphql(
+            "{ agencies(filter: { groups: { some: { code: { equalTo: \"dieu-phoi-768\" } } } }) { edges { node { code } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        in_group.data()["agencies"]["edges"],
+        json!([{ "node": { "code": "so-ldtbxh" } }])
+    );
 
     // DOLISA ends on 28 Feb 2025 and the coordination passes to the Sở NN&MT: so does the
     // consolidated report, from 2025; what 2022 and 2024 owed stays.
@@ -441,3 +547,53 @@ async fn the_decision_body_gives_duties_of_its_own(app: TestApp) {
 }
 
 on_both_databases!(the_decision_body_gives_duties_of_its_own);
+
+/// A database that holds 768 as it was loaded before its body's duties were transcribed
+/// gets them when the built-in plan is loaded again (as `serve` does at each start), once.
+async fn a_database_loaded_before_the_body_duties_gets_them(app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, owner_url) = app.empty_database(dir.path()).await;
+    let owner = plantrack::db::connect(&owner_url, 1).await.unwrap();
+    let body = seed::PLAN_768
+        .find("\n[[sections]]\nnumeral = \"TCTH\"")
+        .expect("768's body section");
+    let earlier = seed::import(&owner, &seed::PLAN_768[..body], false)
+        .await
+        .expect("768 without its body");
+    assert_eq!(earlier.tasks_added, 20);
+    let upgraded = seed::load(&owner, seed::PLAN_768).await.expect("upgrade");
+    assert!(
+        !upgraded.plan_loaded && upgraded.tasks_added == 3,
+        "{upgraded:?}"
+    );
+    assert!(
+        upgraded
+            .to_string()
+            .contains("added the sections it lacked")
+    );
+    let again = seed::load(&owner, seed::PLAN_768).await.expect("again");
+    assert_eq!(again.tasks_added, 0, "{again:?}");
+    crate::support::add_test_users(&owner).await;
+    owner.close().await.unwrap();
+    let upgraded_app = TestApp::at(&url).await;
+    let query = "query($p: String!) { plan(code: $p) { sections { numeral part tasks { number position } } } }";
+    let sections = upgraded_app.graphql(query, json!({ "p": PLAN })).await;
+    let sections = sections.data()["plan"]["sections"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(sections.len(), 6);
+    assert_eq!(
+        sections[5],
+        json!({ "numeral": "TCTH", "part": "BODY", "tasks": [
+            { "number": 1, "position": 21 }, { "number": 3, "position": 22 }, { "number": 5, "position": 23 } ] })
+    );
+    let ours = app.graphql(query, json!({ "p": PLAN })).await;
+    assert_eq!(
+        ours.data()["plan"]["sections"][5],
+        sections[5],
+        "as a new database has them"
+    );
+}
+
+on_both_databases!(a_database_loaded_before_the_body_duties_gets_them);
