@@ -701,9 +701,10 @@ pub async fn review(
             "only the plan's coordinator reviews its submissions",
         ));
     }
-    if before.agency_id == scope.agency_id() {
+    if scope.own_line(before.agency_id) {
         return Err(ServiceError::forbidden(
-            "nobody reviews their own agency's submission",
+            "nobody reviews their own agency's submission, nor one of an agency whose work \
+             passed to theirs",
         ));
     }
     if before.version != expected_version {
@@ -718,6 +719,18 @@ pub async fn review(
         return Err(ServiceError::bad_input(
             "returning a submission needs a comment saying what to change",
         ));
+    }
+    if decision == ReviewDecision::Return {
+        // A returned report is revised by its agency; one that has ended writes nothing.
+        let author = agency::Entity::find_by_id(before.agency_id)
+            .one(&*txn)
+            .await?;
+        if author.is_some_and(|a| !timeline::holds(a.valid_from, a.valid_to, timeline::today())) {
+            return Err(ServiceError::bad_input(
+                "the report's agency has ended and can revise nothing: accept it, or leave it \
+                 submitted",
+            ));
+        }
     }
     let now = Utc::now();
     let update = submission::Entity::update_many()

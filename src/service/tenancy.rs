@@ -132,6 +132,12 @@ impl SubmissionScope {
         self.agency_id
     }
 
+    /// `agency` is the principal's own or one whose work passed to it: its reports are the
+    /// principal's agency's line of work.
+    pub fn own_line(&self, agency: i64) -> bool {
+        agency == self.agency_id || self.predecessors.contains(&agency)
+    }
+
     /// THE rule: what reaches this principal.
     /// - everyone sees their own agency's submissions, drafts included;
     /// - and the non-draft submissions of the agencies their agency succeeded;

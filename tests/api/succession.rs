@@ -64,6 +64,13 @@ async fn the_2025_reorganization_carries_the_plan_over(app: TestApp) {
     let (report, _) = submission_in(&app, &tayson, &task, "2024", "ACCEPTED").await;
     let other = crate::fixtures::led_tasks(&tayson, "ubnd-tay-son").await[1].clone();
     let (draft, _) = submission_in(&app, &tayson, &other, "2024", "DRAFT").await;
+    let third = crate::fixtures::led_tasks(&tayson, "ubnd-tay-son").await[2].clone();
+    let (waiting, waiting_version) =
+        submission_in(&app, &tayson, &third, "2024", "SUBMITTED").await;
+    let dolisa = app.client("coordinator").await;
+    let dolisa_task = crate::fixtures::led_tasks(&dolisa, "so-ldtbxh").await[0].clone();
+    let (dolisa_report, dolisa_version) =
+        submission_in(&app, &dolisa, &dolisa_task, "2024", "SUBMITTED").await;
     let analyst = app.client("analyst").await;
     let owed_2024 = obligations(&analyst, "2024").await;
     let before_2025 = owers(&obligations(&analyst, "2025S2").await);
@@ -262,6 +269,29 @@ async fn the_2025_reorganization_carries_the_plan_over(app: TestApp) {
         seen.data()["node"]["status"],
         "ACCEPTED",
         "the new coordinator reads the plan's reports"
+    );
+    // It reviews them, but not its predecessor's (its own line of work), and does not
+    // return a report to an agency that has ended: nobody could revise it.
+    let own_line =
+        crate::fixtures::review(&nnmt, &dolisa_report, dolisa_version, "ACCEPT", None).await;
+    assert_eq!(
+        own_line.error_code(),
+        Some("FORBIDDEN"),
+        "{}",
+        own_line.body
+    );
+    let back = crate::fixtures::review(
+        &nnmt,
+        &waiting,
+        waiting_version,
+        "RETURN",
+        Some("thêm số liệu"),
+    )
+    .await;
+    assert_eq!(back.error_code(), Some("BAD_USER_INPUT"), "{}", back.body);
+    field(
+        &crate::fixtures::review(&nnmt, &waiting, waiting_version, "ACCEPT", None).await,
+        "reviewSubmission",
     );
 }
 
