@@ -12,9 +12,6 @@ use crate::{
     service::{auth, events::EventBus, plan_export, plan_sheet, reorganization, seed, submissions},
 };
 
-/// The agency the first admin account belongs to: the built-in plan's issuer.
-const FIRST_ADMIN_AGENCY: &str = "ubnd-tinh";
-
 pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
     match cli.command.take().unwrap_or(Command::Serve) {
         Command::ExportSchema { out } => {
@@ -237,12 +234,20 @@ async fn prepare_database(cli: &Cli, db: &DatabaseConnection) -> anyhow::Result<
     let report = seed::load(&owner, seed::PLAN_768).await?;
     if report.plan_loaded {
         tracing::info!("loaded the built-in plan 768/QĐ-UBND");
+    } else if report.tasks_added > 0 {
+        tracing::info!(
+            tasks = report.tasks_added,
+            "added the sections the built-in plan 768/QĐ-UBND lacked"
+        );
     }
     let folded = submissions::fold_unindexed_reports(&owner).await?;
     if folded > 0 {
         tracing::info!(reports = folded, "indexed older reports for search");
     }
-    if let Some(password) = auth::ensure_first_admin(&owner, FIRST_ADMIN_AGENCY).await? {
+    // The first admin belongs to the built-in plan's issuer (its code may be another
+    // province's too: it is written with its jurisdiction).
+    let issuer = seed::built_in_issuer(&owner).await?;
+    if let Some(password) = auth::ensure_first_admin(&owner, &issuer).await? {
         println!(
             "created the first user: admin / {password}  (shown once; sign in and change it: \
              mutation {{ changePassword(oldPassword: \"…\", newPassword: \"…\") }})"

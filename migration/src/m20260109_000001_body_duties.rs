@@ -20,6 +20,11 @@ fn n(name: &str) -> Alias {
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// One transaction on SQLite too: a migration cut short leaves no column behind.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .alter_table(

@@ -56,6 +56,10 @@ pub async fn plan_by_code<C: ConnectionTrait>(
         .await?)
 }
 
+/// The jurisdiction of national bodies (the Ministries), whose codes every province's
+/// plan reads as its own.
+pub const NATIONAL: &str = "vn";
+
 /// A code as callers write it: "jurisdiction/code" (e.g. "binh-dinh/so-tai-chinh"), or
 /// the bare code, as (jurisdiction, code).
 pub fn code_parts(written: &str) -> (Option<&str>, &str) {
@@ -67,8 +71,9 @@ pub fn code_parts(written: &str) -> (Option<&str>, &str) {
 
 /// The row that a written code means among `candidates`, the rows with that code: the
 /// one of the jurisdiction it names; for a bare code, the one of `near` (the jurisdiction
-/// the caller works in) where there is one, else the only one. A bare code that several
-/// jurisdictions use, none of them `near`, is BAD_USER_INPUT naming the ways to write it.
+/// the caller works in) or else a national body's, and without `near` the only one. A
+/// bare code that several jurisdictions use, read without `near`, is BAD_USER_INPUT
+/// naming the ways to write it.
 /// The one rule of how codes are read, for agencies and groups alike.
 fn the_one_meant<M>(
     what: &str,
@@ -85,6 +90,11 @@ fn the_one_meant<M>(
     }
     if named.is_some() {
         return Ok(None);
+    }
+    // Near a jurisdiction, a bare code means its own or a national body's, never another
+    // province's: that one is written with its jurisdiction.
+    if near.is_some() {
+        candidates.retain(|m| jurisdiction_of(m) == NATIONAL);
     }
     match candidates.len() {
         0 | 1 => Ok(candidates.pop()),

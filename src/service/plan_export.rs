@@ -84,12 +84,16 @@ pub async fn plan_file<C: ConnectionTrait>(db: &C, code: &str) -> ServiceResult<
                 .map(|(_, p)| p)
                 .collect();
             task_phases.sort_by_key(|p| p.id);
-            // A PHASED task's phases are the plan's own; a task due ONCE names a year of
-            // the horizon, which every plan has.
+            // A PHASED task's phases are the plan's own, and so is the horizon an ANNUAL
+            // task runs over (the file names it among the phases, the task does not); a
+            // task due ONCE names a year of the horizon, which every plan has.
             match schedule {
                 TaskSchedule::Phased => phases.extend(task_phases.iter().map(|p| (p.id, *p))),
                 TaskSchedule::Once => {}
-                TaskSchedule::Annual => task_phases.clear(),
+                TaskSchedule::Annual => {
+                    phases.extend(task_phases.iter().map(|p| (p.id, *p)));
+                    task_phases.clear();
+                }
             }
             let mut lead = Vec::new();
             let mut partner = Vec::new();

@@ -160,7 +160,17 @@ async fn apply_in(
         None => String::new(),
     };
     for new in &file.agencies {
-        let home = new.jurisdiction.as_deref().unwrap_or(&jurisdiction);
+        let home = match (new.jurisdiction.as_deref(), &file.plan) {
+            (Some(home), _) => home,
+            (None, Some(_)) => &jurisdiction,
+            (None, None) => {
+                return Err(bad(format!(
+                    "agency `{}`: give its `jurisdiction`, or the file's `plan` (whose \
+                     jurisdiction it then takes)",
+                    new.code
+                )));
+            }
+        };
         let here = format!("{home}/{}", new.code.trim());
         if let Some(existing) = catalog::agency_by_code(txn, &here).await? {
             let same = existing.name == crate::service::text::normalize(&new.name)
@@ -205,7 +215,8 @@ async fn apply_in(
                 coordination: h.coordination,
             });
         }
-        let ending = catalog::agency_by_code_in(txn, &row.agency, Some(&jurisdiction))
+        let near = file.plan.as_ref().map(|_| jurisdiction.as_str());
+        let ending = catalog::agency_by_code_in(txn, &row.agency, near)
             .await?
             .ok_or_else(|| bad(format!("unknown agency `{}`", row.agency)))?;
         let succession = Succession {
@@ -229,25 +240,35 @@ async fn record_once<C: ConnectionTrait>(
     if let Some(old) = catalog::agency_by_code(db, &succession.agency).await?
         && old.valid_to == Some(succession.last_day)
     {
-        let successors: Vec<String> =
+        let successors =
             catalog::successions_of_agencies(db, &[old.id], catalog::SuccessionSide::Successors)
-                .await?
-                .into_iter()
-                .map(|(_, a)| a.code)
-                .collect();
-        if succession
-            .handovers
+                .await?;
+        // The same agencies, however their codes are written.
+        let mut named = Vec::with_capacity(succession.handovers.len());
+        for h in &succession.handovers {
+            named.push(
+                catalog::agency_by_code_in(db, &h.successor, Some(&old.jurisdiction))
+                    .await?
+                    .map(|a| a.id),
+            );
+        }
+        if named
             .iter()
-            .all(|h| successors.contains(&h.successor))
+            .all(|id| id.is_some_and(|id| successors.iter().any(|(_, a)| a.id == id)))
         {
             report.successions_already_recorded += 1;
             return Ok(());
         }
+        let recorded: Vec<String> = successors
+            .iter()
+            .map(|(_, a)| format!("{}/{}", a.jurisdiction, a.code))
+            .collect();
         return Err(bad(format!(
-            "agency `{}` already ended on {} with other successors ({})",
+            "agency `{}/{}` already ended on {} with other successors ({})",
+            old.jurisdiction,
             old.code,
             succession.last_day,
-            successors.join(", ")
+            recorded.join(", ")
         )));
     }
     let (_, passed) = succession::record_in(db, None, succession).await?;

@@ -302,6 +302,19 @@ pub async fn load(db: &DatabaseConnection, source: &str) -> ServiceResult<SeedRe
     super::settle(txn, report).await
 }
 
+/// The built-in plan's issuer, as "jurisdiction/code", once the plan is loaded.
+pub async fn built_in_issuer<C: ConnectionTrait>(db: &C) -> ServiceResult<String> {
+    let file = parse(PLAN_768)?;
+    let plan = super::catalog::plan_by_code(db, &file.plan.code)
+        .await?
+        .ok_or_else(|| ServiceError::Internal("the built-in plan is not loaded".into()))?;
+    let issuer = agency::Entity::find_by_id(plan.issuer_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ServiceError::Internal("the built-in plan's issuer is gone".into()))?;
+    Ok(format!("{}/{}", issuer.jurisdiction, issuer.code))
+}
+
 /// What loading does with a plan already present.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Present {
@@ -452,7 +465,13 @@ async fn load_file<C: ConnectionTrait>(
     // Agencies, by the file's codes: each of the plan's jurisdiction unless its row names
     // another ("vn" for a Ministry). Another province's agency of the same code is not
     // this file's.
-    let home = checked_jurisdiction(file.plan.jurisdiction.as_deref().unwrap_or(""))?;
+    // A plan present keeps the jurisdiction it has (empty where it was loaded before
+    // jurisdictions): its agencies are looked up there.
+    let file_home = checked_jurisdiction(file.plan.jurisdiction.as_deref().unwrap_or(""))?;
+    let home_owned = existing_plan
+        .as_ref()
+        .map_or(file_home.to_owned(), |plan| plan.jurisdiction.clone());
+    let home = home_owned.as_str();
     let file_codes: Vec<&str> = file.agencies.iter().map(|a| a.code.trim()).collect();
     if let Some(twice) = file_codes
         .iter()
@@ -473,7 +492,14 @@ async fn load_file<C: ConnectionTrait>(
         let jurisdiction = checked_jurisdiction(row.jurisdiction.as_deref().unwrap_or(home))?;
         let found = same_codes
             .iter()
-            .find(|a| a.code == row.code.trim() && a.jurisdiction == jurisdiction);
+            .find(|a| a.code == row.code.trim() && a.jurisdiction == jurisdiction)
+            .or_else(|| {
+                // A present plan's agencies may all be of its own (empty) jurisdiction.
+                existing_plan.as_ref()?;
+                same_codes
+                    .iter()
+                    .find(|a| a.code == row.code.trim() && a.jurisdiction == home)
+            });
         if let Some(existing) = found {
             agencies.insert(row.code.trim().to_owned(), existing.clone());
             let same = existing.name == text::normalize(&row.name)
@@ -702,6 +728,13 @@ async fn load_file<C: ConnectionTrait>(
         }
     }
 
+    // Sections added to a plan present are a change of the plan: their duties start after
+    // every period whose window has closed, which stays as it was.
+    let assigned_from = if report.plan_loaded {
+        None
+    } else {
+        super::windows::first_day_after_closed(db, &[plan.id]).await?
+    };
     let mut position = last_position;
     for (section_index, section_row) in file.sections.iter().enumerate() {
         if existing_numerals.contains(&section_row.numeral) {
@@ -847,6 +880,7 @@ async fn load_file<C: ConnectionTrait>(
                         group_id: Set(group_ref),
                         wording: Set(text::normalize(&assignee.wording)),
                         position: Set(assignments.len() as i32 + 1),
+                        valid_from: Set(assigned_from),
                         ..Default::default()
                     });
                 }

@@ -163,13 +163,7 @@ pub async fn refuse_if_closed<C: ConnectionTrait>(
     plan_ids: &[i64],
     from: NaiveDate,
 ) -> ServiceResult<()> {
-    let closed = reporting_window::Entity::find()
-        .filter(reporting_window::Column::PlanId.is_in(plan_ids.iter().copied()))
-        .filter(reporting_window::Column::ClosesAt.lte(Utc::now()))
-        .all(db)
-        .await?;
-    let period_ids: Vec<i64> = closed.iter().map(|w| w.period_id).collect();
-    let periods = catalog::find_by_ids::<period::Entity, _>(db, &period_ids).await?;
+    let periods = closed_periods(db, plan_ids).await?;
     let altered = periods
         .iter()
         .filter(|period| timeline::duty_day_after(period.ends_on) >= from)
@@ -184,6 +178,34 @@ pub async fn refuse_if_closed<C: ConnectionTrait>(
             altered.join(", ")
         )))
     }
+}
+
+/// The periods of `plan_ids` whose reporting windows have closed.
+async fn closed_periods<C: ConnectionTrait>(
+    db: &C,
+    plan_ids: &[i64],
+) -> ServiceResult<Vec<period::Model>> {
+    let closed = reporting_window::Entity::find()
+        .filter(reporting_window::Column::PlanId.is_in(plan_ids.iter().copied()))
+        .filter(reporting_window::Column::ClosesAt.lte(Utc::now()))
+        .all(db)
+        .await?;
+    let period_ids: Vec<i64> = closed.iter().map(|w| w.period_id).collect();
+    catalog::find_by_ids::<period::Entity, _>(db, &period_ids).await
+}
+
+/// The first day from which a change to who owes what leaves every closed period of
+/// `plan_ids` as it was (see [`refuse_if_closed`]); None where no window has closed.
+pub async fn first_day_after_closed<C: ConnectionTrait>(
+    db: &C,
+    plan_ids: &[i64],
+) -> ServiceResult<Option<NaiveDate>> {
+    Ok(closed_periods(db, plan_ids)
+        .await?
+        .iter()
+        .map(|period| timeline::duty_day_after(period.ends_on))
+        .max()
+        .map(timeline::duty_day_after))
 }
 
 /// A reporting period, which must be a year or a half-year.

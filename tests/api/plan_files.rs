@@ -154,6 +154,70 @@ async fn the_built_in_plan_survives_an_xlsx_round_trip(app: TestApp) {
 
 on_both_databases!(the_built_in_plan_survives_an_xlsx_round_trip);
 
+/// Another province's plan, which shares 768's codes and periods, makes the same round
+/// trip into a database of its own: its jurisdiction and its horizon travel with it.
+async fn a_second_province_survives_an_xlsx_round_trip(app: TestApp) {
+    const SECOND: &str = "99/KH-TN";
+    let dir = tempfile::tempdir().unwrap();
+    let owner = app.owner_db().await;
+    plantrack::service::seed::import(
+        &owner,
+        include_str!("../data/plan-second-province.toml"),
+        false,
+    )
+    .await
+    .expect("the second plan");
+    let exported = dir.path().join("second.xlsx");
+    let (ok, said) = plantrack_at(
+        app.owner_url(),
+        &[
+            "export-plan",
+            "--plan",
+            SECOND,
+            "--out",
+            exported.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{said}");
+    let (url, owner_url) = app.empty_database(dir.path()).await;
+    let (ok, said) = plantrack_at(&owner_url, &["import-plan", exported.to_str().unwrap()]);
+    assert!(ok, "{said}");
+    let owner = plantrack::db::connect(&owner_url, 1).await.unwrap();
+    // The database holds this province alone: its analyst belongs to its People's Committee.
+    plantrack::service::auth::create_user(
+        &owner,
+        None,
+        plantrack::service::auth::NewUser {
+            username: "analyst".into(),
+            display_name: None,
+            agency_code: "ubnd-tinh".into(),
+            role: plantrack::service::domain::Role::Analyst,
+            password: crate::support::PASSWORD.into(),
+        },
+    )
+    .await
+    .expect("the analyst");
+    owner.close().await.unwrap();
+    let imported = TestApp::at(&url).await;
+    // The plan, its sections, tasks and assignments (the groups' list is the database's).
+    assert_eq!(
+        plan_tree(&imported, SECOND).await[..3],
+        plan_tree(&app, SECOND).await[..3]
+    );
+    let jurisdiction = imported
+        .graphql(
+            "query($p: String!) { plan(code: $p) { jurisdiction coordinator { code jurisdiction } } }",
+            json!({ "p": SECOND }),
+        )
+        .await;
+    assert_eq!(
+        jurisdiction.data()["plan"],
+        json!({ "jurisdiction": "thu-nghiem", "coordinator": { "code": "so-nnmt", "jurisdiction": "thu-nghiem" } })
+    );
+}
+
+on_both_databases!(a_second_province_survives_an_xlsx_round_trip);
+
 /// The example appendix (CSV) with its head: names are matched to the plan's own agencies
 /// whatever the spelling, never to the built-in plan's agencies of the same name.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -180,6 +180,24 @@ async fn a_second_plan_coexists_without_either_seeing_the_other(app: TestApp) {
     )
     .await;
     let commune = new_user(&app, &admin, "tn-dong", "xa-dong", "EDITOR").await;
+    // Near its own jurisdiction, a bare code is never another province's agency.
+    let foreign = second_coordinator
+        .graphql(
+            "mutation { setAgencyGroupMembers(group: \"cac-xa\", agencies: [\"xa-dong\", \"ubnd-tay-son\"]) { code } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        foreign.error_code(),
+        Some("BAD_USER_INPUT"),
+        "{}",
+        foreign.body
+    );
+    assert!(
+        foreign.body.to_string().contains("ubnd-tay-son"),
+        "{}",
+        foreign.body
+    );
     // Each coordinator manages its own plan's windows only.
     assert_eq!(
         open(&second_coordinator, PLAN).await.error_code(),
@@ -549,7 +567,9 @@ async fn the_decision_body_gives_duties_of_its_own(app: TestApp) {
 on_both_databases!(the_decision_body_gives_duties_of_its_own);
 
 /// A database that holds 768 as it was loaded before its body's duties were transcribed
-/// gets them when the built-in plan is loaded again (as `serve` does at each start), once.
+/// (and before jurisdictions: its codes unmarked) gets them when the built-in plan is
+/// loaded again (as `serve` does at each start), once, on its own agencies, and without
+/// changing what a closed period owed.
 async fn a_database_loaded_before_the_body_duties_gets_them(app: TestApp) {
     let dir = tempfile::tempdir().unwrap();
     let (url, owner_url) = app.empty_database(dir.path()).await;
@@ -557,14 +577,73 @@ async fn a_database_loaded_before_the_body_duties_gets_them(app: TestApp) {
     let body = seed::PLAN_768
         .find("\n[[sections]]\nnumeral = \"TCTH\"")
         .expect("768's body section");
-    let earlier = seed::import(&owner, &seed::PLAN_768[..body], false)
+    // The file as it was: without the body, nor the group standing for the coordinator.
+    let group = seed::PLAN_768
+        .find("[[groups]]\ncode = \"dieu-phoi-768\"")
+        .expect("the coordinator's group");
+    let group_end = group
+        + seed::PLAN_768[group..]
+            .find("\n\n")
+            .expect("the group's end");
+    let before = format!(
+        "{}{}",
+        &seed::PLAN_768[..group],
+        &seed::PLAN_768[group_end..body]
+    );
+    let earlier = seed::import(&owner, &before, false)
         .await
         .expect("768 without its body");
     assert_eq!(earlier.tasks_added, 20);
+    // As a database with another plan beside 768 was migrated: no jurisdictions.
+    for table in ["agency", "agency_group", "plan"] {
+        use sea_orm::ConnectionTrait;
+        owner
+            .execute_unprepared(&format!("UPDATE {table} SET jurisdiction = ''"))
+            .await
+            .unwrap();
+    }
+    // 2022's window has closed.
+    let (plan_id, period_id) = {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let plan = entity::plan::Entity::find()
+            .one(&owner)
+            .await
+            .unwrap()
+            .unwrap();
+        let period = entity::period::Entity::find()
+            .filter(entity::period::Column::Code.eq("2022"))
+            .one(&owner)
+            .await
+            .unwrap()
+            .unwrap();
+        (plan.id, period.id)
+    };
+    let past = |day: &str| {
+        chrono::DateTime::parse_from_rfc3339(day)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    sea_orm::EntityTrait::insert(entity::reporting_window::ActiveModel {
+        plan_id: sea_orm::Set(plan_id),
+        period_id: sea_orm::Set(period_id),
+        opens_at: sea_orm::Set(past("2023-01-01T00:00:00Z")),
+        due_at: sea_orm::Set(past("2023-01-15T00:00:00Z")),
+        closes_at: sea_orm::Set(past("2023-01-31T00:00:00Z")),
+        reopened: sea_orm::Set(false),
+        created_at: sea_orm::Set(past("2023-01-01T00:00:00Z")),
+        updated_at: sea_orm::Set(past("2023-01-01T00:00:00Z")),
+        ..Default::default()
+    })
+    .exec(&owner)
+    .await
+    .unwrap();
     let upgraded = seed::load(&owner, seed::PLAN_768).await.expect("upgrade");
     assert!(
-        !upgraded.plan_loaded && upgraded.tasks_added == 3,
-        "{upgraded:?}"
+        !upgraded.plan_loaded
+            && upgraded.tasks_added == 3
+            && upgraded.agencies_added == 0
+            && upgraded.groups_added == 1,
+        "the duties go to the plan's own agencies: {upgraded:?}"
     );
     assert!(
         upgraded
@@ -594,6 +673,41 @@ async fn a_database_loaded_before_the_body_duties_gets_them(app: TestApp) {
         sections[5],
         "as a new database has them"
     );
+    // The closed 2022 owes what it owed: the duties start after it.
+    let analyst = upgraded_app.client("analyst").await;
+    assert_eq!(body_duties_owed(&analyst, "2022").await, []);
+    let leads = upgraded_app
+        .graphql(
+            "{ tasks(first: 5, filter: { section: { part: { equalTo: BODY } }, number: { equalTo: 5 } }) {
+                edges { node { assignments { validFrom group { code jurisdiction } } leadAgencies { code } } } } }",
+            json!({}),
+        )
+        .await;
+    let node = &leads.data()["tasks"]["edges"][0]["node"];
+    assert_eq!(
+        node["assignments"],
+        json!([{ "validFrom": "2023-01-02", "group": { "code": "ubnd-cac-huyen", "jurisdiction": "" } }])
+    );
+    assert_eq!(node["leadAgencies"].as_array().unwrap().len(), 11);
 }
 
 on_both_databases!(a_database_loaded_before_the_body_duties_gets_them);
+
+/// The first admin of an empty database belongs to the built-in plan's issuer, even when
+/// another province's plan uses its code ("ubnd-tinh") too.
+async fn the_first_admin_is_made_beside_another_province(app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, owner_url) = app.empty_database(dir.path()).await;
+    let owner = plantrack::db::connect(&owner_url, 1).await.unwrap();
+    seed::load(&owner, seed::PLAN_768).await.unwrap();
+    seed::import(&owner, SECOND, false).await.unwrap();
+    let issuer = seed::built_in_issuer(&owner).await.unwrap();
+    assert_eq!(issuer, "binh-dinh/ubnd-tinh");
+    let password = plantrack::service::auth::ensure_first_admin(&owner, &issuer)
+        .await
+        .expect("the first admin");
+    assert!(password.is_some());
+    owner.close().await.unwrap();
+}
+
+on_both_databases!(the_first_admin_is_made_beside_another_province);

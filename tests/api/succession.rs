@@ -104,6 +104,15 @@ async fn the_2025_reorganization_carries_the_plan_over(app: TestApp) {
         ),
         (0, 0, 1)
     );
+    // The same file writing its successor with the jurisdiction is the same succession.
+    let qualified = reorganization::REORGANIZATION_2025.replace(
+        "successor = \"so-nnmt\"",
+        "successor = \"binh-dinh/so-nnmt\"",
+    );
+    let same = reorganization::apply_file(&owner, &qualified)
+        .await
+        .expect("loading it qualified");
+    assert_eq!(same.successions_already_recorded, 1, "{same:?}");
 
     // The example communes, as `plantrack import-communes --from 2025-07-01` does.
     let from = chrono::NaiveDate::from_ymd_opt(2025, 7, 1).unwrap();
