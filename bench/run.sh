@@ -165,6 +165,7 @@ fi
 # ---------- 5. driver config ----------
 agency() { val "SELECT id FROM agency WHERE code = '$1'"; }
 COORD_PLANS=$(val "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM plan WHERE coordinator_id = (SELECT id FROM agency WHERE code = 'so-ldtbxh')")
+# The writer's drafts: on tasks that assign it and run in the draft's period.
 DRAFTS=$(val "SELECT coalesce(json_agg(json_build_object('submissionId', s.id, 'taskId', s.task_id, 'periodCode', p.code, 'version', s.version,
     'deliverables', (SELECT coalesce(json_agg(d.id ORDER BY d.position), '[]') FROM deliverable d WHERE d.task_id = s.task_id)) ORDER BY s.id), '[]')
   FROM submission s JOIN period p ON p.id = s.period_id
@@ -172,7 +173,10 @@ DRAFTS=$(val "SELECT coalesce(json_agg(json_build_object('submissionId', s.id, '
   WHERE s.agency_id = (SELECT id FROM agency WHERE code = 'ubnd-tay-son') AND s.status IN ('DRAFT', 'RETURNED')
     AND EXISTS (SELECT 1 FROM assignment x WHERE x.task_id = s.task_id AND x.agency_id = s.agency_id
                 UNION ALL SELECT 1 FROM assignment x JOIN agency_group_member m ON m.group_id = x.group_id
-                WHERE x.task_id = s.task_id AND m.agency_id = s.agency_id)")
+                WHERE x.task_id = s.task_id AND m.agency_id = s.agency_id)
+    AND EXISTS (SELECT 1 FROM task t JOIN task_period tp ON tp.task_id = t.id JOIN period ph ON ph.id = tp.period_id
+                WHERE t.id = s.task_id AND p.starts_on >= ph.starts_on AND p.ends_on <= ph.ends_on
+                  AND (t.schedule <> 'ONCE' OR p.id = ph.id))")
 write_config() { # file, with postgraphile (1 or empty), plantrack url, pgUrl or null, postmaster pid or null
     {
         printf '{"out": "%s", "size": "%s", "planCode": "%s", "periodCode": "%s",\n' "$OUT" "$SIZE" "$PLAN_CODE" "$PERIOD_CODE"
@@ -260,7 +264,10 @@ rows = db.execute('''SELECT s.id, s.task_id, p.code, s.version FROM submission s
     AND w.closes_at > strftime('%Y-%m-%dT%H:%M:%S', 'now') AND w.opens_at <= strftime('%Y-%m-%dT%H:%M:%S', 'now')
     AND EXISTS (SELECT 1 FROM assignment x WHERE x.task_id = s.task_id AND x.agency_id = s.agency_id
                 UNION ALL SELECT 1 FROM assignment x JOIN agency_group_member m ON m.group_id = x.group_id
-                WHERE x.task_id = s.task_id AND m.agency_id = s.agency_id) ORDER BY s.id''').fetchall()
+                WHERE x.task_id = s.task_id AND m.agency_id = s.agency_id)
+    AND EXISTS (SELECT 1 FROM task t JOIN task_period tp ON tp.task_id = t.id JOIN period ph ON ph.id = tp.period_id
+                WHERE t.id = s.task_id AND p.starts_on >= ph.starts_on AND p.ends_on <= ph.ends_on
+                  AND (t.schedule <> 'ONCE' OR p.id = ph.id)) ORDER BY s.id''').fetchall()
 print(json.dumps([{'submissionId': r[0], 'taskId': r[1], 'periodCode': r[2], 'version': r[3],
   'deliverables': [d for (d,) in db.execute('SELECT id FROM deliverable WHERE task_id = ? ORDER BY position', (r[1],))]} for r in rows]))
 " "$SQ_FILE")

@@ -670,6 +670,15 @@ pub fn read_appendix(
             });
             continue;
         }
+        if !row.get(8).is_empty() {
+            problem(
+                PART,
+                format!(
+                    "«{}» on a task: the part is given on its section's heading row",
+                    row.get(8)
+                ),
+            );
+        }
         let Some(section) = sections.last_mut() else {
             problem(
                 MUC,
@@ -1145,6 +1154,24 @@ mod tests {
             said.contains("the column Cơ quan chủ trì appears twice"),
             "{said}"
         );
+    }
+
+    #[test]
+    fn the_part_is_given_on_a_sections_heading_only() {
+        let said = csv_problems(
+            "Mục,STT,Nội dung,Cơ quan chủ trì,Cơ quan phối hợp,Sản phẩm,Thời gian,Phần\n\
+             I,,Mục một,,,,,Phụ lục\n\
+             ,1,Việc một,Sở Tư pháp,,Văn bản,Hằng năm,Văn bản\n\
+             II,,Mục hai,,,,,rác\n\
+             ,1,Việc hai,Sở Y tế,,Văn bản,Năm 2035,\n",
+        );
+        for expected in [
+            "row 3, Phần: «Văn bản» on a task: the part is given on its section's heading row",
+            "row 4, Phần: «rác» is neither «Văn bản»",
+            "row 5, Thời gian: «Năm 2035» is outside the plan's years (2021–2030)",
+        ] {
+            assert!(said.contains(expected), "{expected}\n{said}");
+        }
     }
 
     #[test]

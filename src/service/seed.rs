@@ -468,6 +468,11 @@ async fn load_file<C: ConnectionTrait>(
     // A plan present keeps the jurisdiction it has (empty where it was loaded before
     // jurisdictions): its agencies are looked up there.
     let file_home = checked_jurisdiction(file.plan.jurisdiction.as_deref().unwrap_or(""))?;
+    if file_home == super::catalog::NATIONAL {
+        return Err(bad(format!(
+            "plan jurisdiction `{file_home}` is the national bodies': give the province's"
+        )));
+    }
     let home_owned = existing_plan
         .as_ref()
         .map_or(file_home.to_owned(), |plan| plan.jurisdiction.clone());

@@ -1,6 +1,6 @@
 //! Reporting windows: the coordinator opens a reporting period for a plan; writes happen
 //! only while it is open.
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::{period, plan, reporting_window};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
@@ -262,6 +262,14 @@ pub async fn open(
     let txn = crate::db::begin(db, Default::default()).await?;
     let plan = coordinated_plan(&txn, actor, &input.plan_code).await?;
     let period = reporting_period(&txn, &input.period_code).await?;
+    // Nothing of the plan runs outside its years: such a window would take no report.
+    let years = plan.start_year..=plan.end_year;
+    if !years.contains(&period.starts_on.year()) {
+        return Err(ServiceError::bad_input(format!(
+            "period {} is outside the plan's years ({}–{})",
+            period.code, plan.start_year, plan.end_year
+        )));
+    }
     if find(&txn, plan.id, period.id).await?.is_some() {
         return Err(ServiceError::bad_input(format!(
             "a window for period {} exists already; close or reopen it instead",

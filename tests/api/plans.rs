@@ -98,6 +98,11 @@ async fn a_second_plan_coexists_without_either_seeing_the_other(app: TestApp) {
         app.graphql(plan, json!({ "p": SECOND_CODE })).await.data()["plan"],
         Value::Null
     );
+    let national = SECOND.replace("jurisdiction = \"thu-nghiem\"", "jurisdiction = \"vn\"");
+    let refused = seed::import(&owner, &national, true)
+        .await
+        .expect_err("a plan of the national bodies' jurisdiction");
+    assert!(refused.to_string().contains("national"), "{refused}");
     let loaded = seed::import(&owner, SECOND, false).await.expect("import");
     assert_eq!((loaded.tasks_added, loaded.agencies_reused.len()), (2, 0));
     let again = seed::import(&owner, SECOND, false).await.expect("twice");
@@ -209,6 +214,19 @@ async fn a_second_plan_coexists_without_either_seeing_the_other(app: TestApp) {
     );
     open(&coordinator, PLAN).await.data();
     open(&second_coordinator, SECOND_CODE).await.data();
+    let outside = second_coordinator
+        .graphql(
+            "mutation($p: String!) { openReportingWindow(input: { planCode: $p, periodCode: \"2024\",
+                opensAt: \"2026-01-01T00:00:00Z\", dueAt: \"2099-01-15T00:00:00Z\", closesAt: \"2099-02-01T00:00:00Z\" }) { isOpen } }",
+            json!({ "p": SECOND_CODE }),
+        )
+        .await;
+    assert_eq!(
+        outside.error_code(),
+        Some("BAD_USER_INPUT"),
+        "2024 is before the second plan's years: {}",
+        outside.body
+    );
 
     let tayson = app.client("tayson").await;
     assert!(!led_tasks(&tayson, "ubnd-tay-son").await.is_empty());
