@@ -10,9 +10,9 @@ use entity::{
 };
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QueryResult, QuerySelect,
-    QueryTrait, SqlErr,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect, QueryTrait, SqlErr,
     sea_query::{Alias, Asterisk, Condition, Expr, ExprTrait, Query, SelectStatement},
 };
 use serde_json::{Value, json};
@@ -191,19 +191,29 @@ fn validated_evidence(evidence: Vec<Evidence>, known: i64) -> ServiceResult<Vec<
         .collect()
 }
 
+/// Makes `evidence` the report's whole evidence: what it leaves out goes, the rest is
+/// written over or added (one row per deliverable, the unique index). On PostgreSQL in
+/// one statement; no deliverable is both removed and written, so the two parts of it never
+/// meet on one row.
 async fn replace_evidence(
     txn: &DatabaseTransaction,
     s: &submission::Model,
     evidence: Vec<Evidence>,
 ) -> ServiceResult<()> {
-    submission_deliverable::Entity::delete_many()
-        .filter(submission_deliverable::Column::SubmissionId.eq(s.id))
-        .exec(txn)
-        .await?;
+    use submission_deliverable::Column;
     if evidence.is_empty() {
+        submission_deliverable::Entity::delete_many()
+            .filter(Column::SubmissionId.eq(s.id))
+            .exec(txn)
+            .await?;
         return Ok(());
     }
-    submission_deliverable::Entity::insert_many(evidence.into_iter().map(|e| {
+    // Ids only (numbers), so they can stand in the statement's text.
+    let kept: Vec<String> = evidence
+        .iter()
+        .map(|e| e.deliverable_id.to_string())
+        .collect();
+    let write = submission_deliverable::Entity::insert_many(evidence.into_iter().map(|e| {
         submission_deliverable::ActiveModel {
             submission_id: Set(s.id),
             agency_id: Set(s.agency_id),
@@ -214,8 +224,28 @@ async fn replace_evidence(
             ..Default::default()
         }
     }))
-    .exec(txn)
-    .await?;
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::columns([Column::SubmissionId, Column::DeliverableId])
+            .update_columns([Column::Status, Column::DocumentRef, Column::Url])
+            .to_owned(),
+    );
+    let backend = txn.get_database_backend();
+    let dropped = format!(
+        "DELETE FROM submission_deliverable WHERE submission_id = {} AND deliverable_id NOT IN ({})",
+        s.id,
+        kept.join(", ")
+    );
+    if backend == DbBackend::Postgres {
+        let statement = write.build(backend);
+        txn.execute_raw(sea_orm::Statement {
+            sql: format!("WITH dropped AS ({dropped}) {}", statement.sql),
+            ..statement
+        })
+        .await?;
+    } else {
+        txn.execute_unprepared(&dropped).await?;
+        write.exec(txn).await?;
+    }
     Ok(())
 }
 

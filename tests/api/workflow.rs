@@ -602,7 +602,73 @@ async fn a_window_never_closes_before_it_falls_due(app: TestApp) {
     assert_eq!(later.data()["reopenReportingWindow"]["isOpen"], true);
 }
 
+/// Each save's evidence is the report's whole evidence: a deliverable left out goes, one
+/// given again is written over, a new one is added, and an empty list empties it.
+async fn each_save_replaces_the_evidence(app: TestApp) {
+    open_window(&app, "2024", 48).await.data();
+    let task = task_id(&app, "I", Some(4)).await;
+    let tttt = app.client("tttt").await;
+    let deliverables = app
+        .graphql(
+            "query($id: ID!) { node(id: $id) { ... on Task { deliverables { id } } } }",
+            json!({ "id": task }),
+        )
+        .await
+        .data()["node"]["deliverables"]
+        .clone();
+    let (d0, d1) = (deliverables[0]["id"].clone(), deliverables[1]["id"].clone());
+    let (tttt, task) = (&tttt, &task);
+    let evidence = |given: Value, version: i64| async move {
+        let mut input = json!({ "taskId": task, "periodCode": "2024", "deliverables": given });
+        if version > 0 {
+            input["expectedVersion"] = json!(version);
+        }
+        let reply = tttt
+            .graphql(
+                "mutation($i: SaveSubmissionInput!) { saveSubmission(input: $i) {
+                    version deliverables { deliverable { id } status documentRef } } }",
+                json!({ "i": input }),
+            )
+            .await;
+        let saved = &reply.data()["saveSubmission"];
+        (
+            saved["deliverables"].clone(),
+            saved["version"].as_i64().unwrap(),
+        )
+    };
+    let (both, version) = evidence(
+        json!([
+            { "deliverableId": d0, "status": "COMPLETED", "documentRef": "KH 1" },
+            { "deliverableId": d1, "status": "IN_PROGRESS" },
+        ]),
+        0,
+    )
+    .await;
+    assert_eq!(both.as_array().unwrap().len(), 2, "{both}");
+    let (one, version) = evidence(
+        json!([{ "deliverableId": d1, "status": "COMPLETED", "documentRef": "QĐ 2" }]),
+        version,
+    )
+    .await;
+    assert_eq!(
+        one,
+        json!([{ "deliverable": { "id": d1 }, "status": "COMPLETED", "documentRef": "QĐ 2" }])
+    );
+    let (none, version) = evidence(json!([]), version).await;
+    assert_eq!(none, json!([]));
+    let (again, _) = evidence(
+        json!([{ "deliverableId": d0, "status": "NOT_STARTED" }]),
+        version,
+    )
+    .await;
+    assert_eq!(
+        again,
+        json!([{ "deliverable": { "id": d0 }, "status": "NOT_STARTED", "documentRef": null }])
+    );
+}
+
 on_both_databases!(
+    each_save_replaces_the_evidence,
     a_window_never_closes_before_it_falls_due,
     agencies_report_only_on_periods_they_existed,
     a_report_goes_from_draft_to_accepted,
