@@ -547,10 +547,33 @@ pub async fn assignable_agencies<C: ConnectionTrait>(
     from: chrono::NaiveDate,
     near: &str,
 ) -> ServiceResult<Vec<agency::Model>> {
+    // One read for every code, however long the list; each is then read by the one rule.
+    let bare: HashSet<&str> = codes.iter().map(|c| code_parts(c).1).collect();
+    let mut same_code: HashMap<String, Vec<agency::Model>> = HashMap::new();
+    for agency in agency::Entity::find()
+        .filter(agency::Column::Code.is_in(bare))
+        .all(db)
+        .await?
+    {
+        same_code
+            .entry(agency.code.clone())
+            .or_default()
+            .push(agency);
+    }
     let mut agencies: Vec<agency::Model> = Vec::new();
     let mut unknown: Vec<&str> = Vec::new();
     for written in codes {
-        match agency_by_code_in(db, written, Some(near)).await? {
+        let candidates = same_code
+            .get(code_parts(written).1)
+            .cloned()
+            .unwrap_or_default();
+        match the_one_meant(
+            "agency",
+            written,
+            candidates,
+            |a| &a.jurisdiction,
+            Some(near),
+        )? {
             Some(agency) if agencies.iter().all(|a| a.id != agency.id) => agencies.push(agency),
             Some(_) => {}
             None => unknown.push(written.trim()),

@@ -210,6 +210,17 @@ pub async fn tasks_reported_by(client: &Client<'_>, agency: &str, period: &str) 
         .collect()
 }
 
+/// The deliverables of task `task` (`[{ id }]`), in the task's order.
+pub async fn deliverables_of(app: &TestApp, task: &str) -> Value {
+    app.graphql(
+        "query($id: ID!) { node(id: $id) { ... on Task { deliverables { id } } } }",
+        json!({ "id": task }),
+    )
+    .await
+    .data()["node"]["deliverables"]
+        .clone()
+}
+
 /// A new user made by `admin` through `createUser`, signed in.
 pub async fn new_user<'a>(
     app: &'a TestApp,

@@ -24,14 +24,7 @@ async fn state(client: &Client<'_>, id: &str) -> (String, i64, usize) {
 async fn a_report_goes_from_draft_to_accepted(app: TestApp) {
     open_window(&app, "2024", 48).await.data();
     let task = task_id(&app, "I", Some(1)).await;
-    let deliverables = app
-        .graphql(
-            "query($id: ID!) { node(id: $id) { ... on Task { deliverables { id } } } }",
-            json!({ "id": task }),
-        )
-        .await
-        .data()["node"]["deliverables"]
-        .clone();
+    let deliverables = crate::fixtures::deliverables_of(&app, &task).await;
     let tayson = app.client("tayson").await;
     let coordinator = app.client("coordinator").await;
 
@@ -608,14 +601,7 @@ async fn each_save_replaces_the_evidence(app: TestApp) {
     open_window(&app, "2024", 48).await.data();
     let task = task_id(&app, "I", Some(4)).await;
     let tttt = app.client("tttt").await;
-    let deliverables = app
-        .graphql(
-            "query($id: ID!) { node(id: $id) { ... on Task { deliverables { id } } } }",
-            json!({ "id": task }),
-        )
-        .await
-        .data()["node"]["deliverables"]
-        .clone();
+    let deliverables = crate::fixtures::deliverables_of(&app, &task).await;
     let (d0, d1) = (deliverables[0]["id"].clone(), deliverables[1]["id"].clone());
     let (tttt, task) = (&tttt, &task);
     let evidence = |given: Value, version: i64| async move {
