@@ -10,6 +10,8 @@
 //!
 //! Logic is two-valued: a comparison with a missing (null) value is false, never
 //! unknown, so `not` is always the complement of what it negates.
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::submission;
 use sea_orm::{
@@ -197,21 +199,43 @@ impl<P: Predicate> Filter<P> {
 /// submissions under the tenancy rule (none for an anonymous caller).
 pub struct Reach<'a> {
     backend: DbBackend,
-    txn: Option<&'a ScopedTxn<'a>>,
+    scope: Option<&'a SubmissionScope>,
+    /// Set once a condition compiled here reaches submissions: on PostgreSQL it must then
+    /// run in a scoped transaction, where row-level security lets the rows through.
+    reached_submissions: AtomicBool,
 }
 
 impl<'a> Reach<'a> {
-    /// A signed-in caller's reach.
+    /// A signed-in caller's reach, inside its scoped transaction.
     pub fn scoped(txn: &'a ScopedTxn<'a>) -> Self {
+        Self::of_scope(
+            txn.scope(),
+            sea_orm::ConnectionTrait::get_database_backend(&**txn),
+        )
+    }
+
+    /// A signed-in caller's reach, before any transaction: what it compiles runs in a
+    /// scoped transaction where [`Self::reached_submissions`] says so.
+    fn of_scope(scope: &'a SubmissionScope, backend: DbBackend) -> Self {
         Self {
-            backend: sea_orm::ConnectionTrait::get_database_backend(&**txn),
-            txn: Some(txn),
+            backend,
+            scope: Some(scope),
+            reached_submissions: AtomicBool::new(false),
         }
     }
 
     /// An anonymous caller's: the catalog, and no reports at all.
     pub fn anonymous(backend: DbBackend) -> Self {
-        Self { backend, txn: None }
+        Self {
+            backend,
+            scope: None,
+            reached_submissions: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether anything compiled here reaches submissions.
+    fn reached_submissions(&self) -> bool {
+        self.reached_submissions.load(Ordering::Relaxed)
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -225,8 +249,9 @@ impl<'a> Reach<'a> {
         column: submission::Column,
         filter: &Filter<P>,
     ) -> ServiceResult<SelectStatement> {
-        let rule = match self.txn {
-            Some(txn) => txn.submission_condition(),
+        self.reached_submissions.store(true, Ordering::Relaxed);
+        let rule = match self.scope {
+            Some(scope) => scope.submission_condition(),
             None => Condition::all().add(Expr::val(1).eq(0)),
         };
         Ok(Query::select()
@@ -249,7 +274,8 @@ impl<'a> Reach<'a> {
 
 /// One page of `base` (a select of a catalog table's rows) narrowed by `filter`, in the
 /// order of `keys`. A signed-in caller's filter reaches its submissions (in a scoped
-/// transaction); an anonymous caller's reaches none.
+/// transaction, opened only for a filter that does: the rest is one statement); an
+/// anonymous caller's reaches none.
 #[tracing::instrument(skip_all, level = "debug")]
 pub async fn catalog_page<M: FromQueryResult, P: Predicate>(
     db: &DatabaseConnection,
@@ -260,21 +286,20 @@ pub async fn catalog_page<M: FromQueryResult, P: Predicate>(
     page: &PageRequest,
 ) -> ServiceResult<Page<M>> {
     filter.check()?;
+    let backend = db.get_database_backend();
+    let reach = match scope {
+        Some(scope) => Reach::of_scope(scope, backend),
+        None => Reach::anonymous(backend),
+    };
+    base.cond_where(filter.condition(&reach)?);
     match scope {
-        Some(scope) => {
+        Some(scope) if reach.reached_submissions() => {
             let txn = scope.begin(db, Intent::Read).await?;
-            let rows = {
-                let reach = Reach::scoped(&txn);
-                base.cond_where(filter.condition(&reach)?);
-                paginate(&*txn, base, keys, page).await?
-            };
+            let rows = paginate(&*txn, base, keys, page).await?;
             txn.commit().await?;
             Ok(rows)
         }
-        None => {
-            base.cond_where(filter.condition(&Reach::anonymous(db.get_database_backend()))?);
-            paginate(db, base, keys, page).await
-        }
+        _ => paginate(db, base, keys, page).await,
     }
 }
 

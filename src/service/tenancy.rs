@@ -162,7 +162,9 @@ impl SubmissionScope {
     }
 
     /// The rule as a filter on `submission`.
-    fn condition(&self) -> Condition {
+    /// The rule as a condition on `submission`. Only a scoped transaction lets its rows
+    /// through on PostgreSQL; elsewhere the condition is what keeps them in scope.
+    pub(crate) fn submission_condition(&self) -> Condition {
         self.reach()
             .into_iter()
             .fold(Condition::any(), |any, reach| {
@@ -249,7 +251,7 @@ pub struct ScopedTxn<'s> {
 impl ScopedTxn<'_> {
     /// The submissions the scope reaches, as a query to narrow further.
     pub fn submissions(&self) -> Select<submission::Entity> {
-        submission::Entity::find().filter(self.scope.condition())
+        submission::Entity::find().filter(self.scope.submission_condition())
     }
 
     /// Ids of the submissions the scope reaches, as a subquery.
@@ -257,13 +259,18 @@ impl ScopedTxn<'_> {
         Query::select()
             .column(submission::Column::Id)
             .from(submission::Entity)
-            .cond_where(self.scope.condition())
+            .cond_where(self.scope.submission_condition())
             .to_owned()
     }
 
     /// The rule as a condition on `submission`, for aggregates that join it.
     pub fn submission_condition(&self) -> Condition {
-        self.scope.condition()
+        self.scope.submission_condition()
+    }
+
+    /// The scope the transaction is under.
+    pub fn scope(&self) -> &SubmissionScope {
+        self.scope
     }
 
     /// See [`SubmissionScope::surveys_own_agency_only`].

@@ -172,3 +172,58 @@ async fn a_save_runs_a_handful_of_statements(app: TestApp) {
 }
 
 on_both_databases!(a_save_runs_a_handful_of_statements);
+
+/// A catalog list opens no scoped transaction (it is one statement) unless its filter
+/// reaches reports, and then it does (on PostgreSQL, row-level security lets reports
+/// through only there), and the filter still finds them.
+async fn a_catalog_list_reaches_reports_only_through_its_filter(app: TestApp) {
+    open_window(&app, "2024", 48).await.data();
+    let tayson = app.client("tayson").await;
+    let tasks = led_tasks(&tayson, "ubnd-tay-son").await;
+    for (task, status) in tasks.iter().zip(["SUBMITTED", "RETURNED"]) {
+        submission_in(&app, &tayson, task, "2024", status).await;
+    }
+    let scoped_per_list = usize::from(app.backend == "postgres");
+
+    let scoped = app.scoped_transaction_count();
+    let catalog = tayson
+        .graphql("{ tasks(first: 5) { edges { node { id } } } }", json!({}))
+        .await;
+    assert_eq!(
+        catalog.data()["tasks"]["edges"].as_array().unwrap().len(),
+        5
+    );
+    assert_eq!(
+        app.scoped_transaction_count() - scoped,
+        0,
+        "no report reached"
+    );
+
+    let scoped = app.scoped_transaction_count();
+    let reported = tayson
+        .graphql(
+            "{ tasks(first: 100, filter: { submissions: { some: {} } }) { edges { node { id } } }
+               agencies(first: 100, filter: { submissions: { some: { status: { equalTo: RETURNED } } } }) { edges { node { code } } } }",
+            json!({}),
+        )
+        .await;
+    let data = reported.data();
+    let mut found: Vec<&str> = data["tasks"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap())
+        .collect();
+    found.sort_unstable();
+    let mut expected: Vec<&str> = tasks[..2].iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(found, expected, "the tasks reported on");
+    assert_eq!(data["agencies"]["edges"][0]["node"]["code"], "ubnd-tay-son");
+    assert_eq!(
+        app.scoped_transaction_count() - scoped,
+        2 * scoped_per_list,
+        "each list whose filter reaches reports is scoped"
+    );
+}
+
+on_both_databases!(a_catalog_list_reaches_reports_only_through_its_filter);

@@ -38,6 +38,8 @@ pub struct TestApp {
     pub owner_url: Option<String>,
     config: ServerConfig,
     statements: Arc<AtomicUsize>,
+    /// Scoped transactions opened on PostgreSQL (their settings statements).
+    scoped_transactions: Arc<AtomicUsize>,
     /// Token of the default caller (the analyst), signed in on first use.
     default_token: OnceCell<String>,
     _dir: Option<tempfile::TempDir>,
@@ -182,11 +184,16 @@ impl TestApp {
         let mut conn = db::connect(url, 5).await.expect("connect test database");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
+        let scoped_transactions = Arc::new(AtomicUsize::new(0));
+        let scoped = scoped_transactions.clone();
         conn.set_metric_callback(move |info| {
             if std::env::var("PLANTRACK_TRACE_SQL").is_ok() {
                 say(&info.statement.sql);
             }
             counter.fetch_add(1, Ordering::SeqCst);
+            if info.statement.sql.contains("set_config('app.agency_id'") {
+                scoped.fetch_add(1, Ordering::SeqCst);
+            }
         });
         let events = EventBus::for_database(&conn, url).await.expect("event bus");
         let app = http::App::new(conn.clone(), events, config.clone());
@@ -198,6 +205,7 @@ impl TestApp {
             owner_url: None,
             config,
             statements,
+            scoped_transactions,
             default_token: OnceCell::new(),
             _dir: dir,
         }
@@ -256,6 +264,12 @@ impl TestApp {
     /// SQL statements run so far through the app's connection.
     pub fn statement_count(&self) -> usize {
         self.statements.load(Ordering::SeqCst)
+    }
+
+    /// Scoped transactions opened so far on PostgreSQL (none are counted on SQLite, which
+    /// has no settings to make).
+    pub fn scoped_transaction_count(&self) -> usize {
+        self.scoped_transactions.load(Ordering::SeqCst)
     }
 
     pub async fn request(&self, request: Request<Body>) -> (StatusCode, Vec<u8>) {
