@@ -202,6 +202,8 @@ pub struct Reach<'a> {
     scope: Option<&'a SubmissionScope>,
     /// Set once a condition compiled here reaches submissions: on PostgreSQL it must then
     /// run in a scoped transaction, where row-level security lets the rows through.
+    /// Atomic, not a `Cell`: a reach may live across an await of a future that must be
+    /// `Send`.
     reached_submissions: AtomicBool,
 }
 

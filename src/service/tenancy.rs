@@ -161,7 +161,6 @@ impl SubmissionScope {
         reach
     }
 
-    /// The rule as a filter on `submission`.
     /// The rule as a condition on `submission`. Only a scoped transaction lets its rows
     /// through on PostgreSQL; elsewhere the condition is what keeps them in scope.
     pub(crate) fn submission_condition(&self) -> Condition {
