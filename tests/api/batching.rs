@@ -110,21 +110,23 @@ async fn statements_per_request_do_not_grow_with_concurrency(app: TestApp) {
     // A sign-in checked in the last second is not read again (`sign_ins`): each count
     // starts from none kept, and the requests that find one kept run fewer statements.
     sign_ins::forget_all();
-    let (alone, ids) = at_once(&app, &token, 1).await;
+    let (first, ids) = at_once(&app, &token, 1).await;
     assert_eq!(ids.len(), 6, "the analyst sees the six reports");
     // One statement per row would be over 44 for the agencies alone.
-    assert!(alone < 30, "{alone} statements for the dashboard");
+    assert!(first < 30, "{first} statements for the dashboard");
     // The user and the scope of its agency: what a kept sign-in saves. Other tests of
     // this process sign out meanwhile, which forgets every kept sign-in: a request may
     // then read its sign-in twice (when it arrives, and when its operation runs).
     const SIGN_IN: usize = 2;
-    let per_request = |clients: usize| (alone - SIGN_IN) * clients..=(alone + SIGN_IN) * clients;
     sign_ins::forget_all();
     let rerun = at_once(&app, &token, 1).await.0;
     assert!(
-        per_request(1).contains(&rerun),
-        "a rerun runs {rerun}, alone {alone}"
+        first.abs_diff(rerun) <= SIGN_IN,
+        "a rerun runs {rerun}, the first {first}"
     );
+    // The request alone, without a sign-in read twice (which either run may have met).
+    let alone = first.min(rerun);
+    let per_request = |clients: usize| (alone - SIGN_IN) * clients..=(alone + SIGN_IN) * clients;
     for clients in [16, 64] {
         sign_ins::forget_all();
         let (statements, _) = at_once(&app, &token, clients).await;
