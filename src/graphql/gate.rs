@@ -14,7 +14,7 @@ use std::{
 };
 
 use async_graphql::{
-    BatchRequest, BatchResponse, Data, Executor, Request, Response, ServerError,
+    BatchRequest, Data, Executor, Request, Response, ServerError,
     futures_util::stream::{self, BoxStream},
 };
 use futures_util::StreamExt;
@@ -73,14 +73,9 @@ impl Gate {
         self.0.schema.sdl_with_options(options)
     }
 
-    /// Runs one operation (a query or a mutation) to its answer, at most `max_bytes` long,
-    /// and says how long the answer is.
-    async fn run(
-        &self,
-        schema: &AppSchema,
-        request: Request,
-        max_bytes: usize,
-    ) -> (Response, usize) {
+    /// Runs one operation (a query or a mutation) to its answer, and serializes the answer
+    /// once: to its JSON, at most `max_bytes` long (an error in its place when longer).
+    async fn run(&self, schema: &AppSchema, request: Request, max_bytes: usize) -> Answer {
         let started = Instant::now();
         let span = tracing::info_span!("graphql", operation = Empty, kind = Empty);
         let (operation, admitted) = self.admit(request, None).await;
@@ -89,9 +84,37 @@ impl Gate {
             Ok(request) => schema.execute(request).instrument(span).await,
             Err(error) => Response::from_errors(vec![error]),
         };
-        let (response, size) = bounded(coded(response), max_bytes);
-        observe::operation_done(&operation, started, &response.errors);
-        (response, size)
+        let answer = Answer::bounded(coded(response), max_bytes);
+        observe::operation_done(&operation, started, &answer.response.errors);
+        answer
+    }
+
+    /// One operation's answer as it leaves over HTTP, serialized once (see [`Answer`]).
+    pub async fn answer(&self, request: Request) -> Answer {
+        self.run(&self.0.schema, request, self.0.max_response_bytes)
+            .await
+            .without_data()
+    }
+
+    /// The answers of a single request or of a batch, as they leave over HTTP. A batch's
+    /// operations run one after the other on the schema that charges the batch's shared
+    /// budget (`cost::BatchBudget`, in each request's data), and its answers share the
+    /// size limit of one.
+    pub async fn answer_batch(&self, batch: BatchRequest) -> Answers {
+        match batch {
+            BatchRequest::Single(request) => self.answer(request).await.into(),
+            BatchRequest::Batch(requests) => {
+                let schema = self.batch_schema();
+                let mut left = self.0.max_response_bytes;
+                let mut answers = Vec::with_capacity(requests.len());
+                for request in requests {
+                    let answer = self.run(schema, request, left).await.without_data();
+                    left = left.saturating_sub(answer.json.len());
+                    answers.push(answer);
+                }
+                Answers::Batch(answers)
+            }
+        }
     }
 
     /// Checks a request before the schema sees it, and gives it what it runs with: the
@@ -161,46 +184,112 @@ impl Gate {
     }
 }
 
-/// The answer and its size, or an error in its place when it is larger than `max_bytes`,
-/// so that one request cannot hand a client (or the server's memory on the way out) an
-/// unbounded document.
-fn bounded(response: Response, max_bytes: usize) -> (Response, usize) {
-    if let Some(size) = guard::size_within(&response, max_bytes) {
-        return (response, size);
-    }
-    let error = ServiceError::TooLarge(format!(
-        "the answer is larger than {max_bytes} bytes: ask for fewer fields or a smaller page"
-    ));
-    let refusal = Response::from_errors(vec![request_error(&error)]);
-    let size = guard::size_within(&refusal, usize::MAX).unwrap_or_default();
-    (refusal, size)
+/// Error codes of a request that never ran: its answer has no `data` entry, as GraphQL
+/// over HTTP specifies (async-graphql writes `"data": null` always).
+const NEVER_RAN: [&str; 3] = [
+    "GRAPHQL_PARSE_FAILED",
+    "GRAPHQL_VALIDATION_FAILED",
+    "QUERY_TOO_COMPLEX",
+];
+
+/// An operation's answer serialized once, where it is bounded: `json` is the text the size
+/// limit counted, and what is sent. `response` keeps what the transport reads besides (the
+/// errors, cache control and headers); [`Answer::without_data`] drops its data, so that a
+/// large answer is not held twice while it is sent.
+pub struct Answer {
+    pub response: Response,
+    pub json: Vec<u8>,
+    /// The operation never ran: its document did not parse or validate, or was over the
+    /// limits (GraphQL over HTTP answers such a single request 400).
+    pub never_ran: bool,
 }
 
+impl Answer {
+    /// A (small) answer made outside the schema, such as a refusal, unbounded.
+    pub fn of(response: Response) -> Self {
+        Self::bounded(response, usize::MAX)
+    }
+
+    /// The answer, or a TOO_LARGE error in its place when its JSON is longer than
+    /// `max_bytes`, so that one request cannot hand a client (or the server's memory on
+    /// the way out) an unbounded document.
+    fn bounded(response: Response, max_bytes: usize) -> Self {
+        let never_ran = never_ran(&response);
+        if let Some(json) = json_of(&response, never_ran, max_bytes) {
+            return Self {
+                response,
+                json,
+                never_ran,
+            };
+        }
+        let error = ServiceError::TooLarge(format!(
+            "the answer is larger than {max_bytes} bytes: ask for fewer fields or a smaller page"
+        ));
+        let refusal = Response::from_errors(vec![request_error(&error)]);
+        let json = json_of(&refusal, false, usize::MAX).unwrap_or_default();
+        Self {
+            response: refusal,
+            json,
+            never_ran: false,
+        }
+    }
+
+    fn without_data(mut self) -> Self {
+        self.response.data = async_graphql::Value::Null;
+        self
+    }
+}
+
+/// The answers of a request: one, or a batch's in order.
+pub enum Answers {
+    Single(Box<Answer>),
+    Batch(Vec<Answer>),
+}
+
+impl From<Answer> for Answers {
+    fn from(answer: Answer) -> Self {
+        Answers::Single(Box::new(answer))
+    }
+}
+
+impl From<Response> for Answers {
+    fn from(response: Response) -> Self {
+        Answers::Single(Box::new(Answer::of(response)))
+    }
+}
+
+fn never_ran(response: &Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && response.errors.iter().any(|error| {
+            error
+                .extensions
+                .as_ref()
+                .and_then(|extensions| extensions.get("code"))
+                .is_some_and(|code| {
+                    matches!(code, async_graphql::Value::String(code) if NEVER_RAN.contains(&code.as_str()))
+                })
+        })
+}
+
+/// The JSON of a response, if at most `max_bytes` long; without `data` where it never ran.
+fn json_of(response: &Response, never_ran: bool, max_bytes: usize) -> Option<Vec<u8>> {
+    if !never_ran {
+        return guard::json_within(response, max_bytes);
+    }
+    let mut value = serde_json::to_value(response).ok()?;
+    if let Some(object) = value.as_object_mut() {
+        object.remove("data");
+    }
+    guard::json_within(&value, max_bytes)
+}
+
+/// What async-graphql's transports call: the WebSocket (below) and the export, which reads
+/// an answer's data rather than sending it.
 impl Executor for Gate {
     async fn execute(&self, request: Request) -> Response {
         self.run(&self.0.schema, request, self.0.max_response_bytes)
             .await
-            .0
-    }
-
-    /// A batch's operations run one after the other on the schema that charges the
-    /// batch's shared budget (`cost::BatchBudget`, in each request's data).
-    async fn execute_batch(&self, batch: BatchRequest) -> BatchResponse {
-        match batch {
-            BatchRequest::Single(request) => BatchResponse::Single(self.execute(request).await),
-            BatchRequest::Batch(requests) => {
-                let schema = self.batch_schema();
-                // The answers of a batch share the size limit of one.
-                let mut left = self.0.max_response_bytes;
-                let mut responses = Vec::with_capacity(requests.len());
-                for request in requests {
-                    let (response, size) = self.run(schema, request, left).await;
-                    left = left.saturating_sub(size);
-                    responses.push(response);
-                }
-                BatchResponse::Batch(responses)
-            }
-        }
+            .response
     }
 
     /// Every operation of a WebSocket, subscriptions and the rest: checked as any, with
@@ -227,9 +316,9 @@ impl Executor for Gate {
             answers.map(move |response| {
                 // Moved in: the gauge goes down when the stream is dropped.
                 let _ = &active;
-                let (response, _) = bounded(coded(response), gate.0.max_response_bytes);
-                observe::count_errors(&response.errors);
-                response
+                let answer = Answer::bounded(coded(response), gate.0.max_response_bytes);
+                observe::count_errors(&answer.response.errors);
+                answer.response
             })
         })
         .flatten()

@@ -9,7 +9,7 @@
 use std::{any::TypeId, collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    Request, Response, ServerError, ServerResult, ValidationResult,
+    Request, ServerError, ServerResult, ValidationResult,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation},
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
@@ -224,26 +224,29 @@ pub fn with_code(mut error: ServerError, code: &str) -> ServerError {
     error
 }
 
-/// The size of an answer serialized, if it is at most `limit` bytes; measured by
-/// serializing it into a counter that stops at the limit.
-pub fn size_within(response: &Response, limit: usize) -> Option<usize> {
-    let mut counter = ByteCounter { count: 0, limit };
-    serde_json::to_writer(&mut counter, response).ok()?;
-    Some(counter.count)
+/// An answer as JSON, if it is at most `limit` bytes long: serialization stops at the
+/// limit, so an answer too large to send is never written out whole.
+pub fn json_within(response: &impl serde::Serialize, limit: usize) -> Option<Vec<u8>> {
+    let mut out = LimitedBuffer {
+        bytes: Vec::new(),
+        limit,
+    };
+    serde_json::to_writer(&mut out, response).ok()?;
+    Some(out.bytes)
 }
 
-/// An `io::Write` that only counts, and fails once past its limit.
-struct ByteCounter {
-    count: usize,
+/// An `io::Write` into memory that fails once past its limit.
+struct LimitedBuffer {
+    bytes: Vec<u8>,
     limit: usize,
 }
 
-impl std::io::Write for ByteCounter {
+impl std::io::Write for LimitedBuffer {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.count += buf.len();
-        if self.count > self.limit {
+        if self.bytes.len().saturating_add(buf.len()) > self.limit {
             return Err(std::io::Error::other("over the limit"));
         }
+        self.bytes.extend_from_slice(buf);
         Ok(buf.len())
     }
 

@@ -5,7 +5,7 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use async_graphql::{
-    Executor, Request, Variables,
+    Request, Variables,
     parser::types::{DocumentOperations, OperationType},
 };
 use axum::{
@@ -134,7 +134,7 @@ pub(super) async fn graphql_get(
     let request = caller
         .prepare(&app, request, &batches, &budget)
         .data(EditedDocument);
-    media.answer(batches.run(app.schema.execute(request)).await)
+    media.answer(batches.run(app.schema.answer(request)).await)
 }
 
 /// Whether the operation the request names (or its only one) is a query; an unknown

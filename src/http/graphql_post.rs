@@ -8,7 +8,7 @@
 //! request, an empty batch), 413 PAYLOAD_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE.
 use std::{net::SocketAddr, sync::Arc};
 
-use async_graphql::{BatchRequest, Executor, Request};
+use async_graphql::{BatchRequest, Request};
 use axum::{
     Extension,
     body::Bytes,
@@ -77,7 +77,7 @@ pub(super) async fn graphql_post(
             BatchRequest::Batch(requests.into_iter().map(prepare).collect())
         }
     };
-    media.answer(batches.run(app.schema.execute_batch(batch)).await)
+    media.answer(batches.run(app.schema.answer_batch(batch)).await)
 }
 
 /// The requests with the documents their persisted-query hashes name (see `persisted`).

@@ -8,14 +8,16 @@
 //! type gets 406.
 use async_graphql::BatchResponse;
 use axum::{
+    body::Body,
     http::{
         HeaderMap, HeaderValue, StatusCode,
-        header::{ACCEPT, CONTENT_TYPE},
+        header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE},
     },
     response::{IntoResponse, Response},
 };
 
 use super::error;
+use crate::graphql::gate::Answers;
 
 /// How a GraphQL answer is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,13 +28,6 @@ pub enum Media {
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
-
-/// Error codes of a request that did not run: its answer has no `data`.
-const NOT_RUN: [&str; 3] = [
-    "GRAPHQL_PARSE_FAILED",
-    "GRAPHQL_VALIDATION_FAILED",
-    "QUERY_TOO_COMPLEX",
-];
 
 impl Media {
     /// The type the `Accept` header prefers (by `q`, the specified type first on a tie).
@@ -79,28 +74,44 @@ impl Media {
         })
     }
 
-    /// A GraphQL answer (or a batch of them) in this media type.
-    pub fn answer(self, response: impl Into<BatchResponse>) -> Response {
-        let response = response.into();
-        let status = match (&response, self) {
-            (BatchResponse::Single(single), Media::GraphqlResponseJson) if not_run(single) => {
+    /// A GraphQL answer (or a batch of them) in this media type: its JSON as the gate
+    /// serialized it, with the cache control and headers async-graphql gives it.
+    pub fn answer(self, answers: impl Into<Answers>) -> Response {
+        let answers = answers.into();
+        let status = match (&answers, self) {
+            (Answers::Single(single), Media::GraphqlResponseJson) if single.never_ran => {
                 StatusCode::BAD_REQUEST
             }
             _ => StatusCode::OK,
         };
-        let any_not_run = match &response {
-            BatchResponse::Single(single) => not_run(single),
-            BatchResponse::Batch(batch) => batch.iter().any(not_run),
+        let (body, responses) = match answers {
+            Answers::Single(answer) => (answer.json, BatchResponse::Single(answer.response)),
+            Answers::Batch(answers) => {
+                let mut body = Vec::with_capacity(answers.iter().map(|a| a.json.len() + 1).sum());
+                let mut responses = Vec::with_capacity(answers.len());
+                body.push(b'[');
+                for (i, answer) in answers.into_iter().enumerate() {
+                    if i > 0 {
+                        body.push(b',');
+                    }
+                    body.extend_from_slice(&answer.json);
+                    responses.push(answer.response);
+                }
+                body.push(b']');
+                (body, BatchResponse::Batch(responses))
+            }
         };
-        let mut answer = if any_not_run {
-            without_data(&response)
-        } else {
-            async_graphql_axum::GraphQLResponse::from(response).into_response()
-        };
+        let mut answer = Response::new(Body::from(body));
         *answer.status_mut() = status;
-        answer
-            .headers_mut()
-            .insert(CONTENT_TYPE, self.content_type());
+        let headers = answer.headers_mut();
+        headers.insert(CONTENT_TYPE, self.content_type());
+        if responses.is_ok()
+            && let Some(cache_control) = responses.cache_control().value()
+            && let Ok(value) = HeaderValue::from_str(&cache_control)
+        {
+            headers.insert(CACHE_CONTROL, value);
+        }
+        headers.extend(responses.http_headers());
         answer
     }
 }
@@ -118,38 +129,6 @@ impl IntoResponse for NotAcceptable {
              the Accept header allows neither",
         )
     }
-}
-
-/// The answer with no `data` entry where the request never ran, as GraphQL specifies
-/// (async-graphql writes `"data": null` always).
-fn without_data(response: &BatchResponse) -> Response {
-    let strip = |single: &async_graphql::Response| {
-        let mut value = serde_json::to_value(single).unwrap_or_default();
-        if not_run(single)
-            && let Some(object) = value.as_object_mut()
-        {
-            object.remove("data");
-        }
-        value
-    };
-    let body = match response {
-        BatchResponse::Single(single) => strip(single),
-        BatchResponse::Batch(batch) => batch.iter().map(strip).collect(),
-    };
-    axum::Json(body).into_response()
-}
-
-/// Whether a response is that of a request that never ran.
-fn not_run(response: &async_graphql::Response) -> bool {
-    response.data == async_graphql::Value::Null
-        && response.errors.iter().any(|e| {
-            e.extensions
-                .as_ref()
-                .and_then(|extensions| extensions.get("code"))
-                .is_some_and(|code| {
-                    matches!(code, async_graphql::Value::String(code) if NOT_RUN.contains(&code.as_str()))
-                })
-        })
 }
 
 #[cfg(test)]
