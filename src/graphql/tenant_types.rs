@@ -1,6 +1,7 @@
 //! Object types of identity and reporting: users, submissions, evidence, history,
 //! reporting windows. Submission relations go through the per-request tenant loaders,
-//! which apply the caller's scope.
+//! which apply the caller's scope. Those that come in long lists resolve their fields one
+//! after the other, as the plan's do (see `types`).
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::Utc;
 use entity::{
@@ -82,7 +83,7 @@ pub struct Submission(pub submission::Model);
 
 /// An agency's report on one task for one reporting period (a year or a half-year): one
 /// per agency, task and period.
-#[Object]
+#[Object(serial)]
 impl Submission {
     /// Opaque global id, accepted by `node(id:)`.
     pub async fn id(&self) -> ID {
@@ -203,7 +204,7 @@ pub struct SubmissionEvidence(pub submission_deliverable::Model);
 
 /// What a report says of one deliverable of its task: how far it has come, and the
 /// document that shows it.
-#[Object]
+#[Object(serial)]
 impl SubmissionEvidence {
     /// The task's deliverable this evidence is for.
     async fn deliverable(&self, ctx: &Context<'_>) -> Result<Deliverable> {
@@ -230,7 +231,7 @@ impl SubmissionEvidence {
 pub struct AuditEntry(pub audit_log::Model);
 
 /// One change to a submission, as the audit log keeps it.
-#[Object]
+#[Object(serial)]
 impl AuditEntry {
     /// create, update, submit, accept, return, …
     async fn action(&self) -> &str {

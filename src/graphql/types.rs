@@ -1,5 +1,13 @@
 //! Object types of the plan: thin wrappers over entity rows whose relations go through
 //! the per-request loaders.
+//!
+//! The types that come in long lists (tasks, agencies, deliverables, periods, reports…)
+//! resolve their fields one after the other (`#[Object]`). Most fields read the
+//! row; a relation waits on a loader that batches it across the whole list either way, so
+//! running one object's fields side by side gains nothing, and async-graphql would give
+//! each object a set of futures (an allocation and wake-ups per field; measured in
+//! bench/BENCHMARKS.md, run 9). Two relations of one object are two loader
+//! rounds, one after the other, each still one statement for the whole list.
 use async_graphql::{Context, ID, Interface, Object, Result, dataloader::Loader};
 use entity::{
     agency, agency_group, assignment, deliverable, period, plan, reporting_window, section, task,
@@ -267,7 +275,7 @@ pub struct Task(pub task::Model);
 
 /// A task of a plan (one row of its appendix): what is to be done, by whom, producing
 /// what, and when.
-#[Object]
+#[Object(serial)]
 impl Task {
     /// Opaque global id, accepted by `node(id:)`.
     async fn id(&self) -> ID {
@@ -392,7 +400,7 @@ pub struct Assignment(pub assignment::Model);
 
 /// One assignee of a task as the plan names it: one agency, or a collective group of
 /// agencies, as lead or as partner.
-#[Object]
+#[Object(serial)]
 impl Assignment {
     /// Lead (cơ quan chủ trì), obliged to report, or partner (cơ quan phối hợp).
     async fn role(&self) -> Result<AssignmentRole> {
@@ -434,7 +442,7 @@ impl Assignment {
 pub struct Deliverable(pub deliverable::Model);
 
 /// A product (sản phẩm) a task must deliver, e.g. "Tài liệu tuyên truyền".
-#[Object]
+#[Object(serial)]
 impl Deliverable {
     /// Opaque global id, accepted by `node(id:)`.
     async fn id(&self) -> ID {
@@ -473,7 +481,7 @@ pub struct Agency(pub agency::Model);
 
 /// A body the plans name: a department, a district, another provincial body, a mass
 /// organization or a ministry. Tenant agencies report on their tasks.
-#[Object]
+#[Object(serial)]
 impl Agency {
     /// Opaque global id, accepted by `node(id:)`.
     async fn id(&self) -> ID {
@@ -634,7 +642,7 @@ pub struct Period(pub period::Model);
 
 /// A span of time: a year (`2024`) or half-year (`2024S1`), which reports are made for,
 /// or a phase of a plan (`2021-2025`), which tasks run over.
-#[Object]
+#[Object(serial)]
 impl Period {
     /// Opaque global id, accepted by `node(id:)`.
     async fn id(&self) -> ID {
