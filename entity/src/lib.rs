@@ -1,4 +1,5 @@
-//! SeaORM entities of plantrack: one module per table, models only.
+//! SeaORM entities of plantrack: one module per table, models only; and the most read
+//! models read by position (`by_position`).
 pub mod agency;
 pub mod agency_group;
 pub mod agency_group_member;
@@ -6,6 +7,7 @@ pub mod agency_succession;
 pub mod api_token;
 pub mod assignment;
 pub mod audit_log;
+pub mod by_position;
 pub mod deliverable;
 pub mod period;
 pub mod plan;

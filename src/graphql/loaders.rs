@@ -18,11 +18,11 @@ use async_graphql::{
     dataloader::{DataLoader, HashMapCache, Loader},
 };
 use entity::{
-    agency, agency_group, assignment, audit_log, deliverable, period, reporting_window, section,
-    submission, submission_deliverable, task, user,
+    agency, agency_group, assignment, audit_log, by_position::ByPosition, deliverable, period,
+    reporting_window, section, submission, submission_deliverable, task, user,
 };
 use futures_util::{StreamExt, future::BoxFuture, stream::FuturesUnordered};
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::{DatabaseConnection, EntityTrait, FromQueryResult};
 
 use crate::service::{
     ServiceError,
@@ -183,6 +183,7 @@ impl<E> Loader<ById<E>> for CatalogLoader
 where
     E: EntityTrait + Send + Sync,
     E::Model: Clone + Send + Sync + RowId,
+    ByPosition<E::Model>: FromQueryResult,
 {
     type Value = E::Model;
     type Error = Arc<ServiceError>;

@@ -4,8 +4,8 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::{
-    agency, agency_group, agency_succession, assignment, deliverable, period, plan, plan_recipient,
-    section, task, task_period,
+    agency, agency_group, agency_succession, assignment, by_position::ByPosition, deliverable,
+    period, plan, plan_recipient, section, task, task_period,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
@@ -31,10 +31,12 @@ fn holds_today<C: sea_orm::ColumnTrait>(from: C, to: C) -> sea_orm::Condition {
     timeline::holds_on(Expr::col(from), Expr::col(to), Expr::val(timeline::today()))
 }
 
-/// Rows of any table whose primary key is `id`, in no particular order.
+/// Rows of a table whose primary key is `id`, in no particular order (read by position:
+/// the loaders' look-ups).
 pub async fn find_by_ids<E, C>(db: &C, ids: &[i64]) -> ServiceResult<Vec<E::Model>>
 where
     E: EntityTrait,
+    ByPosition<E::Model>: FromQueryResult,
     C: ConnectionTrait,
 {
     if ids.is_empty() {
@@ -42,8 +44,12 @@ where
     }
     Ok(E::find()
         .filter(Expr::col((E::default(), Alias::new("id"))).is_in(ids.iter().copied()))
+        .into_model::<ByPosition<E::Model>>()
         .all(db)
-        .await?)
+        .await?
+        .into_iter()
+        .map(|row| row.0)
+        .collect())
 }
 
 pub async fn plan_by_code<C: ConnectionTrait>(

@@ -99,6 +99,22 @@ pub struct Page<T> {
     pub total_count: Option<u64>,
 }
 
+impl<T> Page<T> {
+    /// The same page with each item mapped.
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self
+                .items
+                .into_iter()
+                .map(|(cursor, item)| (cursor, f(item)))
+                .collect(),
+            has_next_page: self.has_next_page,
+            has_previous_page: self.has_previous_page,
+            total_count: self.total_count,
+        }
+    }
+}
+
 /// What type a sort key's values have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyKind {

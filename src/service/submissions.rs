@@ -6,7 +6,8 @@ use std::collections::HashSet;
 
 use chrono::Utc;
 use entity::{
-    agency, deliverable, period, reporting_window, submission, submission_deliverable, task,
+    agency, by_position::ByPosition, deliverable, period, reporting_window, submission,
+    submission_deliverable, task,
 };
 use sea_orm::{
     ActiveValue::Set,
@@ -875,14 +876,14 @@ pub async fn list(
         without_search_text(&mut select);
         // The count is a scan of every report the caller sees: counted apart, once for
         // all who ask it at the same time (`coalesce`).
-        let rows = paginate(
+        let rows = paginate::<ByPosition<submission::Model>, _>(
             &*txn,
             select.clone(),
             &keys,
             &request.clone().counting(false),
         )
         .await?;
-        (select, rows)
+        (select, rows.map(|row| row.0))
     };
     txn.commit().await?;
     if request.count {

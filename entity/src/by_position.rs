@@ -1,0 +1,196 @@
+//! The models read most (a page of reports, and the plan's rows its loaders look up by
+//! id), read by position.
+//!
+//! SeaORM's derived `FromQueryResult` finds each cell by its column's name (a hash look-up
+//! per cell) and, for every NULL cell, formats an error message that it then throws away:
+//! on a page of 100 reports that was about a tenth of the server's instructions
+//! (bench/BENCHMARKS.md, run 10). These read each column at its place in the entity's
+//! column list — where `Entity::find()` selects it — straight from sqlx, with the same
+//! decoding. Debug builds (the tests) check every cell's column name.
+use sea_orm::{
+    ColumnTrait, DbErr, FromQueryResult, QueryResult,
+    sqlx::{self, Column as _, Postgres, Row as _, Sqlite},
+};
+
+use crate::{
+    agency, agency_group, deliverable, period, plan, reporting_window, section, submission, task,
+    user,
+};
+
+/// A model read by position: `select.into_model::<ByPosition<Model>>()`, for a select of
+/// the entity's columns in their order (others may follow).
+pub struct ByPosition<M>(pub M);
+
+/// A value both databases decode.
+pub trait Cell:
+    for<'r> sqlx::Decode<'r, Postgres>
+    + sqlx::Type<Postgres>
+    + for<'r> sqlx::Decode<'r, Sqlite>
+    + sqlx::Type<Sqlite>
+{
+}
+
+impl<T> Cell for T where
+    T: for<'r> sqlx::Decode<'r, Postgres>
+        + sqlx::Type<Postgres>
+        + for<'r> sqlx::Decode<'r, Sqlite>
+        + sqlx::Type<Sqlite>
+{
+}
+
+/// The cell of `column` (the `index`-th of its entity's columns); NULL is `None` for an
+/// `Option`, without an error made and discarded.
+fn cell<T: Cell>(row: &QueryResult, index: usize, column: impl ColumnTrait) -> Result<T, DbErr> {
+    let decoded = if let Some(row) = row.try_as_pg_row() {
+        debug_assert_eq!(row.columns()[index].name(), column.as_str());
+        row.try_get(index)
+    } else if let Some(row) = row.try_as_sqlite_row() {
+        debug_assert_eq!(row.columns()[index].name(), column.as_str());
+        row.try_get(index)
+    } else {
+        return Err(DbErr::Type(
+            "rows are read by position from sqlx only".into(),
+        ));
+    };
+    decoded.map_err(|error| DbErr::Type(format!("{}: {error}", column.as_str())))
+}
+
+/// `FromQueryResult` by position for a model, from its fields and their columns.
+macro_rules! by_position {
+    ($($module:ident { $($field:ident: $column:ident),+ $(,)? })+) => {$(
+        impl FromQueryResult for ByPosition<$module::Model> {
+            fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+                use $module::Column;
+                if !pre.is_empty() {
+                    return Err(DbErr::Type(concat!(
+                        stringify!($module),
+                        " rows are read by position, not under a prefix"
+                    ).into()));
+                }
+                Ok(Self($module::Model {
+                    $($field: cell(row, Column::$column as usize, Column::$column)?,)+
+                }))
+            }
+        }
+    )+};
+}
+
+by_position! {
+    submission {
+        id: Id,
+        agency_id: AgencyId,
+        plan_id: PlanId,
+        task_id: TaskId,
+        period_id: PeriodId,
+        status: Status,
+        progress: Progress,
+        summary: Summary,
+        results: Results,
+        difficulties: Difficulties,
+        proposals: Proposals,
+        search_text: SearchText,
+        version: Version,
+        on_time: OnTime,
+        review_comment: ReviewComment,
+        created_at: CreatedAt,
+        created_by: CreatedBy,
+        updated_at: UpdatedAt,
+        updated_by: UpdatedBy,
+        submitted_at: SubmittedAt,
+        submitted_by: SubmittedBy,
+        reviewed_at: ReviewedAt,
+        reviewed_by: ReviewedBy,
+    }
+    task {
+        id: Id,
+        plan_id: PlanId,
+        section_id: SectionId,
+        number: Number,
+        content: Content,
+        search_text: SearchText,
+        schedule: Schedule,
+        timeframe_wording: TimeframeWording,
+        inferred_note: InferredNote,
+        position: Position,
+    }
+    agency {
+        id: Id,
+        jurisdiction: Jurisdiction,
+        code: Code,
+        name: Name,
+        short_name: ShortName,
+        search_text: SearchText,
+        kind: Kind,
+        is_tenant: IsTenant,
+        valid_from: ValidFrom,
+        valid_to: ValidTo,
+    }
+    plan {
+        id: Id,
+        code: Code,
+        jurisdiction: Jurisdiction,
+        title: Title,
+        issuer_id: IssuerId,
+        coordinator_id: CoordinatorId,
+        issued_on: IssuedOn,
+        start_year: StartYear,
+        end_year: EndYear,
+        effective_on: EffectiveOn,
+    }
+    section {
+        id: Id,
+        plan_id: PlanId,
+        numeral: Numeral,
+        title: Title,
+        position: Position,
+        part: Part,
+    }
+    period {
+        id: Id,
+        code: Code,
+        kind: Kind,
+        starts_on: StartsOn,
+        ends_on: EndsOn,
+        label: Label,
+    }
+    deliverable {
+        id: Id,
+        task_id: TaskId,
+        description: Description,
+        position: Position,
+        inferred: Inferred,
+        valid_from: ValidFrom,
+        valid_to: ValidTo,
+    }
+    agency_group {
+        id: Id,
+        jurisdiction: Jurisdiction,
+        code: Code,
+        name: Name,
+        plan_id: PlanId,
+        note: Note,
+        expands_to: ExpandsTo,
+    }
+    reporting_window {
+        id: Id,
+        plan_id: PlanId,
+        period_id: PeriodId,
+        opens_at: OpensAt,
+        due_at: DueAt,
+        closes_at: ClosesAt,
+        reopened: Reopened,
+        created_by: CreatedBy,
+        created_at: CreatedAt,
+        updated_at: UpdatedAt,
+    }
+    user {
+        id: Id,
+        agency_id: AgencyId,
+        username: Username,
+        display_name: DisplayName,
+        role: Role,
+        password_hash: PasswordHash,
+        disabled: Disabled,
+        created_at: CreatedAt,
+    }
+}
