@@ -1,5 +1,5 @@
-//! The models read most (a page of reports, and the plan's rows its loaders look up by
-//! id), read by position.
+//! The models read most (a page of reports, and the plan's rows its loaders read by id
+//! or by parent), read by position.
 //!
 //! SeaORM's derived `FromQueryResult` finds each cell by its column's name (a hash look-up
 //! per cell) and, for every NULL cell, formats an error message that it then throws away:
@@ -13,8 +13,8 @@ use sea_orm::{
 };
 
 use crate::{
-    agency, agency_group, deliverable, period, plan, reporting_window, section, submission, task,
-    user,
+    agency, agency_group, assignment, deliverable, period, plan, reporting_window, section,
+    submission, task, user,
 };
 
 /// A model read by position: `select.into_model::<ByPosition<Model>>()`, for a select of
@@ -122,6 +122,17 @@ by_position! {
         search_text: SearchText,
         kind: Kind,
         is_tenant: IsTenant,
+        valid_from: ValidFrom,
+        valid_to: ValidTo,
+    }
+    assignment {
+        id: Id,
+        task_id: TaskId,
+        role: Role,
+        agency_id: AgencyId,
+        group_id: GroupId,
+        wording: Wording,
+        position: Position,
         valid_from: ValidFrom,
         valid_to: ValidTo,
     }

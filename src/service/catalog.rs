@@ -9,7 +9,7 @@ use entity::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QueryTrait,
+    QueryOrder, QueryTrait, Select,
     sea_query::{Alias, Expr, ExprTrait, Order, Query},
 };
 
@@ -42,14 +42,22 @@ where
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(E::find()
-        .filter(Expr::col((E::default(), Alias::new("id"))).is_in(ids.iter().copied()))
-        .into_model::<ByPosition<E::Model>>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|row| row.0)
-        .collect())
+    all_by_position(
+        db,
+        E::find().filter(Expr::col((E::default(), Alias::new("id"))).is_in(ids.iter().copied())),
+    )
+    .await
+}
+
+/// Every row of a select of an entity's columns, read by position (`ByPosition`).
+async fn all_by_position<E, C>(db: &C, select: Select<E>) -> ServiceResult<Vec<E::Model>>
+where
+    E: EntityTrait,
+    ByPosition<E::Model>: FromQueryResult,
+    C: ConnectionTrait,
+{
+    let rows = select.into_model::<ByPosition<E::Model>>().all(db).await?;
+    Ok(rows.into_iter().map(|row| row.0).collect())
 }
 
 pub async fn plan_by_code<C: ConnectionTrait>(
@@ -186,37 +194,43 @@ pub async fn sections_of_plans<C: ConnectionTrait>(
     db: &C,
     plan_ids: &[i64],
 ) -> ServiceResult<Vec<section::Model>> {
-    Ok(section::Entity::find()
-        .filter(section::Column::PlanId.is_in(plan_ids.iter().copied()))
-        .order_by_asc(section::Column::Position)
-        .all(db)
-        .await?)
+    all_by_position(
+        db,
+        section::Entity::find()
+            .filter(section::Column::PlanId.is_in(plan_ids.iter().copied()))
+            .order_by_asc(section::Column::Position),
+    )
+    .await
 }
 
 pub async fn tasks_of_sections<C: ConnectionTrait>(
     db: &C,
     section_ids: &[i64],
 ) -> ServiceResult<Vec<task::Model>> {
-    Ok(task::Entity::find()
-        .filter(task::Column::SectionId.is_in(section_ids.iter().copied()))
-        .order_by_asc(task::Column::Position)
-        .all(db)
-        .await?)
+    all_by_position(
+        db,
+        task::Entity::find()
+            .filter(task::Column::SectionId.is_in(section_ids.iter().copied()))
+            .order_by_asc(task::Column::Position),
+    )
+    .await
 }
 
 pub async fn assignments_of_tasks<C: ConnectionTrait>(
     db: &C,
     task_ids: &[i64],
 ) -> ServiceResult<Vec<assignment::Model>> {
-    Ok(assignment::Entity::find()
-        .filter(assignment::Column::TaskId.is_in(task_ids.iter().copied()))
-        .filter(holds_today(
-            assignment::Column::ValidFrom,
-            assignment::Column::ValidTo,
-        ))
-        .order_by_asc(assignment::Column::Position)
-        .all(db)
-        .await?)
+    all_by_position(
+        db,
+        assignment::Entity::find()
+            .filter(assignment::Column::TaskId.is_in(task_ids.iter().copied()))
+            .filter(holds_today(
+                assignment::Column::ValidFrom,
+                assignment::Column::ValidTo,
+            ))
+            .order_by_asc(assignment::Column::Position),
+    )
+    .await
 }
 
 /// The deliverables each task asks for today, in the task's order.
@@ -245,16 +259,18 @@ pub async fn deliverables_of_tasks_on<C: ConnectionTrait>(
     task_ids: &[i64],
     day: chrono::NaiveDate,
 ) -> ServiceResult<Vec<deliverable::Model>> {
-    Ok(deliverable::Entity::find()
-        .filter(deliverable::Column::TaskId.is_in(task_ids.iter().copied()))
-        .filter(timeline::holds_on(
-            Expr::col(deliverable::Column::ValidFrom),
-            Expr::col(deliverable::Column::ValidTo),
-            Expr::val(day),
-        ))
-        .order_by_asc(deliverable::Column::Position)
-        .all(db)
-        .await?)
+    all_by_position(
+        db,
+        deliverable::Entity::find()
+            .filter(deliverable::Column::TaskId.is_in(task_ids.iter().copied()))
+            .filter(timeline::holds_on(
+                Expr::col(deliverable::Column::ValidFrom),
+                Expr::col(deliverable::Column::ValidTo),
+                Expr::val(day),
+            ))
+            .order_by_asc(deliverable::Column::Position),
+    )
+    .await
 }
 
 /// The phase periods each task's timeframe covers, as (task id, period).
