@@ -22,7 +22,7 @@ use crate::{
 pub struct ByPosition<M>(pub M);
 
 /// A value both databases decode.
-pub trait Cell:
+trait Cell:
     for<'r> sqlx::Decode<'r, Postgres>
     + sqlx::Type<Postgres>
     + for<'r> sqlx::Decode<'r, Sqlite>

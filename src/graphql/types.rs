@@ -2,7 +2,7 @@
 //! the per-request loaders.
 //!
 //! The types that come in long lists (tasks, agencies, deliverables, periods, reports…)
-//! resolve their fields one after the other (`#[Object]`). Most fields read the
+//! resolve their fields one after the other (`#[Object(serial)]`). Most fields read the
 //! row; a relation waits on a loader that batches it across the whole list either way, so
 //! running one object's fields side by side gains nothing, and async-graphql would give
 //! each object a set of futures (an allocation and wake-ups per field; measured in
