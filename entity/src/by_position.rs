@@ -43,16 +43,34 @@ impl<T> Cell for T where
 fn cell<T: Cell>(row: &QueryResult, index: usize, column: impl ColumnTrait) -> Result<T, DbErr> {
     let decoded = if let Some(row) = row.try_as_pg_row() {
         debug_assert_eq!(row.columns()[index].name(), column.as_str());
-        row.try_get(index)
+        decode(row, index)
     } else if let Some(row) = row.try_as_sqlite_row() {
         debug_assert_eq!(row.columns()[index].name(), column.as_str());
-        row.try_get(index)
+        decode(row, index)
     } else {
         return Err(DbErr::Type(
             "rows are read by position from sqlx only".into(),
         ));
     };
     decoded.map_err(|error| DbErr::Type(format!("{}: {error}", column.as_str())))
+}
+
+/// Decodes the `index`-th cell. Debug builds (the tests, on both databases) check the
+/// cell's database type against `T`, as they check its name; release builds skip sqlx's
+/// type check, whose look-ups and comparisons cost about a third of a page's decoding
+/// (bench/BENCHMARKS.md, run 11). The columns and models are fixed at compile time, so
+/// what the tests check holds in release.
+fn decode<'r, R, T>(row: &'r R, index: usize) -> Result<T, sqlx::Error>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    T: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    if cfg!(debug_assertions) {
+        row.try_get(index)
+    } else {
+        row.try_get_unchecked(index)
+    }
 }
 
 /// `FromQueryResult` by position for a model, from its fields and their columns.

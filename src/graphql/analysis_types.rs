@@ -1,5 +1,7 @@
 //! Object types of coordination and analysis: obligations, grouped aggregates and
 //! progress rows.
+use std::sync::Arc;
+
 use async_graphql::{Context, Object, Result, SimpleObject};
 use entity::{agency, period, plan, section, task};
 
@@ -80,14 +82,14 @@ fn parsed<T: std::str::FromStr<Err = ServiceError>>(text: &Option<String>) -> Re
     text.as_deref().map(parse_stored).transpose().gql()
 }
 
-async fn optional<E>(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<E::Model>>
+async fn optional<E>(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<Arc<E::Model>>>
 where
     E: sea_orm::EntityTrait + Send + Sync,
-    E::Model: Clone + Send + Sync + super::loaders::RowId,
+    E::Model: Send + Sync + super::loaders::RowId,
     super::loaders::CatalogLoader: async_graphql::dataloader::Loader<
             super::loaders::ById<E>,
-            Value = E::Model,
-            Error = std::sync::Arc<ServiceError>,
+            Value = Arc<E::Model>,
+            Error = Arc<ServiceError>,
         >,
 {
     match id {

@@ -182,18 +182,18 @@ impl<E> Hash for ById<E> {
 impl<E> Loader<ById<E>> for CatalogLoader
 where
     E: EntityTrait + Send + Sync,
-    E::Model: Clone + Send + Sync + RowId,
+    E::Model: Send + Sync + RowId,
     ByPosition<E::Model>: FromQueryResult,
 {
-    type Value = E::Model;
+    type Value = Arc<E::Model>;
     type Error = Arc<ServiceError>;
 
-    async fn load(&self, keys: &[ById<E>]) -> Result<HashMap<ById<E>, E::Model>, Self::Error> {
+    async fn load(&self, keys: &[ById<E>]) -> Result<HashMap<ById<E>, Arc<E::Model>>, Self::Error> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
         Ok(catalog::find_by_ids::<E, _>(&self.db, &ids)
             .await?
             .into_iter()
-            .map(|row| (ById::new(row.row_id()), row))
+            .map(|row| (ById::new(row.row_id()), Arc::new(row)))
             .collect())
     }
 }
@@ -230,13 +230,14 @@ impl RowId for entity::plan::Model {
 }
 
 /// Groups (parent, child) pairs by parent, with an empty list for parents without children.
-fn group_by_parent<K: Hash + Eq + Clone, V>(
+/// Children are shared: the loader's cache and every object that asks hold the same row.
+fn group_by_parent<K: Hash + Eq + Clone, V: Into<Arc<T>>, T>(
     keys: &[K],
     pairs: impl IntoIterator<Item = (K, V)>,
-) -> HashMap<K, Vec<V>> {
-    let mut map: HashMap<K, Vec<V>> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+) -> HashMap<K, Vec<Arc<T>>> {
+    let mut map: HashMap<K, Vec<Arc<T>>> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
     for (key, value) in pairs {
-        map.entry(key).or_default().push(value);
+        map.entry(key).or_default().push(value.into());
     }
     map
 }
@@ -249,10 +250,10 @@ macro_rules! children_loader {
         pub struct $key(pub i64);
 
         impl Loader<$key> for CatalogLoader {
-            type Value = Vec<$value>;
+            type Value = Vec<Arc<$value>>;
             type Error = Arc<ServiceError>;
 
-            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Vec<$value>>, Self::Error> {
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Vec<Arc<$value>>>, Self::Error> {
                 let $db = &self.db;
                 let $ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
                 let rows = $batch.await?;
@@ -287,10 +288,10 @@ macro_rules! pairs_loader {
         pub struct $key(pub i64);
 
         impl Loader<$key> for CatalogLoader {
-            type Value = Vec<$value>;
+            type Value = Vec<Arc<$value>>;
             type Error = Arc<ServiceError>;
 
-            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Vec<$value>>, Self::Error> {
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Vec<Arc<$value>>>, Self::Error> {
                 let $db = &self.db;
                 let $ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
                 let rows = $batch.await?;
@@ -326,13 +327,13 @@ pairs_loader!(
 pub struct SuccessionsOfAgency(pub i64, pub SuccessionSide);
 
 impl Loader<SuccessionsOfAgency> for CatalogLoader {
-    type Value = Vec<agency::Model>;
+    type Value = Vec<Arc<agency::Model>>;
     type Error = Arc<ServiceError>;
 
     async fn load(
         &self,
         keys: &[SuccessionsOfAgency],
-    ) -> Result<HashMap<SuccessionsOfAgency, Vec<agency::Model>>, Self::Error> {
+    ) -> Result<HashMap<SuccessionsOfAgency, Vec<Arc<agency::Model>>>, Self::Error> {
         let mut out = HashMap::new();
         for side in [SuccessionSide::Predecessors, SuccessionSide::Successors] {
             let side_keys: Vec<SuccessionsOfAgency> =
@@ -360,10 +361,10 @@ macro_rules! role_pairs_loader {
         pub struct $key(pub i64, pub AssignmentRole);
 
         impl Loader<$key> for CatalogLoader {
-            type Value = Vec<$value>;
+            type Value = Vec<Arc<$value>>;
             type Error = Arc<ServiceError>;
 
-            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Vec<$value>>, Self::Error> {
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Vec<Arc<$value>>>, Self::Error> {
                 let mut out = HashMap::new();
                 for role in [AssignmentRole::Lead, AssignmentRole::Partner] {
                     let role_keys: Vec<$key> = keys.iter().filter(|k| k.1 == role).copied().collect();
@@ -429,18 +430,18 @@ pub fn tenant_loaders<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Ten
 pub struct SubmissionById(pub i64);
 
 impl Loader<SubmissionById> for TenantLoader {
-    type Value = submission::Model;
+    type Value = Arc<submission::Model>;
     type Error = Arc<ServiceError>;
 
     async fn load(
         &self,
         keys: &[SubmissionById],
-    ) -> Result<HashMap<SubmissionById, submission::Model>, Self::Error> {
+    ) -> Result<HashMap<SubmissionById, Arc<submission::Model>>, Self::Error> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
         Ok(submissions::by_ids(&self.db, &self.scope, &ids)
             .await?
             .into_iter()
-            .map(|s| (SubmissionById(s.id), s))
+            .map(|s| (SubmissionById(s.id), Arc::new(s)))
             .collect())
     }
 }
@@ -507,13 +508,13 @@ fn by_filter<K: Clone, P>(
 pub struct SubmissionsOf(pub Parent, pub KeyFilter<SubmissionPredicate>);
 
 impl Loader<SubmissionsOf> for TenantLoader {
-    type Value = Vec<submission::Model>;
+    type Value = Vec<Arc<submission::Model>>;
     type Error = Arc<ServiceError>;
 
     async fn load(
         &self,
         keys: &[SubmissionsOf],
-    ) -> Result<HashMap<SubmissionsOf, Vec<submission::Model>>, Self::Error> {
+    ) -> Result<HashMap<SubmissionsOf, Vec<Arc<submission::Model>>>, Self::Error> {
         let mut out = HashMap::new();
         for (filter, same_filter) in by_filter(keys, |k| &k.1) {
             let parents: Vec<Parent> = same_filter.iter().map(|k| k.0).collect();
@@ -534,13 +535,13 @@ impl Loader<SubmissionsOf> for TenantLoader {
 pub struct EvidenceOf(pub i64);
 
 impl Loader<EvidenceOf> for TenantLoader {
-    type Value = Vec<submission_deliverable::Model>;
+    type Value = Vec<Arc<submission_deliverable::Model>>;
     type Error = Arc<ServiceError>;
 
     async fn load(
         &self,
         keys: &[EvidenceOf],
-    ) -> Result<HashMap<EvidenceOf, Vec<submission_deliverable::Model>>, Self::Error> {
+    ) -> Result<HashMap<EvidenceOf, Vec<Arc<submission_deliverable::Model>>>, Self::Error> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
         let rows = submissions::evidence_of(&self.db, &self.scope, &ids).await?;
         Ok(group_by_parent(
@@ -555,13 +556,13 @@ impl Loader<EvidenceOf> for TenantLoader {
 pub struct HistoryOf(pub i64, pub KeyFilter<AuditEntryPredicate>);
 
 impl Loader<HistoryOf> for TenantLoader {
-    type Value = Vec<audit_log::Model>;
+    type Value = Vec<Arc<audit_log::Model>>;
     type Error = Arc<ServiceError>;
 
     async fn load(
         &self,
         keys: &[HistoryOf],
-    ) -> Result<HashMap<HistoryOf, Vec<audit_log::Model>>, Self::Error> {
+    ) -> Result<HashMap<HistoryOf, Vec<Arc<audit_log::Model>>>, Self::Error> {
         let mut out = HashMap::new();
         for (filter, same_filter) in by_filter(keys, |k| &k.1) {
             let ids: Vec<i64> = same_filter.iter().map(|k| k.0).collect();

@@ -43,7 +43,7 @@ impl Mutation {
         Ok(AuthPayload {
             token: sign_in.token,
             expires_at: sign_in.expires_at.into(),
-            user: User(sign_in.user),
+            user: User::from(sign_in.user),
         })
     }
 
@@ -96,7 +96,7 @@ impl Mutation {
         submissions::save(db(ctx), events(ctx), principal, scope, command)
             .await
             .gql()
-            .map(Submission)
+            .map(Submission::from)
     }
 
     /// Sends the report to the coordinator.
@@ -114,7 +114,7 @@ impl Mutation {
         submissions::submit(db(ctx), events(ctx), principal, scope, id, expected_version)
             .await
             .gql()
-            .map(Submission)
+            .map(Submission::from)
     }
 
     /// The coordinator accepts a submitted report, or returns it (a comment is required).
@@ -143,7 +143,7 @@ impl Mutation {
         submissions::review(db(ctx), events(ctx), principal, scope, review)
             .await
             .gql()
-            .map(Submission)
+            .map(Submission::from)
     }
 
     /// Opens a reporting period of a plan (its coordinator only).
@@ -157,7 +157,7 @@ impl Mutation {
         windows::open(db(ctx), principal, input.into())
             .await
             .gql()
-            .map(ReportingWindow)
+            .map(ReportingWindow::from)
     }
 
     /// Closes a reporting window now.
@@ -171,7 +171,7 @@ impl Mutation {
         windows::set_closing(db(ctx), principal, &plan_code, &period_code, None)
             .await
             .gql()
-            .map(ReportingWindow)
+            .map(ReportingWindow::from)
     }
 
     /// Reopens a reporting window until `closesAt`.
@@ -195,7 +195,7 @@ impl Mutation {
         )
         .await
         .gql()
-        .map(ReportingWindow)
+        .map(ReportingWindow::from)
     }
 
     /// Names the members of an agency group the plan leaves open, such as "các sở, ngành
@@ -217,7 +217,7 @@ impl Mutation {
         groups::set_members(db(ctx), principal, &group, &agencies, from.map(|d| d.0))
             .await
             .gql()
-            .map(AgencyGroup)
+            .map(AgencyGroup::from)
     }
 
     /// Sets the agencies a task assigns directly in a role from a day (the plan's
@@ -250,7 +250,7 @@ impl Mutation {
         )
         .await
         .gql()
-        .map(Task)
+        .map(Task::from)
     }
 
     /// Changes a task's text and deliverables from a day, today at the latest (the
@@ -282,7 +282,7 @@ impl Mutation {
         task_edits::edit(db(ctx), principal, task_id, edit)
             .await
             .gql()
-            .map(Task)
+            .map(Task::from)
     }
 
     /// Records a reorganization (admins only): the agency ends on `lastDay`, and from
@@ -301,7 +301,7 @@ impl Mutation {
         succession::record(db(ctx), Some(principal), &succession)
             .await
             .gql()
-            .map(|(agency, _)| Agency(agency))
+            .map(|(agency, _)| Agency::from(agency))
     }
 
     /// Adds a user (admin only).
@@ -322,7 +322,7 @@ impl Mutation {
         auth::create_user(db(ctx), Some(principal), new)
             .await
             .gql()
-            .map(User)
+            .map(User::from)
     }
 
     /// Sets a user's password (admin only); every sign-in of the user ends.
@@ -336,7 +336,7 @@ impl Mutation {
         auth::reset_password(db(ctx), principal, &username, &password)
             .await
             .gql()
-            .map(User)
+            .map(User::from)
     }
 
     /// Disables a user: sign-in and all their tokens stop working (admin only).
@@ -350,7 +350,7 @@ impl Mutation {
         auth::set_disabled(db(ctx), principal, &username, true)
             .await
             .gql()
-            .map(User)
+            .map(User::from)
     }
 
     /// Enables a disabled user again (admin only).
@@ -363,7 +363,7 @@ impl Mutation {
         auth::set_disabled(db(ctx), principal, &username, false)
             .await
             .gql()
-            .map(User)
+            .map(User::from)
     }
 }
 

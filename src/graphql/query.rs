@@ -55,7 +55,7 @@ impl Query {
             catalog::list_plans(db(ctx), scope, &filter, &order, &page)
                 .await
                 .gql()?,
-            Plan,
+            Plan::from,
         ))
     }
 
@@ -65,7 +65,10 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "The plan's code, e.g. \"768/QĐ-UBND\".")] code: String,
     ) -> Result<Option<Plan>> {
-        Ok(catalog::plan_by_code(db(ctx), &code).await.gql()?.map(Plan))
+        Ok(catalog::plan_by_code(db(ctx), &code)
+            .await
+            .gql()?
+            .map(Plan::from))
     }
 
     /// Any object by its global id; null where there is none.
@@ -114,7 +117,7 @@ impl Query {
         let agencies = catalog::list_agencies(db(ctx), scope, &filter, &order, &page)
             .await
             .gql()?;
-        Ok(connection(agencies, Agency))
+        Ok(connection(agencies, Agency::from))
     }
 
     /// An agency by its code, e.g. "ubnd-tay-son", or "binh-dinh/ubnd-tay-son" where the
@@ -131,7 +134,7 @@ impl Query {
         Ok(catalog::agency_by_code(db(ctx), &code)
             .await
             .gql()?
-            .map(Agency))
+            .map(Agency::from))
     }
 
     /// All agency groups with their members.
@@ -141,7 +144,7 @@ impl Query {
             .await
             .gql()?
             .into_iter()
-            .map(AgencyGroup)
+            .map(AgencyGroup::from)
             .collect())
     }
 
@@ -179,7 +182,7 @@ impl Query {
         let rows = submissions::list(db(ctx), scope, &filter, &order, &page)
             .await
             .gql()?;
-        Ok(connection(rows, Submission))
+        Ok(connection(rows, Submission::from))
     }
 
     /// Groups of the reports the caller may see (drafts of other agencies never count),
@@ -309,7 +312,7 @@ impl Query {
             .await
             .gql()?
             .into_iter()
-            .map(ReportingWindow)
+            .map(ReportingWindow::from)
             .collect())
     }
 
@@ -325,7 +328,7 @@ impl Query {
             .await
             .gql()?
             .into_iter()
-            .map(Period)
+            .map(Period::from)
             .collect())
     }
 }

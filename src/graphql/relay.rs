@@ -14,7 +14,13 @@ use crate::service::{
 
 /// The opaque id of a row of a type, e.g. `Task:12` encoded.
 pub fn global_id(type_name: &str, id: i64) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{type_name}:{id}")))
+    // Without `format!`: a page of 100 reports with their tasks and agencies makes 300 of
+    // these, and the formatting machinery cost more than the encoding.
+    let mut raw = Vec::with_capacity(type_name.len() + 21);
+    raw.extend_from_slice(type_name.as_bytes());
+    raw.push(b':');
+    raw.extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
+    ID(URL_SAFE_NO_PAD.encode(raw))
 }
 
 /// Splits a global id into its type name and row id; malformed ids are not found.

@@ -97,7 +97,7 @@ impl Subscription {
                             Some(current) => Delivery::Send(Box::new(SubmissionEvent {
                                 kind: event.kind,
                                 at: event.at.into(),
-                                submission: Submission(current),
+                                submission: Submission::from(current),
                             })),
                             None => Delivery::Skip,
                         },

@@ -2,6 +2,8 @@
 //! reporting windows. Submission relations go through the per-request tenant loaders,
 //! which apply the caller's scope. Those that come in long lists resolve their fields one
 //! after the other, as the plan's do (see `types`).
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::Utc;
 use entity::{
@@ -16,14 +18,22 @@ use super::{
     loaders::{EvidenceOf, HistoryOf, KeyFilter, tenant_loaders},
     relay::global_id,
     scalars::{JsonValue, Timestamp},
-    types::{Agency, Deliverable, Period, Plan, Task, required},
+    types::{Agency, Deliverable, Period, Plan, Task, required, rows_shared},
 };
 use crate::service::{
     domain::{Progress, Role, SubmissionStatus, parse_stored},
     windows,
 };
 
-pub struct User(pub user::Model);
+pub struct User(pub Arc<user::Model>);
+
+rows_shared!(
+    User => user,
+    Submission => submission,
+    SubmissionEvidence => submission_deliverable,
+    AuditEntry => audit_log,
+    ReportingWindow => reporting_window,
+);
 
 /// A person who signs in: staff of one agency, with one role.
 #[Object]
@@ -79,7 +89,7 @@ pub struct AuthPayload {
     pub user: User,
 }
 
-pub struct Submission(pub submission::Model);
+pub struct Submission(pub Arc<submission::Model>);
 
 /// An agency's report on one task for one reporting period (a year or a half-year): one
 /// per agency, task and period.
@@ -200,7 +210,7 @@ impl Submission {
     }
 }
 
-pub struct SubmissionEvidence(pub submission_deliverable::Model);
+pub struct SubmissionEvidence(pub Arc<submission_deliverable::Model>);
 
 /// What a report says of one deliverable of its task: how far it has come, and the
 /// document that shows it.
@@ -228,7 +238,7 @@ impl SubmissionEvidence {
     }
 }
 
-pub struct AuditEntry(pub audit_log::Model);
+pub struct AuditEntry(pub Arc<audit_log::Model>);
 
 /// One change to a submission, as the audit log keeps it.
 #[Object(serial)]
@@ -244,7 +254,9 @@ impl AuditEntry {
     /// Who made the change (null for the command line).
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         match self.0.actor_id {
-            Some(id) => Ok(Some(required::<user::Entity>(ctx, id).await?.username)),
+            Some(id) => Ok(Some(
+                required::<user::Entity>(ctx, id).await?.username.clone(),
+            )),
             None => Ok(None),
         }
     }
@@ -258,7 +270,7 @@ impl AuditEntry {
     }
 }
 
-pub struct ReportingWindow(pub reporting_window::Model);
+pub struct ReportingWindow(pub Arc<reporting_window::Model>);
 
 /// A reporting period of a plan, opened by its coordinator: the time in which agencies
 /// write and submit their reports for the period.

@@ -8,6 +8,8 @@
 //! each object a set of futures (an allocation and wake-ups per field; measured in
 //! bench/BENCHMARKS.md, run 9). Two relations of one object are two loader
 //! rounds, one after the other, each still one statement for the whole list.
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Interface, Object, Result, dataloader::Loader};
 use entity::{
     agency, agency_group, assignment, deliverable, period, plan, reporting_window, section, task,
@@ -60,12 +62,38 @@ pub enum Node {
     User(super::tenant_types::User),
 }
 
+/// The plan's object types hold their row behind an `Arc`: a loader hands one row to
+/// every object that asks for it (a group's members to each of a plan's tasks) and keeps
+/// it in its cache as well, and counting references costs less than copying the row's
+/// strings each time (bench/BENCHMARKS.md, run 11). A row read for one object is wrapped
+/// with `From`.
+macro_rules! rows_shared {
+    ($($object:ident => $module:ident),+ $(,)?) => {$(
+        impl From<$module::Model> for $object {
+            fn from(row: $module::Model) -> Self {
+                Self(Arc::new(row))
+            }
+        }
+    )+};
+}
+pub(super) use rows_shared;
+rows_shared!(
+    Plan => plan,
+    Section => section,
+    Task => task,
+    Assignment => assignment,
+    Deliverable => deliverable,
+    Agency => agency,
+    AgencyGroup => agency_group,
+    Period => period,
+);
+
 /// Loads a row that must exist (a foreign key points at it).
-pub async fn required<E>(ctx: &Context<'_>, id: i64) -> Result<E::Model>
+pub async fn required<E>(ctx: &Context<'_>, id: i64) -> Result<Arc<E::Model>>
 where
     E: sea_orm::EntityTrait + Send + Sync,
-    E::Model: Clone + Send + Sync + super::loaders::RowId,
-    CatalogLoader: Loader<ById<E>, Value = E::Model, Error = std::sync::Arc<ServiceError>>,
+    E::Model: Send + Sync + super::loaders::RowId,
+    CatalogLoader: Loader<ById<E>, Value = Arc<E::Model>, Error = Arc<ServiceError>>,
 {
     loaders(ctx)
         .load_one(ById::<E>::new(id))
@@ -76,11 +104,11 @@ where
 }
 
 /// Loads a one-to-many relation.
-async fn children<K, V>(ctx: &Context<'_>, key: K) -> Result<Vec<V>>
+async fn children<K, V>(ctx: &Context<'_>, key: K) -> Result<Vec<Arc<V>>>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-    V: Send + Sync + Clone + 'static,
-    CatalogLoader: Loader<K, Value = Vec<V>, Error = std::sync::Arc<ServiceError>>,
+    V: Send + Sync + 'static,
+    CatalogLoader: Loader<K, Value = Vec<Arc<V>>, Error = Arc<ServiceError>>,
 {
     Ok(loaders(ctx).load_one(key).await.gql()?.unwrap_or_default())
 }
@@ -100,7 +128,7 @@ async fn visible_submissions(
         .collect())
 }
 
-pub struct Plan(pub plan::Model);
+pub struct Plan(pub Arc<plan::Model>);
 
 /// A provincial plan, such as Binh Dinh's Decision 768/QĐ-UBND: the tasks of its
 /// appendix, who carries them out, and who consolidates the reports.
@@ -223,10 +251,10 @@ pub async fn task_connection(
     let tasks = catalog::list_tasks(db(ctx), scope, &filter, &order, &page)
         .await
         .gql()?;
-    Ok(connection(tasks, Task))
+    Ok(connection(tasks, Task::from))
 }
 
-pub struct Section(pub section::Model);
+pub struct Section(pub Arc<section::Model>);
 
 /// A section of a plan grouping its tasks: a section of the appendix, such as "III" of
 /// 768, or the duties the decision's text gives ("TCTH" of 768: its section III, "Tổ
@@ -271,7 +299,7 @@ impl Section {
     }
 }
 
-pub struct Task(pub task::Model);
+pub struct Task(pub Arc<task::Model>);
 
 /// A task of a plan (one row of its appendix): what is to be done, by whom, producing
 /// what, and when.
@@ -364,7 +392,10 @@ impl Task {
             None => children(ctx, DeliverablesOfTask(self.0.id)).await?,
             Some(code) => catalog::deliverables_for_period(db(ctx), self.0.id, &code)
                 .await
-                .gql()?,
+                .gql()?
+                .into_iter()
+                .map(Arc::new)
+                .collect(),
         };
         Ok(rows.into_iter().map(Deliverable).collect())
     }
@@ -396,7 +427,7 @@ impl Task {
     }
 }
 
-pub struct Assignment(pub assignment::Model);
+pub struct Assignment(pub Arc<assignment::Model>);
 
 /// One assignee of a task as the plan names it: one agency, or a collective group of
 /// agencies, as lead or as partner.
@@ -439,7 +470,7 @@ impl Assignment {
     }
 }
 
-pub struct Deliverable(pub deliverable::Model);
+pub struct Deliverable(pub Arc<deliverable::Model>);
 
 /// A product (sản phẩm) a task must deliver, e.g. "Tài liệu tuyên truyền".
 #[Object(serial)]
@@ -477,7 +508,7 @@ impl Deliverable {
     }
 }
 
-pub struct Agency(pub agency::Model);
+pub struct Agency(pub Arc<agency::Model>);
 
 /// A body the plans name: a department, a district, another provincial body, a mass
 /// organization or a ministry. Tenant agencies report on their tasks.
@@ -589,7 +620,7 @@ impl Agency {
     }
 }
 
-pub struct AgencyGroup(pub agency_group::Model);
+pub struct AgencyGroup(pub Arc<agency_group::Model>);
 
 /// A collective wording of a plan, such as "UBND các huyện, thị xã, thành phố", bound to
 /// the agencies it stands for.
@@ -638,7 +669,7 @@ impl AgencyGroup {
     }
 }
 
-pub struct Period(pub period::Model);
+pub struct Period(pub Arc<period::Model>);
 
 /// A span of time: a year (`2024`) or half-year (`2024S1`), which reports are made for,
 /// or a phase of a plan (`2021-2025`), which tasks run over.

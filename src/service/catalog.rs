@@ -1,7 +1,10 @@
 //! Reads of the plan itself: plans, sections, tasks, agencies, groups, periods. These are
 //! public to every signed-in principal; batch functions serve the GraphQL DataLoaders, so
 //! each relation costs a fixed number of statements whatever the number of parents.
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use entity::{
     agency, agency_group, agency_succession, assignment, by_position::ByPosition, deliverable,
@@ -427,12 +430,13 @@ async fn assigned_today<C: ConnectionTrait>(
 }
 
 /// The agencies each task assigns in `role` today, groups expanded to their members, each
-/// agency once per task, in the plan's order.
+/// agency once per task, in the plan's order. An agency is read once and shared by every
+/// task that assigns it (a group of districts is on most of a plan's tasks).
 pub async fn agencies_of_tasks<C: ConnectionTrait>(
     db: &C,
     task_ids: &[i64],
     role: AssignmentRole,
-) -> ServiceResult<Vec<(i64, agency::Model)>> {
+) -> ServiceResult<Vec<(i64, Arc<agency::Model>)>> {
     let pairs = assigned_today(db, role, "task_id", task_ids).await?;
     let agency_ids: Vec<i64> = pairs
         .iter()
@@ -440,14 +444,15 @@ pub async fn agencies_of_tasks<C: ConnectionTrait>(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let agencies: HashMap<i64, agency::Model> = find_by_ids::<agency::Entity, _>(db, &agency_ids)
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a))
-        .collect();
+    let agencies: HashMap<i64, Arc<agency::Model>> =
+        find_by_ids::<agency::Entity, _>(db, &agency_ids)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, Arc::new(a)))
+            .collect();
     Ok(pairs
         .into_iter()
-        .filter_map(|(task, agency)| agencies.get(&agency).map(|a| (task, a.clone())))
+        .filter_map(|(task, agency)| agencies.get(&agency).map(|a| (task, Arc::clone(a))))
         .collect())
 }
 
