@@ -8,7 +8,8 @@
 //! column list — where `Entity::find()` selects it — straight from sqlx, with the same
 //! decoding. Debug builds (the tests) check every cell's column name.
 use sea_orm::{
-    ColumnTrait, DbErr, FromQueryResult, QueryResult,
+    ColumnTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryResult,
+    sea_query::{Alias, Expr, SelectStatement},
     sqlx::{self, Column as _, Postgres, Row as _, Sqlite},
 };
 
@@ -16,6 +17,24 @@ use crate::{
     agency, agency_group, assignment, deliverable, period, plan, reporting_window, section,
     submission, task, user,
 };
+
+/// Selects every column of `E` in its order, but `search_text` (of reports, tasks and
+/// agencies) as `''`: the folded copy of a row's texts is for filtering and ordering in
+/// SQL, and no model read back uses it, while reading it would double the text a page of
+/// reports or a plan's tasks carries. A model read through this select has an empty
+/// `search_text`.
+pub fn select_without_search_text<E: EntityTrait>(select: &mut SelectStatement) {
+    select.clear_selects();
+    for column in E::Column::iter() {
+        let name = column.as_str();
+        let value = if name == "search_text" {
+            Expr::val("")
+        } else {
+            Expr::col((E::default(), column))
+        };
+        select.expr_as(value, Alias::new(name));
+    }
+}
 
 /// A model read by position: `select.into_model::<ByPosition<Model>>()`, for a select of
 /// the entity's columns in their order (others may follow).

@@ -1,15 +1,13 @@
 //! Relay conventions: opaque global ids and connections built from domain pages.
 use std::borrow::Cow;
 
-use async_graphql::{
-    Context, ID, Object, OutputType, TypeName,
-    connection::{CursorType, Edge, EmptyFields, PageInfo},
-};
+use async_graphql::{Context, ID, Object, OutputType, TypeName, connection::PageInfo};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
+use super::error::IntoGql;
 use crate::service::{
     ServiceError,
-    pagination::{Page, PageRequest},
+    pagination::{Cursor, Page, PageRequest},
 };
 
 /// The opaque id of a row of a type, e.g. `Task:12` encoded.
@@ -39,7 +37,7 @@ pub fn parse_global_id(id: &str) -> Result<(String, i64), ServiceError> {
 /// A page of a list as a Relay connection, `<Node>Connection`: async-graphql's own
 /// `Connection` has the same fields but gives its types no description.
 pub struct Conn<N: OutputType> {
-    edges: Vec<Edge<String, N, EmptyFields>>,
+    edges: Vec<ConnEdge<N>>,
     has_previous_page: bool,
     has_next_page: bool,
     total_count: u64,
@@ -52,17 +50,27 @@ pub struct Conn<N: OutputType> {
 impl<N: OutputType> Conn<N> {
     /// Whether more items follow, and the cursors of this page's first and last items:
     /// pass `endCursor` as `after` for the next page.
-    async fn page_info(&self) -> PageInfo {
-        PageInfo {
+    async fn page_info(&self) -> async_graphql::Result<PageInfo> {
+        Ok(PageInfo {
             has_previous_page: self.has_previous_page,
             has_next_page: self.has_next_page,
-            start_cursor: self.edges.first().map(|edge| edge.cursor.encode_cursor()),
-            end_cursor: self.edges.last().map(|edge| edge.cursor.encode_cursor()),
-        }
+            start_cursor: self
+                .edges
+                .first()
+                .map(ConnEdge::cursor_text)
+                .transpose()
+                .gql()?,
+            end_cursor: self
+                .edges
+                .last()
+                .map(ConnEdge::cursor_text)
+                .transpose()
+                .gql()?,
+        })
     }
 
     /// The items of this page in the list's order, each with its cursor.
-    async fn edges(&self) -> &[Edge<String, N, EmptyFields>] {
+    async fn edges(&self) -> &[ConnEdge<N>] {
         &self.edges
     }
 
@@ -83,6 +91,44 @@ impl<N: OutputType> TypeName for Conn<N> {
     }
 }
 
+/// An item of a page with its cursor, `<Node>Edge`. The cursor is encoded only when
+/// asked for, and made only for the rows whose cursors the selection holds (see
+/// `page_request`).
+pub struct ConnEdge<N: OutputType> {
+    cursor: Option<Cursor>,
+    node: N,
+}
+
+impl<N: OutputType> ConnEdge<N> {
+    /// The cursor's text; an error (never a wrong cursor) for a row whose cursor was not
+    /// made.
+    fn cursor_text(&self) -> Result<String, ServiceError> {
+        self.cursor
+            .as_ref()
+            .map(Cursor::encode)
+            .ok_or_else(|| ServiceError::Internal("a cursor the selection did not ask for".into()))
+    }
+}
+
+/// An item of a page, with the cursor that marks its place in the list.
+#[Object(name_type)]
+impl<N: OutputType> ConnEdge<N> {
+    /// The item.
+    async fn node(&self) -> &N {
+        &self.node
+    }
+    /// The item's place in the list: pass it as `after` for the items that follow it.
+    async fn cursor(&self) -> async_graphql::Result<String> {
+        self.cursor_text().gql()
+    }
+}
+
+impl<N: OutputType> TypeName for ConnEdge<N> {
+    fn type_name() -> Cow<'static, str> {
+        format!("{}Edge", N::type_name()).into()
+    }
+}
+
 /// The page a connection field asks for; the list is counted only when the selection
 /// holds `totalCount`, since counting scans the whole list.
 pub fn page_request(
@@ -90,8 +136,12 @@ pub fn page_request(
     first: Option<i32>,
     after: Option<String>,
 ) -> Result<PageRequest, ServiceError> {
-    let count = ctx.look_ahead().field("totalCount").exists();
-    Ok(PageRequest::new(first, after)?.counting(count))
+    let selection = ctx.look_ahead();
+    let count = selection.field("totalCount").exists();
+    let each_cursor = selection.field("edges").field("cursor").exists();
+    Ok(PageRequest::new(first, after)?
+        .counting(count)
+        .each_cursor(each_cursor))
 }
 
 pub fn connection<T, N: OutputType>(page: Page<T>, node: impl Fn(T) -> N) -> Conn<N> {
@@ -99,7 +149,10 @@ pub fn connection<T, N: OutputType>(page: Page<T>, node: impl Fn(T) -> N) -> Con
         edges: page
             .items
             .into_iter()
-            .map(|(cursor, item)| Edge::new(cursor.encode(), node(item)))
+            .map(|(cursor, item)| ConnEdge {
+                cursor,
+                node: node(item),
+            })
             .collect(),
         has_previous_page: page.has_previous_page,
         has_next_page: page.has_next_page,

@@ -7,8 +7,9 @@ use std::{
 };
 
 use entity::{
-    agency, agency_group, agency_succession, assignment, by_position::ByPosition, deliverable,
-    period, plan, plan_recipient, section, task, task_period,
+    agency, agency_group, agency_succession, assignment,
+    by_position::{ByPosition, select_without_search_text},
+    deliverable, period, plan, plan_recipient, section, task, task_period,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
@@ -52,14 +53,19 @@ where
     .await
 }
 
-/// Every row of a select of an entity's columns, read by position (`ByPosition`).
+/// Every row of a select of an entity, read by position (`ByPosition`), without the
+/// folded search copies of tasks' and agencies' texts (`select_without_search_text`).
 async fn all_by_position<E, C>(db: &C, select: Select<E>) -> ServiceResult<Vec<E::Model>>
 where
     E: EntityTrait,
     ByPosition<E::Model>: FromQueryResult,
     C: ConnectionTrait,
 {
-    let rows = select.into_model::<ByPosition<E::Model>>().all(db).await?;
+    let mut query = select.into_query();
+    select_without_search_text::<E>(&mut query);
+    let rows = ByPosition::<E::Model>::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await?;
     Ok(rows.into_iter().map(|row| row.0).collect())
 }
 

@@ -6,8 +6,9 @@ use std::collections::HashSet;
 
 use chrono::Utc;
 use entity::{
-    agency, by_position::ByPosition, deliverable, period, reporting_window, submission,
-    submission_deliverable, task,
+    agency,
+    by_position::{ByPosition, select_without_search_text},
+    deliverable, period, reporting_window, submission, submission_deliverable, task,
 };
 use sea_orm::{
     ActiveValue::Set,
@@ -830,21 +831,6 @@ pub async fn fold_unindexed_reports<C: ConnectionTrait>(db: &C) -> ServiceResult
     }
 }
 
-/// Reads every column of a report but `search_text`, as `''`: the folded copy of all its
-/// texts is for filtering in SQL, and a list need not carry it back (it would double what
-/// a page of reports reads). Nothing reads it from a model.
-fn without_search_text(select: &mut SelectStatement) {
-    select.clear_selects();
-    for column in submission::Column::iter() {
-        let value = if column.as_str() == submission::Column::SearchText.as_str() {
-            Expr::val("")
-        } else {
-            Expr::col((submission::Entity, column))
-        };
-        select.expr_as(value, Alias::new(column.as_str()));
-    }
-}
-
 /// At most this many reports of one task or one agency in a nested list (`Task.submissions`,
 /// `Agency.submissions`): the newest. The `submissions` connection pages them all.
 pub const MAX_OF_PARENT: usize = 200;
@@ -873,7 +859,7 @@ pub async fn list(
             .submissions()
             .filter(filter.condition(&reach)?)
             .into_query();
-        without_search_text(&mut select);
+        select_without_search_text::<submission::Entity>(&mut select);
         // The count is a scan of every report the caller sees: counted apart, once for
         // all who ask it at the same time (`coalesce`).
         let rows = paginate::<ByPosition<submission::Model>, _>(
@@ -954,7 +940,7 @@ pub async fn of_parents(
             .filter(column.is_in(ids.iter().copied()))
             .filter(condition.clone())
             .into_query();
-        without_search_text(&mut numbered);
+        select_without_search_text::<submission::Entity>(&mut numbered);
         numbered.expr_as(newest, Alias::new("nth"));
         let select = Query::select()
             .column(Asterisk)

@@ -96,6 +96,8 @@ pub async fn list(
         first: MAX_LISTED,
         after: None,
         count: false,
+        // The list's rows without their cursors: nothing pages it.
+        each_cursor: false,
     };
     let base = reporting_window::Entity::find().into_query();
     let page = catalog_page(db, scope, base, filter, &keys, &page).await?;

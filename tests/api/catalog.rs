@@ -323,6 +323,76 @@ async fn tasks_page_through_with_cursors(app: TestApp) {
     assert!(next < *first_page.last().unwrap());
 }
 
+/// Every edge's cursor continues the list right after its item, however the selection
+/// asks for it (directly, in a fragment, in an inline fragment); `pageInfo`'s cursors are
+/// the first and last edges', whether or not the edges' cursors are selected.
+async fn every_edge_cursor_continues_the_list(app: TestApp) {
+    let position_after = |cursor: Value| {
+        let app = &app;
+        async move {
+            let reply = app
+                .graphql(
+                    "query($a: String) { tasks(first: 1, after: $a) { nodes { position } } }",
+                    json!({ "a": cursor }),
+                )
+                .await;
+            reply.data()["tasks"]["nodes"][0]["position"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    let shapes = [
+        "{ tasks(first: 5) { pageInfo { startCursor endCursor } edges { cursor node { position } } } }",
+        "{ tasks(first: 5) { pageInfo { startCursor endCursor } edges { ...E } } }
+         fragment E on TaskEdge { cursor node { position } }",
+        "{ tasks(first: 5) { pageInfo { startCursor endCursor } edges { ... on TaskEdge { cursor } node { position } } } }",
+    ];
+    let mut all_cursors = Vec::new();
+    for shape in shapes {
+        let reply = app.graphql(shape, json!({})).await;
+        let conn = &reply.data()["tasks"];
+        let edges = conn["edges"].as_array().unwrap();
+        assert_eq!(edges.len(), 5, "{shape}");
+        for edge in edges {
+            let position = edge["node"]["position"].as_i64().unwrap();
+            assert!(edge["cursor"].is_string(), "{shape}");
+            assert_eq!(position_after(edge["cursor"].clone()).await, position + 1);
+        }
+        assert_eq!(conn["pageInfo"]["startCursor"], edges[0]["cursor"]);
+        assert_eq!(conn["pageInfo"]["endCursor"], edges[4]["cursor"]);
+        all_cursors.push(conn["pageInfo"].clone());
+    }
+    // Without the edges' cursors, the page's first and last cursors are the same.
+    let reply = app
+        .graphql(
+            "{ tasks(first: 5) { pageInfo { startCursor endCursor } edges { node { position } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(reply.data()["tasks"]["pageInfo"], all_cursors[0]);
+    // A page of one: its first is its last; an empty page has neither.
+    let reply = app
+        .graphql(
+            "{ tasks(first: 1) { pageInfo { startCursor endCursor } } }",
+            json!({}),
+        )
+        .await;
+    let info = &reply.data()["tasks"]["pageInfo"];
+    assert!(info["startCursor"].is_string());
+    assert_eq!(info["startCursor"], info["endCursor"]);
+    let reply = app
+        .graphql(
+            "{ tasks(first: 0) { pageInfo { startCursor endCursor } edges { cursor } } }",
+            json!({}),
+        )
+        .await;
+    let info = &reply.data()["tasks"]["pageInfo"];
+    assert_eq!(
+        (info["startCursor"].clone(), info["endCursor"].clone()),
+        (Value::Null, Value::Null)
+    );
+}
+
 async fn task_filters_narrow_the_list(app: TestApp) {
     let count = |filter: Value| {
         let app = &app;
@@ -585,6 +655,7 @@ on_both_databases!(
     every_assignment_resolves_and_groups_expand,
     deliverables_and_timeframes_follow_the_plan,
     tasks_page_through_with_cursors,
+    every_edge_cursor_continues_the_list,
     task_filters_narrow_the_list,
     nodes_agencies_groups_and_periods,
     loading_the_plan_twice_changes_nothing,
