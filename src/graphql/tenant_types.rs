@@ -198,7 +198,7 @@ impl Submission {
         #[graphql(
             desc = "Conditions the entries must meet; all that reach the caller where left out."
         )]
-        filter: Option<AuditEntryFilter>,
+        filter: Option<Box<AuditEntryFilter>>,
     ) -> Result<Vec<AuditEntry>> {
         let filter = KeyFilter::new(filter_of(filter).gql()?);
         let rows = tenant_loaders(ctx)?

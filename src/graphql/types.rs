@@ -8,6 +8,11 @@
 //! each object a set of futures (an allocation and wake-ups per field; measured in
 //! bench/BENCHMARKS.md, run 9). Two relations of one object are two loader
 //! rounds, one after the other, each still one statement for the whole list.
+//!
+//! async-graphql boxes a future for every field of every object, as large as the
+//! object's largest field future: a field that awaits a query of its own boxes it, and a
+//! filter argument comes boxed (a `SubmissionFilter` is a kilobyte), so that a task's
+//! `id` does not cost a copy of two kilobytes (run 11).
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Interface, Object, Result, dataloader::Loader};
@@ -233,7 +238,7 @@ impl Plan {
             Some(filter) => filter.into_filter().gql()?.and(of_plan),
             None => of_plan,
         };
-        task_connection(ctx, filter, order_by, first, after).await
+        Box::pin(task_connection(ctx, filter, order_by, first, after)).await
     }
 }
 
@@ -390,7 +395,9 @@ impl Task {
     ) -> Result<Vec<Deliverable>> {
         let rows = match period_code {
             None => children(ctx, DeliverablesOfTask(self.0.id)).await?,
-            Some(code) => catalog::deliverables_for_period(db(ctx), self.0.id, &code)
+            // Boxed: a query's future is held in every one of the task's field futures,
+            // and this one is large (see the module doc).
+            Some(code) => Box::pin(catalog::deliverables_for_period(db(ctx), self.0.id, &code))
                 .await
                 .gql()?
                 .into_iter()
@@ -410,7 +417,7 @@ impl Task {
         #[graphql(
             desc = "Conditions the reports must meet; all the caller may see where left out."
         )]
-        filter: Option<SubmissionFilter>,
+        filter: Option<Box<SubmissionFilter>>,
     ) -> Result<Vec<super::tenant_types::Submission>> {
         let filter = KeyFilter::new(filter_of(filter).gql()?);
         visible_submissions(ctx, SubmissionsOf(Parent::Task(self.0.id), filter)).await
@@ -604,7 +611,7 @@ impl Agency {
         #[graphql(
             desc = "Conditions the reports must meet; all the caller may see where left out."
         )]
-        filter: Option<SubmissionFilter>,
+        filter: Option<Box<SubmissionFilter>>,
     ) -> Result<Vec<super::tenant_types::Submission>> {
         let filter = KeyFilter::new(filter_of(filter).gql()?);
         visible_submissions(ctx, SubmissionsOf(Parent::Agency(self.0.id), filter)).await
