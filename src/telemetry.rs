@@ -10,7 +10,9 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::{Resource, trace::SdkTracerProvider};
-use tracing_subscriber::{EnvFilter, Layer, fmt, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{
+    EnvFilter, Layer, Registry, filter::Targets, fmt, layer::SubscriberExt, util::SubscriberInitExt,
+};
 
 /// What must outlive the process's work: the trace exporter, flushed on `shutdown`.
 #[must_use = "keep it until the process ends, then call shutdown to send the last spans"]
@@ -32,8 +34,7 @@ impl Telemetry {
 /// Installs the process's subscriber: logs to stderr (JSON lines if `json`), and spans to
 /// `otlp_endpoint` (the collector's base URL, e.g. `http://127.0.0.1:4318`) if given.
 pub fn init(json: bool, otlp_endpoint: Option<&str>) -> anyhow::Result<Telemetry> {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,plantrack=info"));
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
     let logs = if json {
         fmt::layer().json().with_writer(std::io::stderr).boxed()
     } else {
@@ -50,6 +51,28 @@ pub fn init(json: bool, otlp_endpoint: Option<&str>) -> anyhow::Result<Telemetry
         .with(export)
         .try_init();
     Ok(Telemetry { traces })
+}
+
+/// What logs and spans are kept when `RUST_LOG` is unset or does not parse.
+const DEFAULT_LOG_FILTER: &str = "warn,plantrack=info";
+
+/// The filter `RUST_LOG` asks for. Targets and levels alone (`warn,plantrack=debug`) make
+/// a static filter (`Targets`). `EnvFilter`, which span and field directives
+/// (`[span{field=value}]`) need, takes a lock and a hash look-up each time a span is
+/// entered or left, and sqlx enters the current span on every poll of a query's rows
+/// (1% of the nested plan's instructions, bench/BENCHMARKS.md run 11).
+fn log_filter(directives: Option<&str>) -> Box<dyn Layer<Registry> + Send + Sync> {
+    let directives = directives.unwrap_or(DEFAULT_LOG_FILTER);
+    if directives.contains('[') {
+        EnvFilter::try_new(directives)
+            .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER))
+            .boxed()
+    } else {
+        directives
+            .parse::<Targets>()
+            .unwrap_or_else(|_| DEFAULT_LOG_FILTER.parse().expect("the default parses"))
+            .boxed()
+    }
 }
 
 /// Spans are batched and sent from a thread of the exporter's own, off the async workers.
@@ -137,4 +160,45 @@ fn describe_metrics() {
         "plantrack_subscriptions_active",
         "GraphQL subscriptions being served over WebSocket."
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::log_filter;
+
+    /// Whether `(plantrack at debug, plantrack at info, sqlx at info, sqlx at warn)` are
+    /// kept under `RUST_LOG=directives`.
+    fn kept(directives: Option<&str>) -> [bool; 4] {
+        let subscriber = tracing_subscriber::registry().with(log_filter(directives));
+        tracing::subscriber::with_default(subscriber, || {
+            [
+                tracing::enabled!(target: "plantrack::service", Level::DEBUG),
+                tracing::enabled!(target: "plantrack::service", Level::INFO),
+                tracing::enabled!(target: "sqlx::query", Level::INFO),
+                tracing::enabled!(target: "sqlx::query", Level::WARN),
+            ]
+        })
+    }
+
+    #[test]
+    fn rust_log_keeps_what_it_names() {
+        assert_eq!(kept(None), [false, true, false, true]);
+        assert_eq!(
+            kept(Some("warn,plantrack=debug")),
+            [true, true, false, true]
+        );
+        assert_eq!(kept(Some("info")), [false, true, true, true]);
+        assert_eq!(kept(Some("off")), [false, false, false, false]);
+        // Directives that do not parse give the default, span directives or not.
+        assert_eq!(kept(Some("plantrack=loud")), [false, true, false, true]);
+        assert_eq!(kept(Some("[unclosed=debug")), [false, true, false, true]);
+        // A span directive (EnvFilter) keeps the static part as before.
+        assert_eq!(
+            kept(Some("warn,plantrack=info,[graphql]=debug")),
+            [false, true, false, true]
+        );
+    }
 }
