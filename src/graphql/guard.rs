@@ -272,12 +272,14 @@ pub fn with_code(mut error: ServerError, code: &str) -> ServerError {
 /// An answer as JSON, if it is at most `limit` bytes long: serialization stops at the
 /// limit, so an answer too large to send is never written out whole.
 pub fn json_within(response: &impl serde::Serialize, limit: usize) -> Option<Vec<u8>> {
-    let mut out = LimitedBuffer {
+    let out = LimitedBuffer {
         bytes: Vec::with_capacity(limit.min(FIRST_BUFFER_BYTES)),
         limit,
     };
-    serde_json::to_writer(&mut out, response).ok()?;
-    Some(out.bytes)
+    // The serializer owns the buffer (not a `&mut` of it), so that its writes inline.
+    let mut serializer = serde_json::Serializer::new(out);
+    response.serialize(&mut serializer).ok()?;
+    Some(serializer.into_inner().bytes)
 }
 
 /// An `io::Write` into memory that fails once past its limit.

@@ -39,7 +39,12 @@ pub struct CatalogLoader {
     db: DatabaseConnection,
 }
 
-pub type Loaders = DataLoader<CatalogLoader, HashMapCache>;
+pub type Loaders = DataLoader<CatalogLoader, Cache>;
+
+/// A loader's cache of one request: keyed by row ids and the like, which a quick hash
+/// serves as well as SipHash (a request's keys are its own; each load looks up and
+/// inserts).
+type Cache = HashMapCache<foldhash::fast::RandomState>;
 
 /// A request's loader batches, run inside the request's own task once the request can go
 /// no further without them.
@@ -131,21 +136,17 @@ pub fn new_loaders(db: DatabaseConnection, batches: &Batches) -> Loaders {
 }
 
 /// A loader whose batches run in the request's task (see [`Batches`]).
-fn batched<T: Send + Sync + 'static>(loader: T, batches: &Batches) -> DataLoader<T, HashMapCache> {
+fn batched<T: Send + Sync + 'static>(loader: T, batches: &Batches) -> DataLoader<T, Cache> {
     let batches = batches.clone();
-    DataLoader::with_cache(
-        loader,
-        move |batch| batches.queue(batch),
-        HashMapCache::default(),
-    )
-    .delay(Duration::ZERO)
+    DataLoader::with_cache(loader, move |batch| batches.queue(batch), Cache::new())
+        .delay(Duration::ZERO)
 }
 
 /// A loader for one operation of a long-lived connection, whose futures do not run inside
 /// [`Batches::run`]: batches are spawned and gather keys for async-graphql's default
 /// delay, and nothing is cached (a subscription's rows change between events).
-fn spawned<T: Send + Sync + 'static>(loader: T) -> DataLoader<T, HashMapCache> {
-    let loaders = DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default());
+fn spawned<T: Send + Sync + 'static>(loader: T) -> DataLoader<T, Cache> {
+    let loaders = DataLoader::with_cache(loader, tokio::spawn, Cache::new());
     loaders.enable_all_cache(false);
     loaders
 }
@@ -400,7 +401,7 @@ pub struct TenantLoader {
     scope: SubmissionScope,
 }
 
-pub type TenantLoaders = DataLoader<TenantLoader, HashMapCache>;
+pub type TenantLoaders = DataLoader<TenantLoader, Cache>;
 
 pub fn new_tenant_loaders(
     db: DatabaseConnection,
