@@ -81,6 +81,12 @@ pub async fn check(request: &mut Request, limits: &DocumentLimits) -> ServerResu
     if request.variables.values().any(has_nul) {
         return Err(refusal(NUL_TEXT.to_owned()));
     }
+    let objects = request.variables.values().map(objects_in).sum::<usize>();
+    if objects > MAX_VARIABLE_OBJECTS {
+        return Err(refusal(format!(
+            "the variables hold {objects} objects; at most {MAX_VARIABLE_OBJECTS} are accepted"
+        )));
+    }
     if !request.data.contains_key(&TypeId::of::<EditedDocument>()) {
         let document = parse(&request.query).await?;
         request.set_parsed_query(document);
@@ -439,6 +445,108 @@ fn escapes_nul(bytes: &[u8]) -> bool {
     };
     let zeros = rest.iter().take_while(|b| **b == b'0').count();
     zeros > 0 && rest.get(zeros) == Some(&b'}')
+}
+
+/// Most objects one request's variables may hold. async-graphql turns each object of a
+/// filter into a typed input of kilobytes before the filter's own limits (100 conditions)
+/// or the cost limit can look at it: a megabyte of `{"and": [{}, {}, …]}` took 650 MB and
+/// 1.6 s to refuse. A filter at its limits is a few hundred objects.
+pub const MAX_VARIABLE_OBJECTS: usize = 2_000;
+
+/// The objects in a variable's value, itself included.
+fn objects_in(value: &async_graphql::Value) -> usize {
+    use async_graphql::Value;
+    match value {
+        Value::List(items) => items.iter().map(objects_in).sum(),
+        Value::Object(fields) => 1 + fields.values().map(objects_in).sum::<usize>(),
+        _ => 0,
+    }
+}
+
+/// Most JSON values (objects, lists, strings, numbers…) a request body may hold: a
+/// megabyte of `[{}, {}, …]` is 250,000 values, 60 MB once parsed. Legitimate bodies,
+/// batches of filtered queries included, hold a few thousand.
+pub const MAX_BODY_JSON_VALUES: usize = 20_000;
+
+/// Checks that a JSON text holds at most `max` values, counting without building them
+/// (a text that is not JSON passes: its parse then says what is wrong with it).
+pub fn json_values_within(text: &[u8], max: usize) -> Result<(), String> {
+    use serde::de::DeserializeSeed;
+    let left = std::cell::Cell::new(max);
+    let mut reader = serde_json::Deserializer::from_slice(text);
+    match (CountValues { left: &left }).deserialize(&mut reader) {
+        Err(error) if error.is_data() => Err(format!(
+            "the request holds more than {max} JSON values (objects, lists, strings, numbers)"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Counts JSON values down from `left`, failing at zero.
+struct CountValues<'a> {
+    left: &'a std::cell::Cell<usize>,
+}
+
+impl CountValues<'_> {
+    fn take<E: serde::de::Error>(&self) -> Result<(), E> {
+        match self.left.get() {
+            0 => Err(E::custom("too many values")),
+            n => {
+                self.left.set(n - 1);
+                Ok(())
+            }
+        }
+    }
+
+    fn next(&self) -> Self {
+        CountValues { left: self.left }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for CountValues<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for CountValues<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.take()
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.take()
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.take()
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.take()
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        self.take()
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.take()
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        self.take()?;
+        while items.next_element_seed(self.next())?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut fields: A) -> Result<(), A::Error> {
+        self.take()?;
+        while fields.next_key::<serde::de::IgnoredAny>()?.is_some() {
+            fields.next_value_seed(self.next())?;
+        }
+        Ok(())
+    }
 }
 
 /// Whether a variable's value holds a NUL character anywhere, keys included. NUL cannot

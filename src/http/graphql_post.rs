@@ -24,6 +24,7 @@ use crate::{
         cost::BatchBudget,
         count_errors,
         error::request_error,
+        guard,
         loaders::{Batches, new_loaders, new_tenant_loaders},
         session::{ClientAddress, Session},
     },
@@ -189,6 +190,8 @@ fn parse(body: &[u8]) -> Result<BatchRequest, Refusal> {
             "the request body is empty: send a GraphQL request as JSON",
         ));
     }
+    // Counted before anything is built: the parsed tree is sixty times the text.
+    guard::json_values_within(body, guard::MAX_BODY_JSON_VALUES).map_err(Refusal::too_many)?;
     // serde_json says what and where ("EOF while parsing an object at line 1 column 10",
     // "recursion limit exceeded at …"), in words.
     let value: Value = serde_json::from_slice(body)
@@ -247,6 +250,14 @@ impl Refusal {
             status: StatusCode::PAYLOAD_TOO_LARGE,
             code: "PAYLOAD_TOO_LARGE",
             message: format!("the request body is larger than {limit} bytes"),
+        }
+    }
+
+    fn too_many(message: String) -> Self {
+        Self {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "PAYLOAD_TOO_LARGE",
+            message,
         }
     }
 

@@ -64,6 +64,75 @@ async fn depth_batch_and_body_limits_refuse_oversized_requests() {
     assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+/// Variables are measured before they are built: a body of more JSON values than the
+/// limit is refused whole, and variables of more objects than the limit are refused
+/// before GraphQL turns them into typed inputs (a megabyte of empty filter objects took
+/// 650 MB to refuse).
+#[tokio::test]
+async fn oversized_variables_are_refused_before_they_are_built() {
+    let app = TestApp::sqlite().await;
+    let query = "query($f: SubmissionFilter) { submissions(filter: $f) { totalCount } }";
+    let empties = |n: usize| json!({ "and": vec![json!({}); n] });
+    let token = app.login("tayson").await;
+    let send = |filter: serde_json::Value| {
+        let (app, token) = (&app, &token);
+        async move {
+            app.send(
+                "/graphql",
+                &json!({ "query": query, "variables": { "f": filter } }),
+                Some(token),
+            )
+            .await
+        }
+    };
+
+    let body_too_big = send(empties(25_000)).await;
+    assert_eq!(body_too_big.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        body_too_big.body["errors"][0]["extensions"]["code"], "PAYLOAD_TOO_LARGE",
+        "{}",
+        body_too_big.body
+    );
+    assert!(
+        body_too_big.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("20000 JSON values"),
+        "{}",
+        body_too_big.body
+    );
+
+    // 2,001 objects: the filter and its 2,000 empty conditions.
+    let too_many_objects = send(empties(2_000)).await;
+    assert_eq!(too_many_objects.error_code(), Some("BAD_USER_INPUT"));
+    assert!(
+        too_many_objects.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the variables hold 2001 objects; at most 2000"),
+        "{}",
+        too_many_objects.body
+    );
+    // At the limit, the filter's own rules answer (at most 100 conditions, the cost).
+    let at_limit = send(empties(1_999)).await;
+    assert!(at_limit.error_code().is_some(), "{}", at_limit.body);
+    assert!(
+        !at_limit.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the variables hold"),
+        "{}",
+        at_limit.body
+    );
+    // A filter of ordinary size runs.
+    let ordinary = send(json!({ "status": { "in": ["SUBMITTED", "ACCEPTED"] } })).await;
+    assert!(
+        ordinary.data()["submissions"]["totalCount"].is_number(),
+        "{}",
+        ordinary.body
+    );
+}
+
 async fn health_and_graphiql_answer(app: TestApp) {
     let (status, body) = app
         .request(Request::get("/healthz").body(Body::empty()).unwrap())
