@@ -20,8 +20,14 @@ pub fn row_id(id: &ID, type_name: &str) -> Result<i64, ServiceError> {
     match parse_global_id(id) {
         Ok((found, row)) if found == type_name => Ok(row),
         _ => Err(ServiceError::bad_input(format!(
-            "`{}` is not the id of a {type_name}",
-            id.as_str()
+            "`{}` is not the id of {} {type_name}",
+            id.as_str(),
+            // "an Agency", "an AgencyGroup"; "a User", "a Task" and the others.
+            if type_name.starts_with(['A', 'E', 'I', 'O']) {
+                "an"
+            } else {
+                "a"
+            }
         ))),
     }
 }

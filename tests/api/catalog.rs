@@ -393,6 +393,63 @@ async fn every_edge_cursor_continues_the_list(app: TestApp) {
     );
 }
 
+/// A filter may nest 8 levels and hold 100 conditions, counted as README says: every
+/// input object is a level and a condition of its own (it is an `and` of its fields), as
+/// is every `or`, `not` and relation, and every comparison is a condition.
+async fn filter_limits_are_as_documented(app: TestApp) {
+    let count = |filter: Value| {
+        let app = &app;
+        async move {
+            app.graphql(
+                "query($f: TaskFilter) { tasks(first: 1, filter: $f) { totalCount } }",
+                json!({ "f": filter }),
+            )
+            .await
+        }
+    };
+    // n nested `not`s: n + 1 objects and n `not`s, 2n + 1 levels.
+    let nots = |n: usize| {
+        (0..n).fold(
+            json!({ "number": { "equalTo": 1 } }),
+            |inner, _| json!({ "not": inner }),
+        )
+    };
+    let seven_levels = count(nots(3)).await;
+    assert!(
+        seven_levels.data()["tasks"]["totalCount"].is_number(),
+        "{}",
+        seven_levels.body
+    );
+    let nine_levels = count(nots(4)).await;
+    assert_eq!(
+        nine_levels.error_code(),
+        Some("BAD_USER_INPUT"),
+        "{}",
+        nine_levels.body
+    );
+    assert!(
+        nine_levels.body.to_string().contains("at most 8 levels"),
+        "{}",
+        nine_levels.body
+    );
+
+    // n objects of one comparison in an `and`: 2n + 1 conditions.
+    let conditions = |n: usize| json!({ "and": (0..n).map(|i| json!({ "number": { "notEqualTo": i } })).collect::<Vec<_>>() });
+    let ninety_nine = count(conditions(49)).await;
+    assert!(
+        ninety_nine.data()["tasks"]["totalCount"].is_number(),
+        "{}",
+        ninety_nine.body
+    );
+    let past = count(conditions(50)).await;
+    assert_eq!(past.error_code(), Some("BAD_USER_INPUT"), "{}", past.body);
+    assert!(
+        past.body.to_string().contains("at most 100 conditions"),
+        "{}",
+        past.body
+    );
+}
+
 async fn task_filters_narrow_the_list(app: TestApp) {
     let count = |filter: Value| {
         let app = &app;
@@ -656,6 +713,7 @@ on_both_databases!(
     deliverables_and_timeframes_follow_the_plan,
     tasks_page_through_with_cursors,
     every_edge_cursor_continues_the_list,
+    filter_limits_are_as_documented,
     task_filters_narrow_the_list,
     nodes_agencies_groups_and_periods,
     loading_the_plan_twice_changes_nothing,
