@@ -10,7 +10,10 @@ use std::{
     future,
     net::SocketAddr,
     str::FromStr,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
@@ -32,6 +35,7 @@ use futures_util::{SinkExt, StreamExt};
 use super::{App, AppState};
 use crate::{
     graphql::{
+        guard::{self, MAX_BODY_JSON_VALUES},
         loaders::{live_loaders, live_tenant_loaders},
         session::{ClientAddress, LiveToken, Session},
     },
@@ -45,6 +49,8 @@ const RECHECK_EVERY: Duration = Duration::from_secs(5);
 const FORBIDDEN: u16 = 4403;
 /// RFC 6455's "going away": the server is stopping; clients reconnect to the next one.
 const GOING_AWAY: u16 = 1001;
+/// RFC 6455's "message too big".
+const MESSAGE_TOO_BIG: u16 = 1009;
 
 /// What the connection knows of its sign-in.
 #[derive(Default)]
@@ -78,8 +84,13 @@ pub async fn graphql_ws(
         )
             .into_response();
     };
+    // A message is held to the size of a POST body (tungstenite's default is 64 MiB, and
+    // its parsed JSON some sixty times that).
+    let max_message = app.config.limits.max_body_bytes;
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .max_message_size(max_message)
+        .max_frame_size(max_message)
         .on_upgrade(move |socket| serve(app, socket, protocol, client))
 }
 
@@ -91,8 +102,19 @@ async fn serve(
 ) {
     let (mut sink, stream) = socket.split();
     let sign_in = Arc::new(Mutex::new(SignIn::default()));
+    // A message of more JSON values than a POST body may hold ends the connection, as
+    // one over the size limit does, before async-graphql parses it.
+    let too_many_values = Arc::new(AtomicBool::new(false));
+    let refused_message = too_many_values.clone();
     let input = stream
-        .take_while(|message| future::ready(message.is_ok()))
+        .take_while(move |message| {
+            future::ready(match message {
+                Ok(Message::Text(text)) => within_values(text.as_bytes(), &refused_message),
+                Ok(Message::Binary(bytes)) => within_values(bytes, &refused_message),
+                Ok(_) => true,
+                Err(_) => false,
+            })
+        })
         .filter_map(|message| {
             future::ready(match message {
                 Ok(message @ (Message::Text(_) | Message::Binary(_))) => Some(message.into_data()),
@@ -127,7 +149,15 @@ async fn serve(
                         return;
                     }
                 }
-                None => return,
+                None => {
+                    if too_many_values.load(Ordering::SeqCst) {
+                        let reason = format!(
+                            "Message too big: at most {MAX_BODY_JSON_VALUES} JSON values"
+                        );
+                        let _ = sink.send(close(MESSAGE_TOO_BIG, reason)).await;
+                    }
+                    return;
+                }
             },
             () = &mut revoked => {
                 let _ = sink.send(close(FORBIDDEN, "Forbidden: the sign-in has ended".into())).await;
@@ -139,6 +169,16 @@ async fn serve(
             }
         }
     }
+}
+
+/// Whether a message holds at most as many JSON values as a POST body may; notes it in
+/// `refused` when not.
+fn within_values(message: &[u8], refused: &AtomicBool) -> bool {
+    let within = guard::json_values_within(message, MAX_BODY_JSON_VALUES).is_ok();
+    if !within {
+        refused.store(true, Ordering::SeqCst);
+    }
+    within
 }
 
 fn close(code: u16, reason: String) -> Message {

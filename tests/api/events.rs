@@ -316,7 +316,58 @@ async fn sockets_lose_their_rights_when_the_sign_in_ends(app: TestApp) {
     rights_have_ended(&mut socket, save).await;
 }
 
+/// A message of more JSON values than a POST body may hold is refused with 1009 (message
+/// too big) before it is parsed, and one larger than a POST body ends the connection;
+/// the server goes on serving.
+async fn oversized_socket_messages_end_the_connection(app: TestApp) {
+    let addr = app.serve().await;
+    let token = app.login("tayson").await;
+    let query = "query($f: SubmissionFilter) { submissions(filter: $f) { totalCount } }";
+    let subscribe = |variables: Value| {
+        Message::text(
+            json!({ "id": "1", "type": "subscribe",
+                    "payload": { "query": query, "variables": variables } })
+            .to_string(),
+        )
+    };
+    let signed_in = || async {
+        let mut socket = connect(addr, json!({ "Authorization": format!("Bearer {token}") })).await;
+        let ack = next_message(&mut socket, Duration::from_secs(10)).await;
+        assert_eq!(ack.unwrap()["type"], "connection_ack");
+        socket
+    };
+
+    let mut socket = signed_in().await;
+    let values = json!({ "f": { "and": vec![json!({}); 25_000] } });
+    socket.send(subscribe(values)).await.unwrap();
+    assert_eq!(
+        close_code(&mut socket, Duration::from_secs(10)).await,
+        Some(1009)
+    );
+
+    let mut socket = signed_in().await;
+    let padding = "x".repeat(2 * 1024 * 1024);
+    let large = json!({ "f": { "search": padding } });
+    // The server may close before the whole message is written.
+    let _ = socket.send(subscribe(large)).await;
+    let code = close_code(&mut socket, Duration::from_secs(10)).await;
+    assert!(matches!(code, Some(c) if c != 1000), "{code:?}");
+
+    // An ordinary operation on a new connection still runs.
+    let mut socket = signed_in().await;
+    socket.send(subscribe(json!({ "f": null }))).await.unwrap();
+    let next = next_message(&mut socket, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(next["type"], "next", "{next}");
+    assert!(
+        next["payload"]["data"]["submissions"]["totalCount"].is_number(),
+        "{next}"
+    );
+}
+
 on_both_databases!(
     events_reach_whoever_may_see_them,
-    sockets_lose_their_rights_when_the_sign_in_ends
+    sockets_lose_their_rights_when_the_sign_in_ends,
+    oversized_socket_messages_end_the_connection
 );
