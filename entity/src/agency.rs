@@ -16,6 +16,7 @@ pub struct Model {
     pub name: String,
     pub short_name: String,
     /// `name` and `short_name` folded for search.
+    /// Empty in rows the lists and loaders read (`by_position::select_without_search_text`).
     pub search_text: String,
     /// DEPARTMENT, DISTRICT, PROVINCIAL_BODY, MASS_ORGANIZATION, PEOPLE_COMMITTEE or MINISTRY.
     pub kind: String,

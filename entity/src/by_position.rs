@@ -36,8 +36,9 @@ pub fn select_without_search_text<E: EntityTrait>(select: &mut SelectStatement) 
     }
 }
 
-/// A model read by position: `select.into_model::<ByPosition<Model>>()`, for a select of
-/// the entity's columns in their order (others may follow).
+/// A model read by position (`ByPosition::<Model>::find_by_statement`, or
+/// `select.into_model::<ByPosition<Model>>()`), for a select of the entity's columns in
+/// their order (others may follow), such as `select_without_search_text` makes.
 pub struct ByPosition<M>(pub M);
 
 /// A value both databases decode.

@@ -21,6 +21,7 @@ pub struct Model {
     pub proposals: String,
     /// Summary, results, difficulties, proposals and evidence references folded to
     /// lowercase without diacritics, for search.
+    /// Empty in rows the lists and loaders read (`by_position::select_without_search_text`).
     pub search_text: String,
     pub version: i32,
     /// Whether the latest submit came before the window's deadline.

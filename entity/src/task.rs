@@ -12,6 +12,7 @@ pub struct Model {
     pub number: Option<i32>,
     pub content: String,
     /// `content` folded to lowercase ASCII, for search that ignores case and diacritics.
+    /// Empty in rows the lists and loaders read (`by_position::select_without_search_text`).
     pub search_text: String,
     /// ANNUAL or PHASED.
     pub schedule: String,
