@@ -9,7 +9,7 @@
 //! decoding. Debug builds (the tests) check every cell's column name.
 use sea_orm::{
     ColumnTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryResult,
-    sea_query::{Alias, Expr, SelectStatement},
+    sea_query::{Alias, Expr, IntoIden, SelectStatement},
     sqlx::{self, Column as _, Postgres, Row as _, Sqlite},
 };
 
@@ -25,15 +25,40 @@ use crate::{
 /// `search_text`.
 pub fn select_without_search_text<E: EntityTrait>(select: &mut SelectStatement) {
     select.clear_selects();
-    for column in E::Column::iter() {
+    for (value, name) in columns_without_search_text::<E>(E::default()) {
+        select.expr_as(value, name);
+    }
+}
+
+/// The columns of `E` in their order, of the table named (or aliased) `table`, with
+/// `search_text` as `''` (see [`select_without_search_text`]), each under its own name.
+pub fn columns_without_search_text<E: EntityTrait>(
+    table: impl IntoIden,
+) -> impl Iterator<Item = (Expr, Alias)> {
+    let table = table.into_iden();
+    E::Column::iter().map(move |column| {
         let name = column.as_str();
         let value = if name == "search_text" {
             Expr::val("")
         } else {
-            Expr::col((E::default(), column))
+            Expr::col((table.clone(), Alias::new(name)))
         };
-        select.expr_as(value, Alias::new(name));
-    }
+        (value, Alias::new(name))
+    })
+}
+
+/// A model whose columns a row holds in their order from some place on: at the start for
+/// its own table's rows, further on for a table joined to another's (a report's task).
+pub trait ReadAt: Sized {
+    /// How many columns the model has.
+    const WIDTH: usize;
+
+    /// The model whose first column is the `offset`-th of `row`.
+    fn read_at(row: &QueryResult, offset: usize) -> Result<Self, DbErr>;
+
+    /// The id of the model whose first column is the `offset`-th of `row`, or `None`
+    /// where a left join found no row.
+    fn id_at(row: &QueryResult, offset: usize) -> Result<Option<i64>, DbErr>;
 }
 
 /// A model read by position (`ByPosition::<Model>::find_by_statement`, or
@@ -93,21 +118,35 @@ where
     }
 }
 
-/// `FromQueryResult` by position for a model, from its fields and their columns.
+/// `ReadAt`, and `FromQueryResult` by position, for a model, from its fields and their
+/// columns.
 macro_rules! by_position {
     ($($module:ident { $($field:ident: $column:ident),+ $(,)? })+) => {$(
+        impl ReadAt for $module::Model {
+            const WIDTH: usize = [$(stringify!($field)),+].len();
+
+            fn read_at(row: &QueryResult, offset: usize) -> Result<Self, DbErr> {
+                use $module::Column;
+                Ok($module::Model {
+                    $($field: cell(row, offset + Column::$column as usize, Column::$column)?,)+
+                })
+            }
+
+            fn id_at(row: &QueryResult, offset: usize) -> Result<Option<i64>, DbErr> {
+                use $module::Column;
+                cell(row, offset + Column::Id as usize, Column::Id)
+            }
+        }
+
         impl FromQueryResult for ByPosition<$module::Model> {
             fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-                use $module::Column;
                 if !pre.is_empty() {
                     return Err(DbErr::Type(concat!(
                         stringify!($module),
                         " rows are read by position, not under a prefix"
                     ).into()));
                 }
-                Ok(Self($module::Model {
-                    $($field: cell(row, Column::$column as usize, Column::$column)?,)+
-                }))
+                <$module::Model as ReadAt>::read_at(row, 0).map(Self)
             }
         }
     )+};

@@ -199,6 +199,25 @@ where
     }
 }
 
+/// Keeps rows that a list read along with its own (a page's tasks and agencies) in the
+/// request's loader cache, so that the fields that point at them load nothing more.
+pub async fn keep<E>(ctx: &Context<'_>, rows: Vec<E::Model>)
+where
+    E: EntityTrait + Send + Sync,
+    E::Model: Send + Sync + RowId,
+    ByPosition<E::Model>: FromQueryResult,
+{
+    if rows.is_empty() {
+        return;
+    }
+    loaders(ctx)
+        .feed_many(
+            rows.into_iter()
+                .map(|row| (ById::<E>::new(row.row_id()), Arc::new(row))),
+        )
+        .await;
+}
+
 /// The id of a row, for tables keyed by `id`.
 pub trait RowId {
     fn row_id(&self) -> i64;

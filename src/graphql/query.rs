@@ -1,7 +1,7 @@
 //! The query root.
 use async_graphql::{Context, ID, Object, Result};
 
-use entity::{agency, user};
+use entity::{agency, task, user};
 
 use super::{
     analysis_types::{AggregateGroup, Counted, Obligation, ProgressRow},
@@ -12,7 +12,8 @@ use super::{
         ObligationFilter, ObligationOrderBy, PlanFilter, PlanOrderBy, ReportingWindowFilter,
         SubmissionFilter, SubmissionOrderBy, TaskFilter, TaskOrderBy, filter_of, sorting,
     },
-    relay::{Conn, connection, page_request},
+    loaders::keep,
+    relay::{Conn, connection, items_select, page_request},
     session::{scope_if_signed_in, signed_in},
     state::db,
     tenant_types::{ReportingWindow, Submission, User, Viewer},
@@ -24,7 +25,8 @@ use crate::service::{
     domain::PeriodKind,
     obligations,
     progress::{self, ProgressGroup},
-    submissions, windows,
+    submissions::{self, PageRelations},
+    windows,
 };
 
 pub struct Query;
@@ -179,10 +181,16 @@ impl Query {
         let page = page_request(ctx, first, after).gql()?;
         let filter = filter_of(filter).gql()?;
         let order = sorting(order_by, Into::into);
-        let rows = submissions::list(db(ctx), scope, &filter, &order, &page)
+        let relations = PageRelations {
+            tasks: items_select(ctx, "task"),
+            agencies: items_select(ctx, "agency"),
+        };
+        let page = submissions::list(db(ctx), scope, &filter, &order, &page, relations)
             .await
             .gql()?;
-        Ok(connection(rows, Submission::from))
+        keep::<task::Entity>(ctx, page.tasks).await;
+        keep::<agency::Entity>(ctx, page.agencies).await;
+        Ok(connection(page.reports, Submission::from))
     }
 
     /// Groups of the reports the caller may see (drafts of other agencies never count),

@@ -144,6 +144,15 @@ pub fn page_request(
         .each_cursor(each_cursor))
 }
 
+/// Whether the selection of a connection asks for `field` of its items, through `edges`
+/// or `nodes` (look-ahead): a list then reads what the field points at along with its
+/// rows. Only a saving: a field the look-ahead misses loads its rows itself.
+pub fn items_select(ctx: &Context<'_>, field: &str) -> bool {
+    let selection = ctx.look_ahead();
+    selection.field("edges").field("node").field(field).exists()
+        || selection.field("nodes").field(field).exists()
+}
+
 pub fn connection<T, N: OutputType>(page: Page<T>, node: impl Fn(T) -> N) -> Conn<N> {
     Conn {
         edges: page

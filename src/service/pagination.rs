@@ -4,7 +4,10 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
     Condition, ConnectionTrait, DbBackend, FromQueryResult, Order, QueryResult, Value,
-    sea_query::{Alias, Expr, ExprTrait, Func, NullOrdering, Query, SelectStatement},
+    sea_query::{
+        Alias, Asterisk, DynIden, Expr, ExprTrait, Func, IntoIden, JoinType, NullOrdering, Query,
+        SelectStatement,
+    },
 };
 use serde::{Deserialize, Serialize};
 
@@ -179,6 +182,22 @@ impl SortKey {
         }
     }
 
+    fn order(&self) -> Order {
+        if self.descending {
+            Order::Desc
+        } else {
+            Order::Asc
+        }
+    }
+
+    fn null_ordering(&self) -> NullOrdering {
+        if self.nulls_first {
+            NullOrdering::First
+        } else {
+            NullOrdering::Last
+        }
+    }
+
     /// The expression as sorted and compared: text by code point on every backend.
     fn sorted(&self, backend: DbBackend) -> Expr {
         match (self.kind, backend) {
@@ -321,6 +340,56 @@ fn key_alias(i: usize) -> String {
     format!("plantrack_sort_{i}")
 }
 
+/// The page `page` (cut, with its sort keys) with the rows of `joins` beside each of its
+/// rows. The joins come after the page is cut, so that they read a page's worth of rows
+/// whatever the order; and a join keeps no order, so the page is sorted again by its keys.
+fn joined(
+    page: SelectStatement,
+    keys: &[SortKey],
+    joins: &[PageJoin],
+    backend: DbBackend,
+) -> SelectStatement {
+    let paged = Alias::new("plantrack_page").into_iden();
+    let mut query = Query::select();
+    query
+        .column((paged.clone(), Asterisk))
+        .from_subquery(page, paged.clone());
+    for (n, join) in joins.iter().enumerate() {
+        let alias = Alias::new(format!("plantrack_join_{n}")).into_iden();
+        let on = (paged.clone(), Alias::new(join.on));
+        if backend == DbBackend::Postgres {
+            // A look-up by primary key for each row of the page: a plain join is planned
+            // as hash joins over the whole tables, three times the work for a page of 100.
+            let row = Query::select()
+                .column(Asterisk)
+                .from(join.table.clone())
+                .and_where(Expr::col((join.table.clone(), Alias::new("id"))).equals(on))
+                .limit(1)
+                .to_owned();
+            query.join_lateral(JoinType::LeftJoin, row, alias.clone(), Expr::cust("TRUE"));
+        } else {
+            // SQLite has no LATERAL, and looks each row up by its key anyway.
+            query.join_as(
+                JoinType::LeftJoin,
+                join.table.clone(),
+                alias.clone(),
+                Expr::col((alias.clone(), Alias::new("id"))).equals(on),
+            );
+        }
+        for (value, name) in (join.columns)(alias) {
+            query.expr_as(value, name);
+        }
+    }
+    for (i, key) in keys.iter().enumerate() {
+        let again = SortKey {
+            expr: Expr::col((paged.clone(), Alias::new(key_alias(i)))),
+            ..key.clone()
+        };
+        query.order_by_expr_with_nulls(again.sorted(backend), key.order(), key.null_ordering());
+    }
+    query
+}
+
 /// `SELECT COUNT(*) AS n` of the rows `select` reads.
 pub fn count_of(select: &SelectStatement) -> SelectStatement {
     Query::select()
@@ -332,7 +401,6 @@ pub fn count_of(select: &SelectStatement) -> SelectStatement {
 /// Runs `select` (already filtered, selecting the row's columns) as one keyset page,
 /// reading each row as an `M`. `keys` must end in a unique key (the id) so that the
 /// order is total.
-#[tracing::instrument(skip_all, level = "debug")]
 pub async fn paginate<M, C>(
     db: &C,
     select: SelectStatement,
@@ -341,6 +409,39 @@ pub async fn paginate<M, C>(
 ) -> ServiceResult<Page<M>>
 where
     M: FromQueryResult,
+    C: ConnectionTrait,
+{
+    paginate_joined(db, select, keys, page, &[], |row| {
+        Ok(M::from_query_result(row, "")?)
+    })
+    .await
+}
+
+/// Another table's row read with each row of a page (a report's task, its agency), so that
+/// the page's relations need no statements of their own.
+pub struct PageJoin {
+    /// The joined table.
+    pub table: DynIden,
+    /// The page's column that holds the joined row's `id`.
+    pub on: &'static str,
+    /// The joined row's columns in its model's order, given the table's alias in the
+    /// statement.
+    pub columns: fn(DynIden) -> Vec<(Expr, Alias)>,
+}
+
+/// [`paginate`], with the rows of `joins` read alongside each row of the page: a row holds
+/// the page's columns, then its sort keys, then each join's columns in turn (`NULL` where a
+/// join finds no row). `read` makes an item of each row.
+#[tracing::instrument(skip_all, level = "debug")]
+pub async fn paginate_joined<T, C>(
+    db: &C,
+    select: SelectStatement,
+    keys: &[SortKey],
+    page: &PageRequest,
+    joins: &[PageJoin],
+    mut read: impl FnMut(&QueryResult) -> ServiceResult<T>,
+) -> ServiceResult<Page<T>>
+where
     C: ConnectionTrait,
 {
     let backend = db.get_database_backend();
@@ -374,19 +475,12 @@ where
             _ => key.expr.clone(),
         };
         query.expr_as(selected, Alias::new(key_alias(i)));
-        let nulls = if key.nulls_first {
-            NullOrdering::First
-        } else {
-            NullOrdering::Last
-        };
-        let order = if key.descending {
-            Order::Desc
-        } else {
-            Order::Asc
-        };
-        query.order_by_expr_with_nulls(key.sorted(backend), order, nulls);
+        query.order_by_expr_with_nulls(key.sorted(backend), key.order(), key.null_ordering());
     }
     query.limit(page.first + 1);
+    if !joins.is_empty() {
+        query = joined(query, keys, joins, backend);
+    }
     let mut rows = db.query_all(&query).await?;
     let has_next_page = rows.len() as u64 > page.first;
     rows.truncate(page.first as usize);
@@ -407,7 +501,7 @@ where
             } else {
                 None
             };
-            Ok((cursor, M::from_query_result(row, "")?))
+            Ok((cursor, read(row)?))
         })
         .collect::<ServiceResult<Vec<_>>>()?;
     Ok(Page {

@@ -2,12 +2,12 @@
 //! Every read goes through the tenancy scope; every write checks the version the client
 //! last read, the workflow and the reporting window, and appends an audit row in the
 //! same transaction.
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, hash_map::Entry};
 
 use chrono::Utc;
 use entity::{
     agency,
-    by_position::{ByPosition, select_without_search_text},
+    by_position::{ReadAt, columns_without_search_text, select_without_search_text},
     deliverable, period, reporting_window, submission, submission_deliverable, task,
 };
 use sea_orm::{
@@ -15,7 +15,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
     EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QueryResult,
     QuerySelect, QueryTrait, SqlErr,
-    sea_query::{Alias, Asterisk, Condition, Expr, ExprTrait, Query, SelectStatement},
+    sea_query::{Alias, Asterisk, Condition, Expr, ExprTrait, IntoIden, Query, SelectStatement},
 };
 use serde_json::{Value, json};
 
@@ -29,7 +29,7 @@ use super::{
     domain::{AssignmentRole, Progress, ReviewDecision, Role, SubmissionStatus, parse_stored},
     events::{EventBus, SubmissionEvent, SubmissionEventKind},
     filter::{Filter, Reach},
-    pagination::{Page, PageRequest, Sorting, order_keys, paginate},
+    pagination::{Page, PageJoin, PageRequest, Sorting, order_keys, paginate_joined},
     submission_filter::{SubmissionPredicate, SubmissionSort},
     tenancy::{Intent, ScopedTxn, SubmissionScope},
     text, timeline, windows,
@@ -835,8 +835,26 @@ pub async fn fold_unindexed_reports<C: ConnectionTrait>(db: &C) -> ServiceResult
 /// `Agency.submissions`): the newest. The `submissions` connection pages them all.
 pub const MAX_OF_PARENT: usize = 200;
 
+/// Rows of other tables that a page of reports reads with its own, because the caller
+/// will ask for them (the selection's look-ahead): each report's task and agency, which
+/// would otherwise take a statement each after the page.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PageRelations {
+    pub tasks: bool,
+    pub agencies: bool,
+}
+
+/// A page of reports, with the distinct tasks and agencies of its reports where
+/// [`PageRelations`] asked for them.
+#[derive(Debug)]
+pub struct ReportPage {
+    pub reports: Page<submission::Model>,
+    pub tasks: Vec<task::Model>,
+    pub agencies: Vec<agency::Model>,
+}
+
 /// The submissions the scope can see, filtered, ordered (default: newest first) and
-/// paged.
+/// paged, with the rows of `relations` beside them.
 #[tracing::instrument(skip_all)]
 pub async fn list(
     db: &DatabaseConnection,
@@ -844,7 +862,8 @@ pub async fn list(
     filter: &Filter<SubmissionPredicate>,
     order: &[Sorting<SubmissionSort>],
     request: &PageRequest,
-) -> ServiceResult<Page<submission::Model>> {
+    relations: PageRelations,
+) -> ServiceResult<ReportPage> {
     filter.check()?;
     let keys = order_keys(
         order,
@@ -852,8 +871,26 @@ pub async fn list(
         SubmissionSort::keys,
         Expr::col((submission::Entity, submission::Column::Id)),
     )?;
+    let mut joins = Vec::new();
+    if relations.tasks {
+        joins.push(PageJoin {
+            table: task::Entity.into_iden(),
+            on: submission::Column::TaskId.as_str(),
+            columns: |table| columns_without_search_text::<task::Entity>(table).collect(),
+        });
+    }
+    if relations.agencies {
+        joins.push(PageJoin {
+            table: agency::Entity.into_iden(),
+            on: submission::Column::AgencyId.as_str(),
+            columns: |table| columns_without_search_text::<agency::Entity>(table).collect(),
+        });
+    }
+    // A row: the report, its sort keys, then its task's and its agency's columns.
+    let first_joined = submission::Model::WIDTH + keys.len();
+    let (mut tasks, mut agencies) = (HashMap::new(), HashMap::new());
     let txn = scope.begin(db, Intent::Read).await?;
-    let (select, mut page) = {
+    let (select, mut reports) = {
         let reach = Reach::scoped(&txn);
         let mut select = txn
             .submissions()
@@ -862,20 +899,51 @@ pub async fn list(
         select_without_search_text::<submission::Entity>(&mut select);
         // The count is a scan of every report the caller sees: counted apart, once for
         // all who ask it at the same time (`coalesce`).
-        let rows = paginate::<ByPosition<submission::Model>, _>(
+        let reports = paginate_joined(
             &*txn,
             select.clone(),
             &keys,
             &request.clone().counting(false),
+            &joins,
+            |row| {
+                let mut at = first_joined;
+                if relations.tasks {
+                    read_new(row, at, &mut tasks)?;
+                    at += task::Model::WIDTH;
+                }
+                if relations.agencies {
+                    read_new(row, at, &mut agencies)?;
+                }
+                Ok(submission::Model::read_at(row, 0)?)
+            },
         )
         .await?;
-        (select, rows.map(|row| row.0))
+        (select, reports)
     };
     txn.commit().await?;
     if request.count {
-        page.total_count = Some(coalesce::count(db, scope, &select).await?);
+        reports.total_count = Some(coalesce::count(db, scope, &select).await?);
     }
-    Ok(page)
+    Ok(ReportPage {
+        reports,
+        tasks: tasks.into_values().collect(),
+        agencies: agencies.into_values().collect(),
+    })
+}
+
+/// Adds to `rows` the joined row whose columns start at `offset`, unless the join found
+/// none or `rows` holds it already (a page's reports share tasks and agencies).
+fn read_new<M: ReadAt>(
+    row: &QueryResult,
+    offset: usize,
+    rows: &mut HashMap<i64, M>,
+) -> ServiceResult<()> {
+    if let Some(id) = M::id_at(row, offset)?
+        && let Entry::Vacant(vacant) = rows.entry(id)
+    {
+        vacant.insert(M::read_at(row, offset)?);
+    }
+    Ok(())
 }
 
 /// Visible submissions by id (for `node` and loaders).

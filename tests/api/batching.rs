@@ -92,8 +92,9 @@ async fn at_once(app: &TestApp, token: &str, clients: usize) -> (usize, Vec<Stri
     (app.statement_count() - before, ids)
 }
 
-async fn statements_per_request_do_not_grow_with_concurrency(app: TestApp) {
-    open_window(&app, "2024", 48).await.data();
+/// Three reports of each of two districts, in three states, that the analyst sees.
+async fn six_reports(app: &TestApp) {
+    open_window(app, "2024", 48).await.data();
     for (user, agency) in [("tayson", "ubnd-tay-son"), ("anlao", "ubnd-an-lao")] {
         let editor = app.client(user).await;
         for (task, status) in
@@ -102,9 +103,13 @@ async fn statements_per_request_do_not_grow_with_concurrency(app: TestApp) {
                 .iter()
                 .zip(["SUBMITTED", "ACCEPTED", "RETURNED"])
         {
-            submission_in(&app, &editor, task, "2024", status).await;
+            submission_in(app, &editor, task, "2024", status).await;
         }
     }
+}
+
+async fn statements_per_request_do_not_grow_with_concurrency(app: TestApp) {
+    six_reports(&app).await;
     let token = app.login("analyst").await;
 
     // A sign-in checked in the last second is not read again (`sign_ins`): each count
@@ -229,3 +234,92 @@ async fn a_catalog_list_reaches_reports_only_through_its_filter(app: TestApp) {
 }
 
 on_both_databases!(a_catalog_list_reaches_reports_only_through_its_filter);
+
+/// A page of reports reads the tasks and agencies its selection asks for in the page's
+/// own statement: they add no statement, in any order and on every page, and read the
+/// same as when each report's are loaded on their own (`node`).
+async fn a_page_of_reports_reads_its_tasks_and_agencies_with_it(app: TestApp) {
+    six_reports(&app).await;
+    let analyst = app.client("analyst").await;
+    const RELATIONS: &str = "task { id number content } agency { id code name }";
+    // The fewest statements of three runs: another test's sign-out makes a run read its
+    // sign-in again.
+    let (app, analyst) = (&app, &analyst);
+    let statements = |query: String| async move {
+        let mut fewest = usize::MAX;
+        let mut reply = None;
+        for _ in 0..3 {
+            let before = app.statement_count();
+            let answer = analyst.graphql(&query, json!({})).await;
+            answer.data();
+            fewest = fewest.min(app.statement_count() - before);
+            reply = Some(answer.body);
+        }
+        (fewest, reply.unwrap()["data"]["submissions"].clone())
+    };
+    for order in [
+        "[{ field: TASK_NUMBER, direction: DESC }]",
+        "[{ field: AGENCY_NAME }, { field: PROGRESS, direction: DESC }]",
+        "[{ field: REVIEWED_AT, nulls: FIRST }]",
+    ] {
+        let mut after = String::new();
+        let mut pages = 0;
+        loop {
+            let page = |fields: &str| {
+                format!(
+                    "{{ submissions(first: 4, orderBy: {order}{after}) {{
+                        pageInfo {{ hasNextPage endCursor }} edges {{ node {{ id {fields} }} }} }} }}"
+                )
+            };
+            let (bare_statements, bare) = statements(page("")).await;
+            let (statements_with, with) = statements(page(RELATIONS)).await;
+            assert_eq!(
+                statements_with, bare_statements,
+                "{order}: tasks and agencies add no statement on {}",
+                app.backend
+            );
+            let edges = with["edges"].as_array().unwrap();
+            let ids: Vec<&Value> = edges.iter().map(|e| &e["node"]["id"]).collect();
+            let bare_ids: Vec<&Value> = bare["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| &e["node"]["id"])
+                .collect();
+            assert_eq!(ids, bare_ids, "{order}: the same reports in the same order");
+            assert_eq!(with["pageInfo"], bare["pageInfo"], "{order}");
+            let one_by_one = edges
+                .iter()
+                .enumerate()
+                .map(|(n, e)| {
+                    format!(
+                        "r{n}: node(id: {}) {{ ... on Submission {{ {RELATIONS} }} }}",
+                        e["node"]["id"]
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            let loaded = analyst
+                .graphql(&format!("{{ {one_by_one} }}"), json!({}))
+                .await;
+            for (n, edge) in edges.iter().enumerate() {
+                let alone = &loaded.data()[format!("r{n}")];
+                assert_eq!(edge["node"]["task"], alone["task"], "{order}");
+                assert_eq!(edge["node"]["agency"], alone["agency"], "{order}");
+                assert!(
+                    alone["task"]["content"]
+                        .as_str()
+                        .is_some_and(|c| !c.is_empty())
+                );
+            }
+            pages += 1;
+            if with["pageInfo"]["hasNextPage"] != true {
+                break;
+            }
+            after = format!(", after: {}", with["pageInfo"]["endCursor"]);
+        }
+        assert_eq!(pages, 2, "{order}: six reports, four a page");
+    }
+}
+
+on_both_databases!(a_page_of_reports_reads_its_tasks_and_agencies_with_it);
