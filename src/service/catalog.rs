@@ -12,8 +12,8 @@ use entity::{
     deliverable, period, plan, plan_recipient, section, task, task_period,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QueryTrait, Select,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QueryTrait, Select,
     sea_query::{Alias, Expr, ExprTrait, Order, Query},
 };
 
@@ -29,6 +29,28 @@ use super::{
     tenancy::SubmissionScope,
     text, timeline,
 };
+
+/// `value IN ids` with the ids as one parameter, however many: one statement text for
+/// every count (prepared once per connection, where each new length of an `IN` list is a
+/// new statement) and one value to bind instead of one per id (a plan's 218 tasks).
+fn among(value: impl Into<Expr>, ids: &[i64], backend: DbBackend) -> Expr {
+    let (open, close, sql) = match backend {
+        DbBackend::Postgres => ('{', '}', "$1 = ANY(CAST($2 AS BIGINT[]))"),
+        // SQLite's custom expressions take their values at `?` in turn.
+        _ => ('[', ']', "? IN (SELECT value FROM json_each(?))"),
+    };
+    let mut list = String::with_capacity(2 + ids.len() * 8);
+    list.push(open);
+    let mut digits = itoa::Buffer::new();
+    for (n, id) in ids.iter().enumerate() {
+        if n > 0 {
+            list.push(',');
+        }
+        list.push_str(digits.format(*id));
+    }
+    list.push(close);
+    Expr::cust_with_exprs(sql, [value.into(), Expr::val(list)])
+}
 
 /// Rows whose validity dates (`from`, `to`) hold today: the plan as it stands.
 fn holds_today<C: sea_orm::ColumnTrait>(from: C, to: C) -> sea_orm::Condition {
@@ -48,7 +70,11 @@ where
     }
     all_by_position(
         db,
-        E::find().filter(Expr::col((E::default(), Alias::new("id"))).is_in(ids.iter().copied())),
+        E::find().filter(among(
+            Expr::col((E::default(), Alias::new("id"))),
+            ids,
+            db.get_database_backend(),
+        )),
     )
     .await
 }
@@ -206,7 +232,11 @@ pub async fn sections_of_plans<C: ConnectionTrait>(
     all_by_position(
         db,
         section::Entity::find()
-            .filter(section::Column::PlanId.is_in(plan_ids.iter().copied()))
+            .filter(among(
+                Expr::col((section::Entity, section::Column::PlanId)),
+                plan_ids,
+                db.get_database_backend(),
+            ))
             .order_by_asc(section::Column::Position),
     )
     .await
@@ -219,7 +249,11 @@ pub async fn tasks_of_sections<C: ConnectionTrait>(
     all_by_position(
         db,
         task::Entity::find()
-            .filter(task::Column::SectionId.is_in(section_ids.iter().copied()))
+            .filter(among(
+                Expr::col((task::Entity, task::Column::SectionId)),
+                section_ids,
+                db.get_database_backend(),
+            ))
             .order_by_asc(task::Column::Position),
     )
     .await
@@ -232,7 +266,11 @@ pub async fn assignments_of_tasks<C: ConnectionTrait>(
     all_by_position(
         db,
         assignment::Entity::find()
-            .filter(assignment::Column::TaskId.is_in(task_ids.iter().copied()))
+            .filter(among(
+                Expr::col((assignment::Entity, assignment::Column::TaskId)),
+                task_ids,
+                db.get_database_backend(),
+            ))
             .filter(holds_today(
                 assignment::Column::ValidFrom,
                 assignment::Column::ValidTo,
@@ -271,7 +309,11 @@ pub async fn deliverables_of_tasks_on<C: ConnectionTrait>(
     all_by_position(
         db,
         deliverable::Entity::find()
-            .filter(deliverable::Column::TaskId.is_in(task_ids.iter().copied()))
+            .filter(among(
+                Expr::col((deliverable::Entity, deliverable::Column::TaskId)),
+                task_ids,
+                db.get_database_backend(),
+            ))
             .filter(timeline::holds_on(
                 Expr::col(deliverable::Column::ValidFrom),
                 Expr::col(deliverable::Column::ValidTo),
@@ -288,7 +330,11 @@ pub async fn timeframes_of_tasks<C: ConnectionTrait>(
     task_ids: &[i64],
 ) -> ServiceResult<Vec<(i64, period::Model)>> {
     let links = task_period::Entity::find()
-        .filter(task_period::Column::TaskId.is_in(task_ids.iter().copied()))
+        .filter(among(
+            Expr::col((task_period::Entity, task_period::Column::TaskId)),
+            task_ids,
+            db.get_database_backend(),
+        ))
         .all(db)
         .await?;
     let period_ids: Vec<i64> = links
@@ -420,7 +466,7 @@ async fn assigned_today<C: ConnectionTrait>(
             assignees(role, || Expr::val(timeline::today()), |_| {}),
             Alias::new("assignee"),
         )
-        .and_where(c(wanted).is_in(ids.iter().copied()))
+        .and_where(among(c(wanted), ids, db.get_database_backend()))
         .group_by_columns([Alias::new("task_id"), Alias::new("agency_id")])
         .order_by_expr(c("task_id"), Order::Asc)
         .order_by_expr(Expr::cust("MIN(\"position\")"), Order::Asc)
