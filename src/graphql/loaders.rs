@@ -1,6 +1,7 @@
 //! DataLoaders, created per request (no cache shared between principals). Every relation
 //! of the schema goes through one, so a request's statement count depends on its depth,
-//! never on the number of rows in a page.
+//! never on the number of rows in a page. A list that reads related rows with its own (a
+//! page of reports, their tasks and agencies) leaves them in the cache ([`keep`]).
 use std::{
     collections::HashMap,
     hash::Hash,
