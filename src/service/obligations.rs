@@ -22,8 +22,8 @@ use sea_orm::{
 use super::{
     ServiceResult, catalog,
     catalog_filter::{
-        AgencyPredicate, PeriodPredicate, PlanPredicate, TaskPredicate, assignees, column, lookup,
-        related,
+        AgencyPredicate, PeriodPredicate, PlanPredicate, TaskPredicate, assignees, column,
+        ids_where, lookup, related,
     },
     coalesce,
     domain::{AssignmentRole, ObligationState, TaskSchedule, parse_stored},
@@ -63,9 +63,10 @@ impl ObligationRow {
 
 /// Every obligation the transaction's scope may survey, as a table with the columns
 /// agency_id, agency_kind, task_id, section_id, plan_id, period_id, submission_id,
-/// state, progress, on_time, submitted_at, reviewed_at; confined to one plan's where
-/// `plan` is given (the same rows as a filter on `plan_id` would leave).
-pub fn table(txn: &ScopedTxn, plan: Option<i64>) -> SelectStatement {
+/// state, progress, on_time, submitted_at, reviewed_at; confined to what `confined` names
+/// (the same rows as the filter it comes from would leave).
+fn table(txn: &ScopedTxn, confined: &Confined) -> SelectStatement {
+    let plan = confined.plan;
     let o = |name: &str| Expr::col((Alias::new("owed"), Alias::new(name)));
     let s = |c: submission::Column| column(submission::Entity, c);
     let p = |name: &str| Expr::col((Alias::new("reported"), Alias::new(name)));
@@ -100,7 +101,7 @@ pub fn table(txn: &ScopedTxn, plan: Option<i64>) -> SelectStatement {
             Alias::new("submitted_at"),
         )
         .expr_as(s(submission::Column::ReviewedAt), Alias::new("reviewed_at"))
-        .from_subquery(owed(backend, plan), Alias::new("owed"))
+        .from_subquery(owed(backend, confined), Alias::new("owed"))
         .inner_join(
             task::Entity,
             column(task::Entity, task::Column::Id).eq(o("task_id")),
@@ -207,7 +208,7 @@ pub fn task_runs_in(period: impl Fn(period::Column) -> Expr) -> Expr {
 /// effect, and on the period's duty day the task assigns the agency as lead (groups
 /// expanded). Edits and successions end rows and start new ones rather than rewrite
 /// them, so what a past period owes stays as it was.
-fn owed(backend: DbBackend, plan: Option<i64>) -> SelectStatement {
+fn owed(backend: DbBackend, confined: &Confined) -> SelectStatement {
     let p = |name: &str| Expr::col((Alias::new("reported"), Alias::new(name)));
     let a = |name: &str| Expr::col((Alias::new("assignee"), Alias::new(name)));
     // The reported period joins inside each branch: who holds depends on its duty day.
@@ -239,8 +240,11 @@ fn owed(backend: DbBackend, plan: Option<i64>) -> SelectStatement {
                 )),
             )
             .and_where(p("ends_on").gte(timeline::plan_effective_on()));
-        if let Some(plan) = plan {
+        if let Some(plan) = confined.plan {
             branch.and_where(column(task::Entity, task::Column::PlanId).eq(plan));
+        }
+        for periods in &confined.periods {
+            branch.and_where(p("id").in_subquery(periods.clone()));
         }
     };
     let duty_day = || timeline::duty_day(backend, p("ends_on"));
@@ -263,29 +267,56 @@ pub fn filtered(
 ) -> ServiceResult<SelectStatement> {
     filter.check()?;
     let reach = Reach::scoped(txn);
+    let confined = Confined::by(filter, &reach)?;
     Ok(Query::select()
         .expr(Expr::col((Alias::new(TABLE), sea_orm::sea_query::Asterisk)))
-        .from_subquery(table(txn, confined_plan(filter)), Alias::new(TABLE))
+        .from_subquery(table(txn, &confined), Alias::new(TABLE))
         .cond_where(filter.condition(&reach)?)
         .to_owned())
 }
 
-/// The plan a filter confines obligations to, where it says so at its top level
-/// (`plan: {id: {equalTo: …}}`, alone or among conditions that must all hold).
-fn confined_plan(filter: &Filter<ObligationPredicate>) -> Option<i64> {
-    let plan_of = |filter: &Filter<ObligationPredicate>| match filter {
-        Filter::Is(predicate) => match predicate.as_ref() {
-            ObligationPredicate::Plan(Filter::Is(plan)) => match plan.as_ref() {
-                PlanPredicate::Id(Op::EqualTo(super::filter::Value::Int(id))) => Some(*id),
-                _ => None,
-            },
-            _ => None,
-        },
-        _ => None,
-    };
-    match filter {
-        Filter::All(all) => all.iter().find_map(plan_of),
-        other => plan_of(other),
+/// What a filter confines obligations to at its top level (alone or among conditions that
+/// must all hold), which the rows owed are narrowed by before they meet reports: without
+/// it a district's home computed what it owes for every period, then kept one.
+struct Confined {
+    /// `plan: {id: {equalTo: …}}`.
+    plan: Option<i64>,
+    /// The ids of the periods each `period: {…}` condition leaves.
+    periods: Vec<SelectStatement>,
+}
+
+impl Confined {
+    fn by(filter: &Filter<ObligationPredicate>, reach: &Reach) -> ServiceResult<Self> {
+        let conditions = match filter {
+            Filter::All(all) => all.as_slice(),
+            other => std::slice::from_ref(other),
+        };
+        let mut confined = Self {
+            plan: None,
+            periods: Vec::new(),
+        };
+        for condition in conditions {
+            let Filter::Is(predicate) = condition else {
+                continue;
+            };
+            match predicate.as_ref() {
+                ObligationPredicate::Plan(Filter::Is(plan)) => {
+                    if let PlanPredicate::Id(Op::EqualTo(super::filter::Value::Int(id))) =
+                        plan.as_ref()
+                    {
+                        confined.plan.get_or_insert(*id);
+                    }
+                }
+                ObligationPredicate::Period(periods) => confined.periods.push(ids_where(
+                    period::Entity,
+                    period::Column::Id,
+                    periods,
+                    reach,
+                )?),
+                _ => {}
+            }
+        }
+        Ok(confined)
     }
 }
 

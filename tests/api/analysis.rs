@@ -38,19 +38,26 @@ fn label(o: &Value) -> String {
 /// Tây Sơn leads I.1, I.2, II.1, II.2, III.4 and III.9 (through its groups).
 const TAY_SON_LEADS: [&str; 6] = ["I.1", "I.2", "II.1", "II.2", "III.4", "III.9"];
 
-async fn a_district_sees_its_obligations(app: TestApp) {
-    open_window(&app, "2024", 48).await.data();
-    open_window(&app, "2023", 48).await.data();
+/// Windows for 2023 and 2024; Tây Sơn's draft on I.1 and its submitted report on I.2 for
+/// 2024. Tây Sơn's client.
+async fn tay_son_reports(app: &TestApp) -> Client<'_> {
+    open_window(app, "2024", 48).await.data();
+    open_window(app, "2023", 48).await.data();
     let tayson = app.client("tayson").await;
-    draft(&tayson, &task_id(&app, "I", Some(1)).await, "2024", "draft").await;
+    draft(&tayson, &task_id(app, "I", Some(1)).await, "2024", "draft").await;
     submission_in(
-        &app,
+        app,
         &tayson,
-        &task_id(&app, "I", Some(2)).await,
+        &task_id(app, "I", Some(2)).await,
         "2024",
         "SUBMITTED",
     )
     .await;
+    tayson
+}
+
+async fn a_district_sees_its_obligations(app: TestApp) {
+    let tayson = tay_son_reports(&app).await;
 
     let mine = obligations(&tayson, "2024", None).await;
     assert_eq!(mine.iter().map(label).collect::<Vec<_>>(), TAY_SON_LEADS);
@@ -287,7 +294,73 @@ async fn progress_counts_what_the_caller_may_see(app: TestApp) {
     );
 }
 
+/// A condition on the period, alone or among others that must all hold, narrows what is
+/// owed before it meets the reports (`Confined`): the answer is the whole list's, filtered.
+async fn a_period_condition_leaves_what_filtering_the_list_would(app: TestApp) {
+    tay_son_reports(&app).await;
+    let coordinator = app.client("coordinator").await;
+    let coordinator = &coordinator;
+    let list = |filter: Value| async move {
+        every_node(
+            coordinator,
+            "query($f: ObligationFilter, $after: String) {
+               obligations(filter: $f, first: 100, after: $after) {
+                 edges { node { agency { code } task { id } period { code } state } }
+                 pageInfo { hasNextPage endCursor } } }",
+            json!({ "f": filter }),
+            "obligations",
+        )
+        .await
+    };
+    let all = list(json!({})).await;
+    let of = |keep: &dyn Fn(&str, &str) -> bool| -> Vec<Value> {
+        all.iter()
+            .filter(|o| {
+                keep(
+                    o["period"]["code"].as_str().unwrap(),
+                    o["state"].as_str().unwrap(),
+                )
+            })
+            .cloned()
+            .collect()
+    };
+    assert!(of(&|p, _| p == "2023").len() > 10 && of(&|p, _| p == "2024").len() > 10);
+    assert_eq!(
+        of(&|p, s| p == "2024" && s == "SUBMITTED").len(),
+        1,
+        "Tây Sơn's report"
+    );
+    let cases = [
+        (
+            json!({ "period": { "code": { "equalTo": "2024" } } }),
+            of(&|p, _| p == "2024"),
+        ),
+        (
+            json!({ "period": { "code": { "in": ["2023", "2024"] } } }),
+            all.clone(),
+        ),
+        (
+            json!({ "and": [{ "period": { "code": { "notEqualTo": "2024" } } },
+                            { "state": { "equalTo": "MISSING" } }] }),
+            of(&|p, s| p != "2024" && s == "MISSING"),
+        ),
+        (
+            json!({ "period": { "code": { "equalTo": "2024" } }, "state": { "equalTo": "SUBMITTED" } }),
+            of(&|p, s| p == "2024" && s == "SUBMITTED"),
+        ),
+        (
+            json!({ "or": [{ "period": { "code": { "equalTo": "2023" } } },
+                           { "state": { "equalTo": "SUBMITTED" } }] }),
+            of(&|p, s| p == "2023" || s == "SUBMITTED"),
+        ),
+    ];
+    for (filter, expected) in cases {
+        assert_eq!(list(filter.clone()).await, expected, "{filter}");
+    }
+}
+
 on_both_databases!(
     a_district_sees_its_obligations,
+    a_period_condition_leaves_what_filtering_the_list_would,
     progress_counts_what_the_caller_may_see
 );
