@@ -81,7 +81,12 @@ impl Gate {
         let (operation, admitted) = self.admit(request, None).await;
         operation.record_in(&span);
         let response = match admitted {
-            Ok(request) => schema.execute(request).instrument(span).await,
+            Ok(mut request) => {
+                let keys = root_keys(&mut request);
+                let mut response = schema.execute(request).instrument(span).await;
+                guard::order_root(&mut response.data, &keys);
+                response
+            }
             Err(error) => Response::from_errors(vec![error]),
         };
         let answer = Answer::bounded(coded(response), max_bytes);
@@ -305,17 +310,25 @@ impl Executor for Gate {
             let span = tracing::info_span!("graphql", operation = Empty, kind = Empty);
             let (operation, admitted) = gate.admit(request, connection.as_deref()).await;
             operation.record_in(&span);
-            let answers = match admitted {
-                Ok(request) => gate
-                    .0
-                    .schema
-                    .execute_stream_with_session_data(request, connection.unwrap_or_default())
-                    .boxed(),
-                Err(error) => stream::iter([Response::from_errors(vec![error])]).boxed(),
+            let (answers, keys) = match admitted {
+                Ok(mut request) => {
+                    let keys = root_keys(&mut request);
+                    let answers = gate
+                        .0
+                        .schema
+                        .execute_stream_with_session_data(request, connection.unwrap_or_default())
+                        .boxed();
+                    (answers, keys)
+                }
+                Err(error) => (
+                    stream::iter([Response::from_errors(vec![error])]).boxed(),
+                    Vec::new(),
+                ),
             };
-            answers.map(move |response| {
+            answers.map(move |mut response| {
                 // Moved in: the gauge goes down when the stream is dropped.
                 let _ = &active;
+                guard::order_root(&mut response.data, &keys);
                 let answer = Answer::bounded(coded(response), gate.0.max_response_bytes);
                 observe::count_errors(&answer.response.errors);
                 answer.response
@@ -324,6 +337,16 @@ impl Executor for Gate {
         .flatten()
         .boxed()
     }
+}
+
+/// The response keys of the request's root fields in the order it selects them
+/// (`guard::root_keys`): async-graphql keys a query's answer in the order they finish.
+fn root_keys(request: &mut Request) -> Vec<async_graphql::Name> {
+    let name = request.operation_name.clone();
+    request.parsed_query().map_or_else(
+        |_| Vec::new(),
+        |document| guard::root_keys(document, name.as_deref()),
+    )
 }
 
 /// A value of type `T` in request or connection data.

@@ -14,9 +14,10 @@ use std::{
 };
 
 use async_graphql::{
-    Request, ServerError, ServerResult, ValidationResult,
+    Name, Request, ServerError, ServerResult, ValidationResult, Value,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation},
-    parser::types::{ExecutableDocument, Selection, SelectionSet},
+    indexmap::IndexMap,
+    parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet},
 };
 use lru::LruCache;
 
@@ -104,6 +105,78 @@ pub async fn check(request: &mut Request, limits: &DocumentLimits) -> ServerResu
         return Err(with_code(error, "QUERY_TOO_COMPLEX"));
     }
     Ok(())
+}
+
+/// The response keys of an operation's root fields, in the order its document selects
+/// them (fragments spread in place). async-graphql resolves a query's root fields side by
+/// side and keys its answer in the order they finish; the spec keys it in the order they
+/// are selected (§7.1.1), which [`order_root`] restores with these.
+pub fn root_keys(document: &ExecutableDocument, operation: Option<&str>) -> Vec<Name> {
+    let operation = match (&document.operations, operation) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next()
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    let mut keys = Vec::new();
+    if let Some(operation) = operation {
+        selected_keys(
+            &operation.node.selection_set.node,
+            document,
+            &mut Vec::new(),
+            &mut keys,
+        );
+    }
+    keys
+}
+
+/// The response keys `set` selects, into `keys`; a fragment spread twice (or in a cycle,
+/// which validation refuses later) is read once.
+fn selected_keys<'a>(
+    set: &'a SelectionSet,
+    document: &'a ExecutableDocument,
+    spread: &mut Vec<&'a Name>,
+    keys: &mut Vec<Name>,
+) {
+    for selection in &set.items {
+        match &selection.node {
+            Selection::Field(field) => keys.push(field.node.response_key().node.clone()),
+            Selection::FragmentSpread(fragment) => {
+                let name = &fragment.node.fragment_name.node;
+                if spread.contains(&name) {
+                    continue;
+                }
+                spread.push(name);
+                if let Some(fragment) = document.fragments.get(name) {
+                    selected_keys(&fragment.node.selection_set.node, document, spread, keys);
+                }
+            }
+            Selection::InlineFragment(fragment) => {
+                selected_keys(&fragment.node.selection_set.node, document, spread, keys);
+            }
+        }
+    }
+}
+
+/// Keys the answer's root object in the order of `keys` ([`root_keys`]); a key that is
+/// not among them keeps its place after them.
+pub fn order_root(data: &mut Value, keys: &[Name]) {
+    let Value::Object(fields) = data else {
+        return;
+    };
+    if fields.len() < 2 {
+        return;
+    }
+    let mut ordered = IndexMap::with_capacity(fields.len());
+    for key in keys {
+        if let Some(value) = fields.swap_remove(key) {
+            ordered.insert(key.clone(), value);
+        }
+    }
+    ordered.extend(fields.drain(..));
+    *fields = ordered;
 }
 
 /// How deeply the list fields of introspection may nest along one path. The cost limit

@@ -690,3 +690,40 @@ async fn graphiql_files_are_served_from_the_binary() {
         "the page loads the served files"
     );
 }
+
+/// An answer keys its root fields in the order the document selects them (the spec's
+/// §7.1.1), fragments in place, though they finish in another: `__typename` is ready at
+/// once, the lists wait on the database.
+#[tokio::test]
+async fn root_fields_answer_in_the_order_they_are_asked() {
+    let app = TestApp::sqlite().await;
+    let token = app.login("analyst").await;
+    let query = "query Home { tasks(first: 2) { edges { node { id } } } second: __typename
+        ...Plans third: __typename } fragment Plans on Query { plans { nodes { code } } fourth: __typename }";
+    for operation_name in [None, Some("Home")] {
+        let mut body = json!({ "query": query });
+        if let Some(name) = operation_name {
+            body["operationName"] = json!(name);
+        }
+        let request = Request::post("/graphql")
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let (status, bytes) = app.request(request).await;
+        assert_eq!(status, StatusCode::OK);
+        let text = String::from_utf8(bytes).unwrap();
+        let at = |key: &str| {
+            text.find(&format!("\"{key}\":"))
+                .unwrap_or_else(|| panic!("{key} in {text}"))
+        };
+        let places: Vec<usize> = ["tasks", "second", "plans", "fourth", "third"]
+            .iter()
+            .map(|key| at(key))
+            .collect();
+        assert!(
+            places.windows(2).all(|pair| pair[0] < pair[1]),
+            "keys out of order: {text}"
+        );
+    }
+}
