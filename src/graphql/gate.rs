@@ -84,7 +84,7 @@ impl Gate {
             Ok(mut request) => {
                 let keys = root_keys(&mut request);
                 let mut response = schema.execute(request).instrument(span).await;
-                guard::order_root(&mut response.data, &keys);
+                guard::order_root(&mut response, &keys);
                 response
             }
             Err(error) => Response::from_errors(vec![error]),
@@ -328,7 +328,7 @@ impl Executor for Gate {
             answers.map(move |mut response| {
                 // Moved in: the gauge goes down when the stream is dropped.
                 let _ = &active;
-                guard::order_root(&mut response.data, &keys);
+                guard::order_root(&mut response, &keys);
                 let answer = Answer::bounded(coded(response), gate.0.max_response_bytes);
                 observe::count_errors(&answer.response.errors);
                 answer.response
@@ -343,9 +343,10 @@ impl Executor for Gate {
 /// (`guard::root_keys`): async-graphql keys a query's answer in the order they finish.
 fn root_keys(request: &mut Request) -> Vec<async_graphql::Name> {
     let name = request.operation_name.clone();
+    let variables = request.variables.clone();
     request.parsed_query().map_or_else(
         |_| Vec::new(),
-        |document| guard::root_keys(document, name.as_deref()),
+        |document| guard::root_keys(document, name.as_deref(), &variables),
     )
 }
 

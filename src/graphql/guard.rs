@@ -14,10 +14,14 @@ use std::{
 };
 
 use async_graphql::{
-    Name, Request, ServerError, ServerResult, ValidationResult, Value,
+    Name, PathSegment, Positioned, Request, Response, ServerError, ServerResult, ValidationResult,
+    Value, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation},
     indexmap::IndexMap,
-    parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet},
+    parser::types::{
+        Directive, DocumentOperations, ExecutableDocument, Selection, SelectionSet,
+        VariableDefinition,
+    },
 };
 use lru::LruCache;
 
@@ -108,10 +112,15 @@ pub async fn check(request: &mut Request, limits: &DocumentLimits) -> ServerResu
 }
 
 /// The response keys of an operation's root fields, in the order its document selects
-/// them (fragments spread in place). async-graphql resolves a query's root fields side by
-/// side and keys its answer in the order they finish; the spec keys it in the order they
-/// are selected (§7.1.1), which [`order_root`] restores with these.
-pub fn root_keys(document: &ExecutableDocument, operation: Option<&str>) -> Vec<Name> {
+/// them: fragments in place, and what `@skip` or `@include` leaves out (given `variables`)
+/// left out, as the spec collects them (§6.3.2). async-graphql resolves a query's root
+/// fields side by side and keys its answer in the order they finish; the spec keys it in
+/// the order they are selected (§7.1.1), which [`order_root`] restores with these.
+pub fn root_keys(
+    document: &ExecutableDocument,
+    operation: Option<&str>,
+    variables: &Variables,
+) -> Vec<Name> {
     let operation = match (&document.operations, operation) {
         (DocumentOperations::Single(operation), _) => Some(operation),
         (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
@@ -122,9 +131,13 @@ pub fn root_keys(document: &ExecutableDocument, operation: Option<&str>) -> Vec<
     };
     let mut keys = Vec::new();
     if let Some(operation) = operation {
-        selected_keys(
-            &operation.node.selection_set.node,
+        let collect = KeyCollector {
             document,
+            variables,
+            defaults: &operation.node.variable_definitions,
+        };
+        collect.keys(
+            &operation.node.selection_set.node,
             &mut Vec::new(),
             &mut keys,
         );
@@ -132,40 +145,92 @@ pub fn root_keys(document: &ExecutableDocument, operation: Option<&str>) -> Vec<
     keys
 }
 
-/// The response keys `set` selects, into `keys`; a fragment spread twice (or in a cycle,
-/// which validation refuses later) is read once.
-fn selected_keys<'a>(
-    set: &'a SelectionSet,
+/// What decides which fields of a selection set are collected.
+struct KeyCollector<'a> {
     document: &'a ExecutableDocument,
-    spread: &mut Vec<&'a Name>,
-    keys: &mut Vec<Name>,
-) {
-    for selection in &set.items {
-        match &selection.node {
-            Selection::Field(field) => keys.push(field.node.response_key().node.clone()),
-            Selection::FragmentSpread(fragment) => {
-                let name = &fragment.node.fragment_name.node;
-                if spread.contains(&name) {
-                    continue;
-                }
-                spread.push(name);
-                if let Some(fragment) = document.fragments.get(name) {
-                    selected_keys(&fragment.node.selection_set.node, document, spread, keys);
-                }
+    variables: &'a Variables,
+    defaults: &'a [Positioned<VariableDefinition>],
+}
+
+impl<'a> KeyCollector<'a> {
+    /// The response keys `set` selects, into `keys`; a fragment spread twice (or in a
+    /// cycle, which validation refuses) is read once, where it is first spread.
+    fn keys(&self, set: &'a SelectionSet, spread: &mut Vec<&'a Name>, keys: &mut Vec<Name>) {
+        for selection in &set.items {
+            if !self.included(selection.node.directives()) {
+                continue;
             }
-            Selection::InlineFragment(fragment) => {
-                selected_keys(&fragment.node.selection_set.node, document, spread, keys);
+            match &selection.node {
+                Selection::Field(field) => keys.push(field.node.response_key().node.clone()),
+                Selection::FragmentSpread(fragment) => {
+                    let name = &fragment.node.fragment_name.node;
+                    if spread.contains(&name) {
+                        continue;
+                    }
+                    spread.push(name);
+                    if let Some(fragment) = self.document.fragments.get(name) {
+                        self.keys(&fragment.node.selection_set.node, spread, keys);
+                    }
+                }
+                Selection::InlineFragment(fragment) => {
+                    self.keys(&fragment.node.selection_set.node, spread, keys);
+                }
             }
         }
+    }
+
+    /// Whether `@skip` and `@include` keep a selection. One whose condition cannot be read
+    /// (validation refuses it) is kept.
+    fn included(&self, directives: &[Positioned<Directive>]) -> bool {
+        directives.iter().all(|directive| {
+            // A literal, or a variable's value (its default if not given).
+            let condition = directive.node.get_argument("if").and_then(|value| {
+                value
+                    .node
+                    .clone()
+                    .into_const_with(|name| self.variable(&name).ok_or(()))
+                    .ok()
+            });
+            !matches!(
+                (directive.node.name.node.as_str(), condition),
+                ("skip", Some(Value::Boolean(true))) | ("include", Some(Value::Boolean(false)))
+            )
+        })
+    }
+
+    /// The value of the variable `name`: given, or its default.
+    fn variable(&self, name: &Name) -> Option<Value> {
+        self.variables.get(name).cloned().or_else(|| {
+            self.defaults
+                .iter()
+                .find(|definition| definition.node.name.node == *name)
+                .and_then(|definition| definition.node.default_value.as_ref())
+                .map(|default| default.node.clone())
+        })
     }
 }
 
 /// Keys the answer's root object in the order of `keys` ([`root_keys`]); a key that is
-/// not among them keeps its place after them.
-pub fn order_root(data: &mut Value, keys: &[Name]) {
-    let Value::Object(fields) = data else {
+/// not among them keeps its place after them. A key missing for an error at its field is
+/// a non-null field that failed (async-graphql answers a nullable one's with null), whose
+/// null reaches the root: `data` is null then, as the spec has it (§6.4.4), not an answer
+/// without the field.
+pub fn order_root(response: &mut Response, keys: &[Name]) {
+    let Value::Object(fields) = &mut response.data else {
         return;
     };
+    let failed = |key: &Name| {
+        response.errors.iter().any(|error| {
+            matches!(error.path.first(), Some(PathSegment::Field(name)) if name == key.as_str())
+        })
+    };
+    if keys
+        .iter()
+        .any(|key| !fields.contains_key(key) && failed(key))
+    {
+        response.data = Value::Null;
+        return;
+    }
     if fields.len() < 2 {
         return;
     }
