@@ -342,12 +342,17 @@ impl Executor for Gate {
 /// The response keys of the request's root fields in the order it selects them
 /// (`guard::root_keys`): async-graphql keys a query's answer in the order they finish.
 fn root_keys(request: &mut Request) -> Vec<async_graphql::Name> {
-    let name = request.operation_name.clone();
-    let variables = request.variables.clone();
-    request.parsed_query().map_or_else(
+    // Lent out while the document is borrowed, not copied: variables may hold thousands of
+    // values.
+    let name = request.operation_name.take();
+    let variables = std::mem::take(&mut request.variables);
+    let keys = request.parsed_query().map_or_else(
         |_| Vec::new(),
         |document| guard::root_keys(document, name.as_deref(), &variables),
-    )
+    );
+    request.operation_name = name;
+    request.variables = variables;
+    keys
 }
 
 /// A value of type `T` in request or connection data.

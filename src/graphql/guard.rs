@@ -19,8 +19,8 @@ use async_graphql::{
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation},
     indexmap::IndexMap,
     parser::types::{
-        Directive, DocumentOperations, ExecutableDocument, Selection, SelectionSet,
-        VariableDefinition,
+        Directive, DocumentOperations, ExecutableDocument, OperationDefinition, Selection,
+        SelectionSet, VariableDefinition,
     },
 };
 use lru::LruCache;
@@ -111,6 +111,25 @@ pub async fn check(request: &mut Request, limits: &DocumentLimits) -> ServerResu
     Ok(())
 }
 
+/// The operation of a document that a request runs, with its name: the one it names, else
+/// its only one (as async-graphql chooses). None where the name is not the document's, or
+/// none is given and there are several.
+pub fn operation<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<(Option<&'a Name>, &'a Positioned<OperationDefinition>)> {
+    let named = match (&document.operations, name) {
+        (DocumentOperations::Single(operation), None) => return Some((None, operation)),
+        (DocumentOperations::Single(_), Some(_)) => None,
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get_key_value(name),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.iter().next()
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    named.map(|(name, operation)| (Some(name), operation))
+}
+
 /// The response keys of an operation's root fields, in the order its document selects
 /// them: fragments in place, and what `@skip` or `@include` leaves out (given `variables`)
 /// left out, as the spec collects them (§6.3.2). async-graphql resolves a query's root
@@ -121,14 +140,7 @@ pub fn root_keys(
     operation: Option<&str>,
     variables: &Variables,
 ) -> Vec<Name> {
-    let operation = match (&document.operations, operation) {
-        (DocumentOperations::Single(operation), _) => Some(operation),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            operations.values().next()
-        }
-        (DocumentOperations::Multiple(_), None) => None,
-    };
+    let operation = self::operation(document, operation).map(|(_, operation)| operation);
     let mut keys = Vec::new();
     if let Some(operation) = operation {
         let collect = KeyCollector {

@@ -8,7 +8,7 @@ use std::{
 
 use async_graphql::{
     ServerError, Value,
-    parser::types::{DocumentOperations, ExecutableDocument, OperationType},
+    parser::types::{ExecutableDocument, OperationType},
 };
 
 /// Operation names are the client's to choose: past this many distinct ones, the rest are
@@ -29,20 +29,9 @@ impl Operation {
     /// its only one. A name the document lacks is the client's word only: neither a kind
     /// nor a label (`bounded_name` keeps the first names it meets).
     pub fn of(document: &ExecutableDocument, name: Option<&str>) -> Self {
-        let (name, kind) = match (&document.operations, name) {
-            (DocumentOperations::Single(operation), None) => (None, Some(operation.node.ty)),
-            (DocumentOperations::Single(_), Some(_)) => (None, None),
-            (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name) {
-                Some(operation) => (Some(name.to_owned()), Some(operation.node.ty)),
-                None => (None, None),
-            },
-            (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations
-                .iter()
-                .next()
-                .map_or((None, None), |(name, operation)| {
-                    (Some(name.to_string()), Some(operation.node.ty))
-                }),
-            (DocumentOperations::Multiple(_), None) => (None, None),
+        let (name, kind) = match super::guard::operation(document, name) {
+            Some((name, operation)) => (name.map(ToString::to_string), Some(operation.node.ty)),
+            None => (None, None),
         };
         Self { name, kind }
     }

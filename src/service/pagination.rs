@@ -2,8 +2,10 @@
 //! then the id), fetched with one extra row to tell whether another page follows. Never a
 //! deep OFFSET.
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use entity::by_position::columns_without_search_text;
 use sea_orm::{
-    Condition, ConnectionTrait, DbBackend, FromQueryResult, Order, QueryResult, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Order,
+    QueryResult, Value,
     sea_query::{
         Alias, Asterisk, DynIden, Expr, ExprTrait, Func, IntoIden, JoinType, NullOrdering, Query,
         SelectStatement,
@@ -421,12 +423,24 @@ where
 /// the page's relations need no statements of their own.
 pub struct PageJoin {
     /// The joined table.
-    pub table: DynIden,
+    table: DynIden,
     /// The page's column that holds the joined row's `id`.
-    pub on: &'static str,
+    on: &'static str,
     /// The joined row's columns in its model's order, given the table's alias in the
     /// statement.
-    pub columns: fn(DynIden) -> Vec<(Expr, Alias)>,
+    columns: fn(DynIden) -> Vec<(Expr, Alias)>,
+}
+
+impl PageJoin {
+    /// The row of `E` whose `id` the page's column `on` holds, its columns in its model's
+    /// order (`search_text` empty, as the loaders read it).
+    pub fn of<E: EntityTrait>(on: impl ColumnTrait) -> Self {
+        Self {
+            table: E::default().into_iden(),
+            on: on.as_str(),
+            columns: |table| columns_without_search_text::<E>(table).collect(),
+        }
+    }
 }
 
 /// [`paginate`], with the rows of `joins` read alongside each row of the page: a row holds

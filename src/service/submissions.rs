@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet, hash_map::Entry};
 use chrono::Utc;
 use entity::{
     agency,
-    by_position::{ReadAt, columns_without_search_text, select_without_search_text},
+    by_position::{ReadAt, select_without_search_text},
     deliverable, period, reporting_window, submission, submission_deliverable, task,
 };
 use sea_orm::{
@@ -15,7 +15,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
     EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QueryResult,
     QuerySelect, QueryTrait, SqlErr,
-    sea_query::{Alias, Asterisk, Condition, Expr, ExprTrait, IntoIden, Query, SelectStatement},
+    sea_query::{Alias, Asterisk, Condition, Expr, ExprTrait, Query, SelectStatement},
 };
 use serde_json::{Value, json};
 
@@ -873,18 +873,10 @@ pub async fn list(
     )?;
     let mut joins = Vec::new();
     if relations.tasks {
-        joins.push(PageJoin {
-            table: task::Entity.into_iden(),
-            on: submission::Column::TaskId.as_str(),
-            columns: |table| columns_without_search_text::<task::Entity>(table).collect(),
-        });
+        joins.push(PageJoin::of::<task::Entity>(submission::Column::TaskId));
     }
     if relations.agencies {
-        joins.push(PageJoin {
-            table: agency::Entity.into_iden(),
-            on: submission::Column::AgencyId.as_str(),
-            columns: |table| columns_without_search_text::<agency::Entity>(table).collect(),
-        });
+        joins.push(PageJoin::of::<agency::Entity>(submission::Column::AgencyId));
     }
     // A row: the report, its sort keys, then its task's and its agency's columns.
     let first_joined = submission::Model::WIDTH + keys.len();
