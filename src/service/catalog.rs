@@ -33,7 +33,7 @@ use super::{
 /// `value IN ids` with the ids as one parameter, however many: one statement text for
 /// every count (prepared once per connection, where each new length of an `IN` list is a
 /// new statement) and one value to bind instead of one per id (a plan's 218 tasks).
-fn among(value: impl Into<Expr>, ids: &[i64], backend: DbBackend) -> Expr {
+pub(super) fn among(value: impl Into<Expr>, ids: &[i64], backend: DbBackend) -> Expr {
     let (open, close, sql) = match backend {
         DbBackend::Postgres => ('{', '}', "$1 = ANY(CAST($2 AS BIGINT[]))"),
         // SQLite's custom expressions take their values at `?` in turn.

@@ -197,56 +197,70 @@ fn validated_evidence(evidence: Vec<Evidence>, known: i64) -> ServiceResult<Vec<
 /// written over or added (one row per deliverable, the unique index). On PostgreSQL in
 /// one statement; no deliverable is both removed and written, so the two parts of it never
 /// meet on one row.
+///
+/// The evidence goes in as one JSON parameter, so the statement's text is the same for
+/// every save: prepared once per connection and planned from the plan cache. With the ids
+/// written into its text, PostgreSQL planned it anew on every save (1.1 ms, a third of a
+/// save's whole cost).
 async fn replace_evidence(
     txn: &DatabaseTransaction,
     s: &submission::Model,
     evidence: Vec<Evidence>,
 ) -> ServiceResult<()> {
-    use submission_deliverable::Column;
-    if evidence.is_empty() {
-        submission_deliverable::Entity::delete_many()
-            .filter(Column::SubmissionId.eq(s.id))
-            .exec(txn)
-            .await?;
+    let records = Value::Array(
+        evidence
+            .into_iter()
+            .map(|e| {
+                json!({
+                    "deliverable_id": e.deliverable_id,
+                    "status": e.status.as_str(),
+                    "document_ref": e.document_ref,
+                    "url": e.url,
+                })
+            })
+            .collect(),
+    );
+    let empty = records.as_array().is_some_and(Vec::is_empty);
+    let records = records.to_string();
+    let backend = txn.get_database_backend();
+    let statement = |sql: &str, values: Vec<sea_orm::Value>| {
+        sea_orm::Statement::from_sql_and_values(backend, sql, values)
+    };
+    if backend == DbBackend::Postgres {
+        txn.execute_raw(statement(
+            "WITH evidence AS (SELECT * FROM jsonb_to_recordset(CAST($3 AS JSONB)) \
+                 AS e(deliverable_id BIGINT, status TEXT, document_ref TEXT, url TEXT)), \
+             dropped AS (DELETE FROM submission_deliverable WHERE submission_id = $1 \
+                 AND deliverable_id NOT IN (SELECT deliverable_id FROM evidence)) \
+             INSERT INTO submission_deliverable \
+                 (submission_id, agency_id, deliverable_id, status, document_ref, url) \
+             SELECT $1, $2, deliverable_id, status, document_ref, url FROM evidence \
+             ON CONFLICT (submission_id, deliverable_id) DO UPDATE SET \
+                 status = EXCLUDED.status, document_ref = EXCLUDED.document_ref, url = EXCLUDED.url",
+            vec![s.id.into(), s.agency_id.into(), records.into()],
+        ))
+        .await?;
         return Ok(());
     }
-    // Ids only (numbers), so they can stand in the statement's text.
-    let kept: Vec<String> = evidence
-        .iter()
-        .map(|e| e.deliverable_id.to_string())
-        .collect();
-    let write = submission_deliverable::Entity::insert_many(evidence.into_iter().map(|e| {
-        submission_deliverable::ActiveModel {
-            submission_id: Set(s.id),
-            agency_id: Set(s.agency_id),
-            deliverable_id: Set(e.deliverable_id),
-            status: Set(e.status.as_str().to_owned()),
-            document_ref: Set(e.document_ref),
-            url: Set(e.url),
-            ..Default::default()
-        }
-    }))
-    .on_conflict(
-        sea_orm::sea_query::OnConflict::columns([Column::SubmissionId, Column::DeliverableId])
-            .update_columns([Column::Status, Column::DocumentRef, Column::Url])
-            .to_owned(),
-    );
-    let backend = txn.get_database_backend();
-    let dropped = format!(
-        "DELETE FROM submission_deliverable WHERE submission_id = {} AND deliverable_id NOT IN ({})",
-        s.id,
-        kept.join(", ")
-    );
-    if backend == DbBackend::Postgres {
-        let statement = write.build(backend);
-        txn.execute_raw(sea_orm::Statement {
-            sql: format!("WITH dropped AS ({dropped}) {}", statement.sql),
-            ..statement
-        })
+    txn.execute_raw(statement(
+        "DELETE FROM submission_deliverable WHERE submission_id = ? AND deliverable_id NOT IN \
+         (SELECT json_extract(value, '$.deliverable_id') FROM json_each(?))",
+        vec![s.id.into(), records.clone().into()],
+    ))
+    .await?;
+    if !empty {
+        // `WHERE true` keeps SQLite from reading `ON CONFLICT` as part of the join.
+        txn.execute_raw(statement(
+            "INSERT INTO submission_deliverable \
+                 (submission_id, agency_id, deliverable_id, status, document_ref, url) \
+             SELECT ?, ?, json_extract(value, '$.deliverable_id'), json_extract(value, '$.status'), \
+                 json_extract(value, '$.document_ref'), json_extract(value, '$.url') \
+             FROM json_each(?) WHERE true \
+             ON CONFLICT (submission_id, deliverable_id) DO UPDATE SET \
+                 status = excluded.status, document_ref = excluded.document_ref, url = excluded.url",
+            vec![s.id.into(), s.agency_id.into(), records.into()],
+        ))
         .await?;
-    } else {
-        txn.execute_unprepared(&dropped).await?;
-        write.exec(txn).await?;
     }
     Ok(())
 }
@@ -518,10 +532,11 @@ impl SaveContext {
                 Expr::col((deliverable::Entity, deliverable::Column::TaskId))
                     .equals((task::Entity, task::Column::Id)),
             )
-            .and_where(
-                Expr::col((deliverable::Entity, deliverable::Column::Id))
-                    .is_in(evidence_ids.iter().copied()),
-            )
+            .and_where(catalog::among(
+                Expr::col((deliverable::Entity, deliverable::Column::Id)),
+                evidence_ids,
+                backend,
+            ))
             .cond_where(timeline::holds_on(
                 Expr::col((deliverable::Entity, deliverable::Column::ValidFrom)),
                 Expr::col((deliverable::Entity, deliverable::Column::ValidTo)),
