@@ -165,6 +165,7 @@ pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
             let events = EventBus::for_database(&db, &cli.database_url)
                 .await
                 .context("listening for submission events")?;
+            let notifications = events.clone();
             let app = App::new(db, events, cli.server.clone());
             let listener = TcpListener::bind(cli.server.bind)
                 .await
@@ -182,6 +183,7 @@ pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
             tokio::select! {
                 served = server.into_future() => served?,
                 () = async { app.stopped().await; tokio::time::sleep(grace).await } => {
+                    notifications.flush(NOTIFY_GRACE).await;
                     println!(
                         "plantrack stopped: requests still running after {} s were abandoned",
                         grace.as_secs()
@@ -189,11 +191,15 @@ pub async fn run(mut cli: Cli) -> anyhow::Result<()> {
                     return Ok(());
                 }
             }
+            notifications.flush(NOTIFY_GRACE).await;
             println!("plantrack stopped: requests in flight were answered");
             Ok(())
         }
     }
 }
+
+/// How long a stopping server waits for the live events of its last changes to be sent.
+const NOTIFY_GRACE: Duration = Duration::from_secs(5);
 
 /// Resolves on Ctrl-C or SIGTERM (what systemd and container runtimes send): the server
 /// then stops accepting and answers the requests in flight before it exits.

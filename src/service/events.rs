@@ -7,10 +7,12 @@
 //! notifying writers commit one at a time (13 saves/s at 8 writers in the benchmark). A
 //! notification of its own has nothing to flush. Live events are a courtesy, never the
 //! record: a crash between the commit and the notification loses one, the report stays.
+//! A stopping server sends what it has queued before it exits ([`EventBus::flush`]).
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use serde_json::Value;
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::{ServiceResult, domain::SubmissionStatus};
 
@@ -55,13 +57,29 @@ impl SubmissionEvent {
 #[derive(Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<SubmissionEvent>,
-    /// The database notifications go through (PostgreSQL only).
-    notify: Option<DatabaseConnection>,
+    /// The queue of the task that sends notifications (PostgreSQL only).
+    notify: Option<mpsc::Sender<Outgoing>>,
 }
+
+/// What the notifying task is asked to do.
+enum Outgoing {
+    /// Send one event's payload.
+    Event(String),
+    /// Answer once everything queued before has been sent.
+    Flush(oneshot::Sender<()>),
+}
+
+/// Events waiting to be sent before a commit's event is dropped instead (with a warning):
+/// only while PostgreSQL refuses the notifications for that long.
+const QUEUE: usize = 8192;
+
+/// Most events sent in one statement.
+const BATCH: usize = 256;
 
 impl EventBus {
     /// The bus for a database: LISTEN/NOTIFY on PostgreSQL (with a listener task for this
-    /// instance), an in-process channel otherwise.
+    /// instance, and a task that sends this instance's notifications), an in-process
+    /// channel otherwise.
     pub async fn for_database(
         db: &DatabaseConnection,
         url: &str,
@@ -95,9 +113,11 @@ impl EventBus {
                 }
             }
         });
+        let (queue, outgoing) = mpsc::channel(QUEUE);
+        tokio::spawn(send_notifications(db.clone(), outgoing));
         Ok(Self {
             sender,
-            notify: Some(db.clone()),
+            notify: Some(queue),
         })
     }
 
@@ -105,8 +125,9 @@ impl EventBus {
         self.sender.subscribe()
     }
 
-    /// Commits `txn`, then sends the event to every instance's subscribers (in process,
-    /// or through PostgreSQL). A notification that fails is logged: the change is stored.
+    /// Commits `txn`, then hands the event to every instance's subscribers (in process,
+    /// or through PostgreSQL). The caller does not wait for the notification: it is
+    /// queued, in the order of the commits, and sent by one task, many in a statement.
     pub async fn commit_with(
         &self,
         txn: DatabaseTransaction,
@@ -114,17 +135,10 @@ impl EventBus {
     ) -> ServiceResult<()> {
         txn.commit().await?;
         match &self.notify {
-            Some(db) => {
+            Some(queue) => {
                 let payload = serde_json::to_string(&event)
                     .map_err(|e| super::ServiceError::Internal(e.to_string()))?;
-                let sent = db
-                    .execute_raw(Statement::from_sql_and_values(
-                        DbBackend::Postgres,
-                        "SELECT pg_notify($1, $2)",
-                        [CHANNEL.into(), payload.into()],
-                    ))
-                    .await;
-                if let Err(err) = sent {
+                if let Err(err) = queue.try_send(Outgoing::Event(payload)) {
                     tracing::warn!(error = %err, "a submission event was not sent");
                 }
             }
@@ -134,5 +148,56 @@ impl EventBus {
             }
         }
         Ok(())
+    }
+
+    /// Waits (at most `limit`) until every event of a commit so far has been sent: for a
+    /// server that is stopping, so that the last changes are heard of.
+    pub async fn flush(&self, limit: std::time::Duration) {
+        let Some(queue) = &self.notify else { return };
+        let (done, sent) = oneshot::channel();
+        let flushed = async {
+            queue.send(Outgoing::Flush(done)).await.ok()?;
+            sent.await.ok()
+        };
+        if tokio::time::timeout(limit, flushed).await.is_err() {
+            tracing::warn!("stopping with submission events not yet sent");
+        }
+    }
+}
+
+/// Sends the queued events, in order: whatever has queued up while the last statement ran
+/// goes in the next one, so a busy server sends one statement for many saves, where a
+/// statement per save cost each save a connection and a round trip.
+async fn send_notifications(db: DatabaseConnection, mut outgoing: mpsc::Receiver<Outgoing>) {
+    let mut received = Vec::with_capacity(BATCH);
+    while outgoing.recv_many(&mut received, BATCH).await > 0 {
+        let mut payloads = Vec::with_capacity(received.len());
+        let mut waiting = Vec::new();
+        for item in received.drain(..) {
+            match item {
+                Outgoing::Event(payload) => payloads.push(payload),
+                Outgoing::Flush(done) => waiting.push(done),
+            }
+        }
+        if !payloads.is_empty() {
+            // `pg_notify` runs once per element, in the array's order.
+            let sent = db
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_notify($1, payload) \
+                     FROM jsonb_array_elements_text(CAST($2 AS JSONB)) AS payload",
+                    [
+                        CHANNEL.into(),
+                        Value::from(payloads.as_slice()).to_string().into(),
+                    ],
+                ))
+                .await;
+            if let Err(err) = sent {
+                tracing::warn!(error = %err, events = payloads.len(), "submission events were not sent");
+            }
+        }
+        for done in waiting {
+            let _ = done.send(());
+        }
     }
 }

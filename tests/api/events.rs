@@ -11,7 +11,7 @@ use tokio_tungstenite::{
 };
 
 use crate::{
-    fixtures::{draft, field, review, submit, task_id},
+    fixtures::{draft, field, review, save, submit, task_id},
     on_both_databases,
     support::TestApp,
 };
@@ -144,6 +144,18 @@ async fn events_reach_whoever_may_see_them(app: TestApp) {
         next_event(&mut anlao_events).await,
         ("CREATED".into(), other.clone(), "ubnd-an-lao".into())
     );
+    // Saves in quick succession are heard of in the order they were made, however the
+    // server sends them (several to a notification statement).
+    let mut other_version = other_version;
+    for n in 0..8 {
+        let saved = save(
+            &anlao,
+            json!({ "taskId": task_id(&app, "I", Some(2)).await, "periodCode": "2024",
+                    "summary": format!("An Lão, take {n}"), "expectedVersion": other_version }),
+        )
+        .await;
+        other_version = field(&saved, "saveSubmission")["version"].as_i64().unwrap();
+    }
     field(
         &submit(&anlao, &other, other_version).await,
         "submitSubmission",
@@ -152,7 +164,13 @@ async fn events_reach_whoever_may_see_them(app: TestApp) {
         next_event(&mut coordinator).await,
         ("SUBMITTED".into(), other.clone(), "ubnd-an-lao".into())
     );
-    assert_eq!(next_event(&mut anlao_events).await.0, "SUBMITTED");
+    let mut heard = Vec::new();
+    for _ in 0..9 {
+        heard.push(next_event(&mut anlao_events).await.0);
+    }
+    let mut made = vec!["UPDATED"; 8];
+    made.push("SUBMITTED");
+    assert_eq!(heard, made);
 
     // A forged token, or none, is refused at connection with 4403 Forbidden.
     for payload in [json!({ "Authorization": "Bearer forged" }), json!({})] {
