@@ -11,11 +11,13 @@ use entity::{
     deliverable, period, reporting_window, submission, submission_deliverable, task,
 };
 use sea_orm::{
-    ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
     EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QueryResult,
     QuerySelect, QueryTrait, SqlErr,
-    sea_query::{Alias, Asterisk, Condition, Expr, ExprTrait, Query, SelectStatement},
+    sea_query::{
+        Alias, Asterisk, CommonTableExpression, Condition, Expr, ExprTrait, Func, OnConflict,
+        Query, SelectStatement, SubQueryStatement, WithClause,
+    },
 };
 use serde_json::{Value, json};
 
@@ -123,25 +125,6 @@ fn event(kind: SubmissionEventKind, s: &submission::Model) -> SubmissionEvent {
     }
 }
 
-/// Appends the audit row of a change to a submission.
-async fn audit_change(
-    txn: &DatabaseTransaction,
-    actor: &Principal,
-    action: &str,
-    before: Option<&submission::Model>,
-    after: &submission::Model,
-) -> ServiceResult<()> {
-    let change = Change {
-        entity: "submission",
-        entity_id: after.id,
-        agency_id: Some(after.agency_id),
-        action,
-        before: before.map(snapshot),
-        after: Some(snapshot(after)),
-    };
-    audit::record(txn, Some(actor), change).await
-}
-
 fn conflict(expected: Option<i32>, current: i32) -> ServiceError {
     ServiceError::Conflict {
         expected: expected.unwrap_or(0),
@@ -193,23 +176,14 @@ fn validated_evidence(evidence: Vec<Evidence>, known: i64) -> ServiceResult<Vec<
         .collect()
 }
 
-/// Makes `evidence` the report's whole evidence: what it leaves out goes, the rest is
-/// written over or added (one row per deliverable, the unique index). On PostgreSQL in
-/// one statement; no deliverable is both removed and written, so the two parts of it never
-/// meet on one row.
-///
-/// The evidence goes in as one JSON parameter, so the statement's text is the same for
-/// every save: prepared once per connection and planned from the plan cache. With the ids
-/// written into its text, PostgreSQL planned it anew on every save (1.1 ms, a third of a
-/// save's whole cost).
-async fn replace_evidence(
-    txn: &DatabaseTransaction,
-    s: &submission::Model,
-    evidence: Vec<Evidence>,
-) -> ServiceResult<()> {
-    let records = Value::Array(
+/// The evidence as one JSON parameter (an array of records named as the columns), so a
+/// statement's text is the same for every save: prepared once per connection and planned
+/// from the plan cache. With the ids written into its text, PostgreSQL planned the
+/// evidence anew on every save (1.1 ms, a third of a save's whole cost).
+fn evidence_records(evidence: &[Evidence]) -> String {
+    Value::Array(
         evidence
-            .into_iter()
+            .iter()
             .map(|e| {
                 json!({
                     "deliverable_id": e.deliverable_id,
@@ -219,38 +193,138 @@ async fn replace_evidence(
                 })
             })
             .collect(),
+    )
+    .to_string()
+}
+
+/// On PostgreSQL, the parts of a statement that make `records` the whole evidence of the
+/// report in `report` (a common table expression with `id` and `agency_id`): what they
+/// leave out goes, the rest is written over or added (one row per deliverable, the unique
+/// index). No deliverable is both removed and written, so the parts never meet on one row.
+fn evidence_parts(report: &Alias, records: String) -> [CommonTableExpression; 3] {
+    use submission_deliverable::Column;
+    let evidence = Alias::new("evidence");
+    let mut rows = Query::select();
+    rows.column(Asterisk).from_function(
+        Func::cust(Alias::new("jsonb_populate_recordset"))
+            .arg(Expr::cust("NULL::submission_deliverable"))
+            .arg(Expr::val(records).cast_as(Alias::new("JSONB"))),
+        Alias::new("e"),
     );
-    let empty = records.as_array().is_some_and(Vec::is_empty);
-    let records = records.to_string();
+    let mut dropped = Query::delete();
+    dropped
+        .from_table(submission_deliverable::Entity)
+        .and_where(
+            Expr::col(Column::SubmissionId).in_subquery(
+                Query::select()
+                    .column(Column::Id)
+                    .from(report.clone())
+                    .take(),
+            ),
+        )
+        .and_where(
+            Expr::col(Column::DeliverableId).not_in_subquery(
+                Query::select()
+                    .column(Column::DeliverableId)
+                    .from(evidence.clone())
+                    .take(),
+            ),
+        );
+    let mut written = Query::insert();
+    written
+        .into_table(submission_deliverable::Entity)
+        .columns([
+            Column::SubmissionId,
+            Column::AgencyId,
+            Column::DeliverableId,
+            Column::Status,
+            Column::DocumentRef,
+            Column::Url,
+        ])
+        .on_conflict(
+            OnConflict::columns([Column::SubmissionId, Column::DeliverableId])
+                .update_columns([Column::Status, Column::DocumentRef, Column::Url])
+                .to_owned(),
+        );
+    // Six values for six columns: `select_from` cannot fail here.
+    let _ = written.select_from(
+        Query::select()
+            .column((report.clone(), Column::Id))
+            .column((report.clone(), Column::AgencyId))
+            .columns(
+                [
+                    Column::DeliverableId,
+                    Column::Status,
+                    Column::DocumentRef,
+                    Column::Url,
+                ]
+                .map(|c| (evidence.clone(), c)),
+            )
+            .from(report.clone())
+            .from(evidence.clone())
+            .take(),
+    );
+    [
+        CommonTableExpression::new()
+            .query(rows)
+            .table_name(evidence)
+            .to_owned(),
+        CommonTableExpression::new()
+            .query(dropped)
+            .table_name(Alias::new("dropped"))
+            .to_owned(),
+        CommonTableExpression::new()
+            .query(written)
+            .table_name(Alias::new("written"))
+            .to_owned(),
+    ]
+}
+
+/// Makes `evidence` the report's whole evidence (see [`evidence_parts`]).
+async fn replace_evidence(
+    txn: &DatabaseTransaction,
+    s: &submission::Model,
+    evidence: &[Evidence],
+) -> ServiceResult<()> {
+    let records = evidence_records(evidence);
     let backend = txn.get_database_backend();
-    let statement = |sql: &str, values: Vec<sea_orm::Value>| {
-        sea_orm::Statement::from_sql_and_values(backend, sql, values)
-    };
     if backend == DbBackend::Postgres {
-        txn.execute_raw(statement(
-            "WITH evidence AS (SELECT * FROM jsonb_to_recordset(CAST($3 AS JSONB)) \
-                 AS e(deliverable_id BIGINT, status TEXT, document_ref TEXT, url TEXT)), \
-             dropped AS (DELETE FROM submission_deliverable WHERE submission_id = $1 \
-                 AND deliverable_id NOT IN (SELECT deliverable_id FROM evidence)) \
-             INSERT INTO submission_deliverable \
-                 (submission_id, agency_id, deliverable_id, status, document_ref, url) \
-             SELECT $1, $2, deliverable_id, status, document_ref, url FROM evidence \
-             ON CONFLICT (submission_id, deliverable_id) DO UPDATE SET \
-                 status = EXCLUDED.status, document_ref = EXCLUDED.document_ref, url = EXCLUDED.url",
-            vec![s.id.into(), s.agency_id.into(), records.into()],
-        ))
-        .await?;
+        let report = Alias::new("report");
+        let mut with = WithClause::new();
+        with.cte(
+            CommonTableExpression::new()
+                .query(
+                    Query::select()
+                        .expr_as(Expr::val(s.id), Alias::new("id"))
+                        .expr_as(Expr::val(s.agency_id), Alias::new("agency_id"))
+                        .take(),
+                )
+                .table_name(report.clone())
+                .to_owned(),
+        );
+        for part in evidence_parts(&report, records) {
+            with.cte(part);
+        }
+        let statement = with.query(
+            Query::select()
+                .column(submission_deliverable::Column::Id)
+                .from(report)
+                .take(),
+        );
+        txn.execute(&statement).await?;
         return Ok(());
     }
-    txn.execute_raw(statement(
+    txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+        backend,
         "DELETE FROM submission_deliverable WHERE submission_id = ? AND deliverable_id NOT IN \
          (SELECT json_extract(value, '$.deliverable_id') FROM json_each(?))",
-        vec![s.id.into(), records.clone().into()],
+        [s.id.into(), records.clone().into()],
     ))
     .await?;
-    if !empty {
+    if !evidence.is_empty() {
         // `WHERE true` keeps SQLite from reading `ON CONFLICT` as part of the join.
-        txn.execute_raw(statement(
+        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
             "INSERT INTO submission_deliverable \
                  (submission_id, agency_id, deliverable_id, status, document_ref, url) \
              SELECT ?, ?, json_extract(value, '$.deliverable_id'), json_extract(value, '$.status'), \
@@ -258,11 +332,130 @@ async fn replace_evidence(
              FROM json_each(?) WHERE true \
              ON CONFLICT (submission_id, deliverable_id) DO UPDATE SET \
                  status = excluded.status, document_ref = excluded.document_ref, url = excluded.url",
-            vec![s.id.into(), s.agency_id.into(), records.into()],
+            [s.id.into(), s.agency_id.into(), records.into()],
         ))
         .await?;
     }
     Ok(())
+}
+
+/// Writes a report's new state with what goes with it: the row (created, or changed from
+/// `before` provided nobody changed it meanwhile), the evidence when given, and the audit
+/// entry of the change. `None`: `before` is no longer the stored row.
+///
+/// On PostgreSQL a change is one statement, its parts joined as common table expressions
+/// (each round trip of a save waits for both ends to be scheduled, on a busy machine the
+/// larger part of its time). A new report's evidence follows in a statement of its own:
+/// the evidence's row-level policy looks for its report, which a statement cannot see
+/// before it ends.
+async fn write_report(
+    txn: &DatabaseTransaction,
+    actor: &Principal,
+    action: &str,
+    before: Option<&submission::Model>,
+    after: &submission::Model,
+    evidence: Option<Vec<Evidence>>,
+) -> ServiceResult<Option<submission::Model>> {
+    use sea_orm::ModelTrait;
+    use submission::Column;
+    let row: SubQueryStatement = match before {
+        None => {
+            let columns: Vec<Column> = Column::iter()
+                .filter(|c| !matches!(c, Column::Id))
+                .collect();
+            let values = columns.iter().map(|c| Expr::val(after.get(*c)));
+            Query::insert()
+                .into_table(submission::Entity)
+                .columns(columns.clone())
+                .values_panic(values)
+                .returning_all()
+                .take()
+                .into()
+        }
+        Some(before) => {
+            let mut update = Query::update();
+            update.table(submission::Entity);
+            // Only what changes: a long text left alone is not sent again.
+            for column in Column::iter() {
+                let value = after.get(column);
+                if value != before.get(column) {
+                    update.value(column, value);
+                }
+            }
+            update
+                .and_where(Expr::col(Column::Id).eq(before.id))
+                .and_where(Expr::col(Column::Version).eq(before.version))
+                .returning_all()
+                .take()
+                .into()
+        }
+    };
+    let change = Change {
+        entity: "submission",
+        entity_id: after.id,
+        agency_id: Some(after.agency_id),
+        action,
+        before: before.map(snapshot),
+        after: Some(snapshot(after)),
+    };
+    let backend = txn.get_database_backend();
+    let written = if backend == DbBackend::Postgres {
+        let report = Alias::new("report");
+        let mut with = WithClause::new();
+        with.cte(
+            CommonTableExpression::new()
+                .query(row)
+                .table_name(report.clone())
+                .to_owned(),
+        );
+        let mut evidence = evidence;
+        if before.is_some()
+            && let Some(evidence) = evidence.take()
+        {
+            for part in evidence_parts(&report, evidence_records(&evidence)) {
+                with.cte(part);
+            }
+        }
+        with.cte(
+            CommonTableExpression::new()
+                .query(audit::entry_for_written(actor, &change, report.clone()))
+                .table_name(Alias::new("audited"))
+                .to_owned(),
+        );
+        let statement = with.query(Query::select().column(Asterisk).from(report).take());
+        let Some(row) = txn.query_one(&statement).await? else {
+            return Ok(None);
+        };
+        let written = submission::Model::from_query_result(&row, "")?;
+        if let Some(evidence) = evidence {
+            replace_evidence(txn, &written, &evidence).await?;
+        }
+        written
+    } else {
+        let row = match &row {
+            SubQueryStatement::InsertStatement(insert) => backend.build(insert),
+            SubQueryStatement::UpdateStatement(update) => backend.build(update),
+            _ => unreachable!("a report is written by an INSERT or an UPDATE"),
+        };
+        let Some(row) = txn.query_one_raw(row).await? else {
+            return Ok(None);
+        };
+        let written = submission::Model::from_query_result(&row, "")?;
+        if let Some(evidence) = evidence {
+            replace_evidence(txn, &written, &evidence).await?;
+        }
+        audit::record(
+            txn,
+            Some(actor),
+            Change {
+                entity_id: written.id,
+                ..change
+            },
+        )
+        .await?;
+        written
+    };
+    Ok(Some(written))
 }
 
 /// Creates or updates the caller's own draft (or returned) submission.
@@ -347,42 +540,42 @@ pub async fn save(
                 ],
                 references,
             );
-            let created = submission::Entity::insert(submission::ActiveModel {
-                agency_id: Set(actor.agency_id),
-                plan_id: Set(task.plan_id),
-                task_id: Set(task.id),
-                period_id: Set(period.id),
-                status: Set(SubmissionStatus::Draft.as_str().to_owned()),
-                progress: Set(input
+            let draft = submission::Model {
+                id: 0,
+                agency_id: actor.agency_id,
+                plan_id: task.plan_id,
+                task_id: task.id,
+                period_id: period.id,
+                status: SubmissionStatus::Draft.as_str().to_owned(),
+                progress: input
                     .progress
                     .unwrap_or(Progress::NotStarted)
                     .as_str()
-                    .to_owned()),
-                summary: Set(summary.unwrap_or_default()),
-                results: Set(results.unwrap_or_default()),
-                difficulties: Set(difficulties.unwrap_or_default()),
-                proposals: Set(proposals.unwrap_or_default()),
-                search_text: Set(search_text),
-                version: Set(1),
-                on_time: Set(None),
-                review_comment: Set(None),
-                created_at: Set(now),
-                created_by: Set(Some(actor.user_id)),
-                updated_at: Set(now),
-                updated_by: Set(Some(actor.user_id)),
-                submitted_at: Set(None),
-                submitted_by: Set(None),
-                reviewed_at: Set(None),
-                reviewed_by: Set(None),
-                ..Default::default()
-            })
-            .exec_with_returning(&*txn)
-            .await
-            .map_err(unique_to_conflict)?;
-            if let Some(evidence) = evidence {
-                replace_evidence(&txn, &created, evidence).await?;
-            }
-            audit_change(&txn, actor, "create", None, &created).await?;
+                    .to_owned(),
+                summary: summary.unwrap_or_default(),
+                results: results.unwrap_or_default(),
+                difficulties: difficulties.unwrap_or_default(),
+                proposals: proposals.unwrap_or_default(),
+                search_text,
+                version: 1,
+                on_time: None,
+                review_comment: None,
+                created_at: now,
+                created_by: Some(actor.user_id),
+                updated_at: now,
+                updated_by: Some(actor.user_id),
+                submitted_at: None,
+                submitted_by: None,
+                reviewed_at: None,
+                reviewed_by: None,
+            };
+            let created = write_report(&txn, actor, "create", None, &draft, evidence)
+                .await
+                .map_err(|e| match e {
+                    ServiceError::Database(e) => unique_to_conflict(e),
+                    other => other,
+                })?
+                .ok_or_else(|| ServiceError::Internal("a created report came back empty".into()))?;
             (created, SubmissionEventKind::Created)
         }
         Some(before) => {
@@ -414,33 +607,20 @@ pub async fn save(
             } else {
                 None
             };
-            let mut update = submission::Entity::update_many()
-                .col_expr(
-                    submission::Column::Version,
-                    Expr::col(submission::Column::Version).add(1),
-                )
-                .col_expr(submission::Column::UpdatedAt, Expr::value(now))
-                .col_expr(submission::Column::UpdatedBy, Expr::value(actor.user_id));
-            for (column, value) in [
-                (submission::Column::Summary, summary),
-                (submission::Column::Results, results),
-                (submission::Column::Difficulties, difficulties),
-                (submission::Column::Proposals, proposals),
-                (
-                    submission::Column::Progress,
-                    input.progress.map(|p| p.as_str().to_owned()),
-                ),
-                (submission::Column::SearchText, search_text),
-            ] {
-                if let Some(value) = value {
-                    update = update.col_expr(column, Expr::value(value));
-                }
-            }
-            let after = compare_and_set(&txn, &before, update).await?;
-            if let Some(evidence) = evidence {
-                replace_evidence(&txn, &after, evidence).await?;
-            }
-            audit_change(&txn, actor, "update", Some(&before), &after).await?;
+            let progress = input.progress.map(|p| p.as_str().to_owned());
+            let edited = submission::Model {
+                summary: summary.unwrap_or_else(|| before.summary.clone()),
+                results: results.unwrap_or_else(|| before.results.clone()),
+                difficulties: difficulties.unwrap_or_else(|| before.difficulties.clone()),
+                proposals: proposals.unwrap_or_else(|| before.proposals.clone()),
+                progress: progress.unwrap_or_else(|| before.progress.clone()),
+                search_text: search_text.unwrap_or_else(|| before.search_text.clone()),
+                version: before.version + 1,
+                updated_at: now,
+                updated_by: Some(actor.user_id),
+                ..before.clone()
+            };
+            let after = compare_and_set(&txn, actor, "update", &before, &edited, evidence).await?;
             (after, SubmissionEventKind::Updated)
         }
     };
@@ -622,26 +802,25 @@ fn joined<M: FromQueryResult>(row: &QueryResult, prefix: &str) -> ServiceResult<
     })
 }
 
-/// Applies `update` only if the row still has the version `before` was read at; a
+/// Turns `before` into `after` (with `evidence` and the audit entry of `action`, see
+/// [`write_report`]) only if the row still has the version `before` was read at; a
 /// concurrent writer that got there first makes this CONFLICT and nothing is written.
 async fn compare_and_set(
     txn: &DatabaseTransaction,
+    actor: &Principal,
+    action: &str,
     before: &submission::Model,
-    update: sea_orm::UpdateMany<submission::Entity>,
+    after: &submission::Model,
+    evidence: Option<Vec<Evidence>>,
 ) -> ServiceResult<submission::Model> {
-    let updated = update
-        .filter(submission::Column::Id.eq(before.id))
-        .filter(submission::Column::Version.eq(before.version))
-        .exec_with_returning(txn)
-        .await?;
-    let Some(after) = updated.into_iter().next() else {
-        let now = submission::Entity::find_by_id(before.id)
-            .one(txn)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("submission"))?;
-        return Err(conflict(Some(before.version), now.version));
-    };
-    Ok(after)
+    if let Some(after) = write_report(txn, actor, action, Some(before), after, evidence).await? {
+        return Ok(after);
+    }
+    let now = submission::Entity::find_by_id(before.id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("submission"))?;
+    Err(conflict(Some(before.version), now.version))
 }
 
 /// A submission the scope can see, or NOT_FOUND (the same for another tenant's row as
@@ -682,32 +861,21 @@ pub async fn submit(
         .ok_or_else(|| ServiceError::Internal("submission without period".into()))?;
     let window = windows::require_open(&*txn, before.plan_id, &period).await?;
     let now = Utc::now();
-    let update = submission::Entity::update_many()
-        .col_expr(
-            submission::Column::Version,
-            Expr::col(submission::Column::Version).add(1),
-        )
-        .col_expr(submission::Column::Status, Expr::value(status.as_str()))
-        .col_expr(
-            submission::Column::OnTime,
-            Expr::value(now <= window.due_at),
-        )
-        .col_expr(submission::Column::SubmittedAt, Expr::value(now))
-        .col_expr(submission::Column::SubmittedBy, Expr::value(actor.user_id))
+    let submitted = submission::Model {
+        version: before.version + 1,
+        status: status.as_str().to_owned(),
+        on_time: Some(now <= window.due_at),
+        submitted_at: Some(now),
+        submitted_by: Some(actor.user_id),
         // A resubmitted report awaits a new review: the old one lives on in its history.
-        .col_expr(
-            submission::Column::ReviewComment,
-            Expr::value(None::<String>),
-        )
-        .col_expr(
-            submission::Column::ReviewedAt,
-            Expr::value(None::<chrono::DateTime<Utc>>),
-        )
-        .col_expr(submission::Column::ReviewedBy, Expr::value(None::<i64>))
-        .col_expr(submission::Column::UpdatedAt, Expr::value(now))
-        .col_expr(submission::Column::UpdatedBy, Expr::value(actor.user_id));
-    let after = compare_and_set(&txn, &before, update).await?;
-    audit_change(&txn, actor, "submit", Some(&before), &after).await?;
+        review_comment: None,
+        reviewed_at: None,
+        reviewed_by: None,
+        updated_at: now,
+        updated_by: Some(actor.user_id),
+        ..before.clone()
+    };
+    let after = compare_and_set(&txn, actor, "submit", &before, &submitted, None).await?;
     events
         .commit_with(
             txn.into_inner(),
@@ -780,17 +948,15 @@ pub async fn review(
         }
     }
     let now = Utc::now();
-    let update = submission::Entity::update_many()
-        .col_expr(
-            submission::Column::Version,
-            Expr::col(submission::Column::Version).add(1),
-        )
-        .col_expr(submission::Column::Status, Expr::value(status.as_str()))
-        .col_expr(submission::Column::ReviewComment, Expr::value(comment))
-        .col_expr(submission::Column::ReviewedAt, Expr::value(now))
-        .col_expr(submission::Column::ReviewedBy, Expr::value(actor.user_id));
-    let after = compare_and_set(&txn, &before, update).await?;
-    audit_change(&txn, actor, action.as_str(), Some(&before), &after).await?;
+    let reviewed = submission::Model {
+        version: before.version + 1,
+        status: status.as_str().to_owned(),
+        review_comment: comment,
+        reviewed_at: Some(now),
+        reviewed_by: Some(actor.user_id),
+        ..before.clone()
+    };
+    let after = compare_and_set(&txn, actor, action.as_str(), &before, &reviewed, None).await?;
     let kind = match decision {
         ReviewDecision::Accept => SubmissionEventKind::Accepted,
         ReviewDecision::Return => SubmissionEventKind::Returned,
