@@ -63,8 +63,8 @@ pub struct EventBus {
 
 /// What the notifying task is asked to do.
 enum Outgoing {
-    /// Send one event's payload.
-    Event(String),
+    /// Send one event's payload, and say so once it has been sent (or given up).
+    Event(String, oneshot::Sender<()>),
     /// Answer once everything queued before has been sent.
     Flush(oneshot::Sender<()>),
 }
@@ -125,9 +125,11 @@ impl EventBus {
         self.sender.subscribe()
     }
 
-    /// Commits `txn`, then hands the event to every instance's subscribers (in process,
-    /// or through PostgreSQL). The caller does not wait for the notification: it is
-    /// queued, in the order of the commits, and sent by one task, many in a statement.
+    /// Commits `txn`, then has the event sent to every instance's subscribers (in process,
+    /// or through PostgreSQL) before answering: a client that acts on the answer (submits
+    /// through another instance, say) cannot be heard of before this change. The event is
+    /// queued for the task that sends notifications, whatever has queued up in one
+    /// statement, so a busy server sends one statement for many saves.
     pub async fn commit_with(
         &self,
         txn: DatabaseTransaction,
@@ -138,8 +140,13 @@ impl EventBus {
             Some(queue) => {
                 let payload = serde_json::to_string(&event)
                     .map_err(|e| super::ServiceError::Internal(e.to_string()))?;
-                if let Err(err) = queue.try_send(Outgoing::Event(payload)) {
-                    tracing::warn!(error = %err, "a submission event was not sent");
+                let (sent, heard) = oneshot::channel();
+                match queue.try_send(Outgoing::Event(payload, sent)) {
+                    // The sender answers after its statement, failed or not.
+                    Ok(()) => {
+                        let _ = heard.await;
+                    }
+                    Err(err) => tracing::warn!(error = %err, "a submission event was not sent"),
                 }
             }
             // No subscriber is not an error.
@@ -167,31 +174,38 @@ impl EventBus {
 
 /// Sends the queued events, in order: whatever has queued up while the last statement ran
 /// goes in the next one, so a busy server sends one statement for many saves, where a
-/// statement per save cost each save a connection and a round trip.
+/// statement per save cost each save a connection and a round trip. A statement that fails
+/// is tried once more before its events are given up (with a warning).
 async fn send_notifications(db: DatabaseConnection, mut outgoing: mpsc::Receiver<Outgoing>) {
     let mut received = Vec::with_capacity(BATCH);
     while outgoing.recv_many(&mut received, BATCH).await > 0 {
         let mut payloads = Vec::with_capacity(received.len());
-        let mut waiting = Vec::new();
+        let mut waiting = Vec::with_capacity(received.len());
         for item in received.drain(..) {
             match item {
-                Outgoing::Event(payload) => payloads.push(payload),
+                Outgoing::Event(payload, sent) => {
+                    payloads.push(payload);
+                    waiting.push(sent);
+                }
                 Outgoing::Flush(done) => waiting.push(done),
             }
         }
         if !payloads.is_empty() {
             // `pg_notify` runs once per element, in the array's order.
-            let sent = db
-                .execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT pg_notify($1, payload) \
-                     FROM jsonb_array_elements_text(CAST($2 AS JSONB)) AS payload",
-                    [
-                        CHANNEL.into(),
-                        Value::from(payloads.as_slice()).to_string().into(),
-                    ],
-                ))
-                .await;
+            let statement = Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_notify($1, payload) \
+                 FROM jsonb_array_elements_text(CAST($2 AS JSONB)) AS payload",
+                [
+                    CHANNEL.into(),
+                    Value::from(payloads.as_slice()).to_string().into(),
+                ],
+            );
+            let mut sent = db.execute_raw(statement.clone()).await;
+            if sent.is_err() {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                sent = db.execute_raw(statement).await;
+            }
             if let Err(err) = sent {
                 tracing::warn!(error = %err, events = payloads.len(), "submission events were not sent");
             }

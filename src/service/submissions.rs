@@ -339,9 +339,46 @@ async fn replace_evidence(
     Ok(())
 }
 
+/// What an edit of a draft or returned report writes.
+const EDITED: [submission::Column; 9] = [
+    submission::Column::Summary,
+    submission::Column::Results,
+    submission::Column::Difficulties,
+    submission::Column::Proposals,
+    submission::Column::Progress,
+    submission::Column::SearchText,
+    submission::Column::Version,
+    submission::Column::UpdatedAt,
+    submission::Column::UpdatedBy,
+];
+
+/// What sending a report to the coordinator writes.
+const SUBMITTED: [submission::Column; 10] = [
+    submission::Column::Status,
+    submission::Column::OnTime,
+    submission::Column::SubmittedAt,
+    submission::Column::SubmittedBy,
+    submission::Column::ReviewComment,
+    submission::Column::ReviewedAt,
+    submission::Column::ReviewedBy,
+    submission::Column::Version,
+    submission::Column::UpdatedAt,
+    submission::Column::UpdatedBy,
+];
+
+/// What a coordinator's review writes.
+const REVIEWED: [submission::Column; 5] = [
+    submission::Column::Status,
+    submission::Column::ReviewComment,
+    submission::Column::ReviewedAt,
+    submission::Column::ReviewedBy,
+    submission::Column::Version,
+];
+
 /// Writes a report's new state with what goes with it: the row (created, or changed from
-/// `before` provided nobody changed it meanwhile), the evidence when given, and the audit
-/// entry of the change. `None`: `before` is no longer the stored row.
+/// `before` provided nobody changed it meanwhile, in the columns `writes`), the evidence
+/// when given, and the audit entry of the change. `None`: `before` is no longer the stored
+/// row.
 ///
 /// On PostgreSQL a change is one statement, its parts joined as common table expressions
 /// (each round trip of a save waits for both ends to be scheduled, on a busy machine the
@@ -352,6 +389,7 @@ async fn write_report(
     txn: &DatabaseTransaction,
     actor: &Principal,
     action: &str,
+    writes: &[submission::Column],
     before: Option<&submission::Model>,
     after: &submission::Model,
     evidence: Option<Vec<Evidence>>,
@@ -375,11 +413,18 @@ async fn write_report(
         Some(before) => {
             let mut update = Query::update();
             update.table(submission::Entity);
-            // Only what changes: a long text left alone is not sent again.
+            // Every column the action writes, whatever its value: one statement text per
+            // action (prepared and planned once per connection), and nothing derived left
+            // as it was because it happened to compare equal.
             for column in Column::iter() {
                 let value = after.get(column);
-                if value != before.get(column) {
+                if writes.iter().any(|w| w.as_str() == column.as_str()) {
                     update.value(column, value);
+                } else if value != before.get(column) {
+                    return Err(ServiceError::Internal(format!(
+                        "a report's {action} changed {}, which it does not write",
+                        column.as_str()
+                    )));
                 }
             }
             update
@@ -569,7 +614,7 @@ pub async fn save(
                 reviewed_at: None,
                 reviewed_by: None,
             };
-            let created = write_report(&txn, actor, "create", None, &draft, evidence)
+            let created = write_report(&txn, actor, "create", &[], None, &draft, evidence)
                 .await
                 .map_err(|e| match e {
                     ServiceError::Database(e) => unique_to_conflict(e),
@@ -620,7 +665,8 @@ pub async fn save(
                 updated_by: Some(actor.user_id),
                 ..before.clone()
             };
-            let after = compare_and_set(&txn, actor, "update", &before, &edited, evidence).await?;
+            let after =
+                compare_and_set(&txn, actor, "update", &EDITED, &before, &edited, evidence).await?;
             (after, SubmissionEventKind::Updated)
         }
     };
@@ -809,11 +855,14 @@ async fn compare_and_set(
     txn: &DatabaseTransaction,
     actor: &Principal,
     action: &str,
+    writes: &[submission::Column],
     before: &submission::Model,
     after: &submission::Model,
     evidence: Option<Vec<Evidence>>,
 ) -> ServiceResult<submission::Model> {
-    if let Some(after) = write_report(txn, actor, action, Some(before), after, evidence).await? {
+    if let Some(after) =
+        write_report(txn, actor, action, writes, Some(before), after, evidence).await?
+    {
         return Ok(after);
     }
     let now = submission::Entity::find_by_id(before.id)
@@ -875,7 +924,8 @@ pub async fn submit(
         updated_by: Some(actor.user_id),
         ..before.clone()
     };
-    let after = compare_and_set(&txn, actor, "submit", &before, &submitted, None).await?;
+    let after =
+        compare_and_set(&txn, actor, "submit", &SUBMITTED, &before, &submitted, None).await?;
     events
         .commit_with(
             txn.into_inner(),
@@ -956,7 +1006,16 @@ pub async fn review(
         reviewed_by: Some(actor.user_id),
         ..before.clone()
     };
-    let after = compare_and_set(&txn, actor, action.as_str(), &before, &reviewed, None).await?;
+    let after = compare_and_set(
+        &txn,
+        actor,
+        action.as_str(),
+        &REVIEWED,
+        &before,
+        &reviewed,
+        None,
+    )
+    .await?;
     let kind = match decision {
         ReviewDecision::Accept => SubmissionEventKind::Accepted,
         ReviewDecision::Return => SubmissionEventKind::Returned,
