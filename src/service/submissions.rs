@@ -265,19 +265,18 @@ fn evidence_parts(report: &Alias, records: String) -> [CommonTableExpression; 3]
             .take(),
     );
     [
-        CommonTableExpression::new()
-            .query(rows)
-            .table_name(evidence)
-            .to_owned(),
-        CommonTableExpression::new()
-            .query(dropped)
-            .table_name(Alias::new("dropped"))
-            .to_owned(),
-        CommonTableExpression::new()
-            .query(written)
-            .table_name(Alias::new("written"))
-            .to_owned(),
+        cte(evidence, rows),
+        cte(Alias::new("dropped"), dropped),
+        cte(Alias::new("written"), written),
     ]
+}
+
+/// `name AS (query)`, a part of a statement's WITH.
+fn cte(name: Alias, query: impl Into<SubQueryStatement>) -> CommonTableExpression {
+    CommonTableExpression::new()
+        .query(query)
+        .table_name(name)
+        .to_owned()
 }
 
 /// Makes `evidence` the report's whole evidence (see [`evidence_parts`]).
@@ -291,17 +290,13 @@ async fn replace_evidence(
     if backend == DbBackend::Postgres {
         let report = Alias::new("report");
         let mut with = WithClause::new();
-        with.cte(
-            CommonTableExpression::new()
-                .query(
-                    Query::select()
-                        .expr_as(Expr::val(s.id), Alias::new("id"))
-                        .expr_as(Expr::val(s.agency_id), Alias::new("agency_id"))
-                        .take(),
-                )
-                .table_name(report.clone())
-                .to_owned(),
-        );
+        with.cte(cte(
+            report.clone(),
+            Query::select()
+                .expr_as(Expr::val(s.id), Alias::new("id"))
+                .expr_as(Expr::val(s.agency_id), Alias::new("agency_id"))
+                .take(),
+        ));
         for part in evidence_parts(&report, records) {
             with.cte(part);
         }
@@ -444,16 +439,11 @@ async fn write_report(
         after: Some(snapshot(after)),
     };
     let backend = txn.get_database_backend();
+    let mut evidence = evidence;
     let written = if backend == DbBackend::Postgres {
         let report = Alias::new("report");
         let mut with = WithClause::new();
-        with.cte(
-            CommonTableExpression::new()
-                .query(row)
-                .table_name(report.clone())
-                .to_owned(),
-        );
-        let mut evidence = evidence;
+        with.cte(cte(report.clone(), row));
         if before.is_some()
             && let Some(evidence) = evidence.take()
         {
@@ -461,21 +451,15 @@ async fn write_report(
                 with.cte(part);
             }
         }
-        with.cte(
-            CommonTableExpression::new()
-                .query(audit::entry_for_written(actor, &change, report.clone()))
-                .table_name(Alias::new("audited"))
-                .to_owned(),
-        );
+        with.cte(cte(
+            Alias::new("audited"),
+            audit::entry_for_written(actor, &change, report.clone()),
+        ));
         let statement = with.query(Query::select().column(Asterisk).from(report).take());
         let Some(row) = txn.query_one(&statement).await? else {
             return Ok(None);
         };
-        let written = submission::Model::from_query_result(&row, "")?;
-        if let Some(evidence) = evidence {
-            replace_evidence(txn, &written, &evidence).await?;
-        }
-        written
+        submission::Model::from_query_result(&row, "")?
     } else {
         let row = match &row {
             SubQueryStatement::InsertStatement(insert) => backend.build(insert),
@@ -486,9 +470,6 @@ async fn write_report(
             return Ok(None);
         };
         let written = submission::Model::from_query_result(&row, "")?;
-        if let Some(evidence) = evidence {
-            replace_evidence(txn, &written, &evidence).await?;
-        }
         audit::record(
             txn,
             Some(actor),
@@ -500,6 +481,11 @@ async fn write_report(
         .await?;
         written
     };
+    // What the statement above did not take: a new report's evidence on PostgreSQL, any
+    // evidence on SQLite.
+    if let Some(evidence) = evidence {
+        replace_evidence(txn, &written, &evidence).await?;
+    }
     Ok(Some(written))
 }
 
