@@ -14,13 +14,15 @@ use entity::{
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
     QueryFilter, QueryOrder, QueryTrait, Select,
-    sea_query::{Alias, Expr, ExprTrait, Order, Query},
+    sea_query::{
+        Alias, Asterisk, CommonTableExpression, Expr, ExprTrait, Order, Query, WithClause,
+    },
 };
 
 use super::{
     catalog_filter::{
-        AgencyPredicate, AgencySort, AssigneeBranch, PlanPredicate, PlanSort, TaskPredicate,
-        TaskSort, assignee_branches, assignees, column, memberships_today,
+        AgencyPredicate, AgencySort, AssigneeBranch, AssignmentRows, PlanPredicate, PlanSort,
+        TaskPredicate, TaskSort, assignee_branches, assignees, column, memberships_today,
     },
     domain::{AssignmentRole, PeriodKind},
     error::{ServiceError, ServiceResult},
@@ -444,37 +446,75 @@ pub async fn groups_of_agencies<C: ConnectionTrait>(
         .collect())
 }
 
-/// (task id, agency id) of the assignees in `role` that hold today, each pair once, where
-/// `wanted` (`task_id` or `agency_id`) is among `ids`: in the tasks' own order of
-/// assignees (the assignment's position, then the members of a group by id).
+/// Which side of an assignment [`assigned_today`] is asked about.
+enum AssignedOf<'a> {
+    /// The assignees of these tasks.
+    Tasks(&'a [i64]),
+    /// The tasks of these agencies.
+    Agencies(&'a [i64]),
+}
+
+/// (task id, agency id) of the assignees in `role` that hold today, each pair once, of
+/// the tasks or agencies asked: in the tasks' own order of assignees (the assignment's
+/// position, then the members of a group by id).
 async fn assigned_today<C: ConnectionTrait>(
     db: &C,
     role: AssignmentRole,
-    wanted: &str,
-    ids: &[i64],
+    of: AssignedOf<'_>,
 ) -> ServiceResult<Vec<(i64, i64)>> {
     #[derive(FromQueryResult)]
     struct Pair {
         task_id: i64,
         agency_id: i64,
     }
+    let backend = db.get_database_backend();
     let c = |name: &str| Expr::col((Alias::new("assignee"), Alias::new(name)));
-    let query = Query::select()
+    let (rows, wanted) = match of {
+        // The tasks' assignments first, materialised: a page of tasks has a few dozen,
+        // and groups are then expanded from those (by the members' key) instead of from
+        // every membership of every group (3× less time on a plan of 23 tasks).
+        AssignedOf::Tasks(ids) => (
+            AssignmentRows::Cte(Alias::new("asked_assignment")),
+            among(
+                column(assignment::Entity, assignment::Column::TaskId),
+                ids,
+                backend,
+            ),
+        ),
+        AssignedOf::Agencies(ids) => (AssignmentRows::Table, among(c("agency_id"), ids, backend)),
+    };
+    let mut query = Query::select();
+    query
         .expr_as(c("task_id"), Alias::new("task_id"))
         .expr_as(c("agency_id"), Alias::new("agency_id"))
         .from_subquery(
-            assignees(role, || Expr::val(timeline::today()), |_| {}),
+            assignees(&rows, role, || Expr::val(timeline::today()), |_| {}),
             Alias::new("assignee"),
         )
-        .and_where(among(c(wanted), ids, db.get_database_backend()))
         .group_by_columns([Alias::new("task_id"), Alias::new("agency_id")])
         .order_by_expr(c("task_id"), Order::Asc)
         .order_by_expr(Expr::cust("MIN(\"position\")"), Order::Asc)
-        .order_by_expr(c("agency_id"), Order::Asc)
-        .to_owned();
-    let pairs = Pair::find_by_statement(db.get_database_backend().build(&query))
-        .all(db)
-        .await?;
+        .order_by_expr(c("agency_id"), Order::Asc);
+    let statement = match rows {
+        AssignmentRows::Cte(name) => {
+            let asked = Query::select()
+                .column(Asterisk)
+                .from(assignment::Entity)
+                .and_where(wanted)
+                .to_owned();
+            let mut with = WithClause::new();
+            with.cte(
+                CommonTableExpression::new()
+                    .query(asked)
+                    .table_name(name)
+                    .materialized(true)
+                    .to_owned(),
+            );
+            backend.build(&query.with(with))
+        }
+        AssignmentRows::Table => backend.build(query.and_where(wanted)),
+    };
+    let pairs = Pair::find_by_statement(statement).all(db).await?;
     Ok(pairs
         .into_iter()
         .map(|p| (p.task_id, p.agency_id))
@@ -489,7 +529,7 @@ pub async fn agencies_of_tasks<C: ConnectionTrait>(
     task_ids: &[i64],
     role: AssignmentRole,
 ) -> ServiceResult<Vec<(i64, Arc<agency::Model>)>> {
-    let pairs = assigned_today(db, role, "task_id", task_ids).await?;
+    let pairs = assigned_today(db, role, AssignedOf::Tasks(task_ids)).await?;
     let agency_ids: Vec<i64> = pairs
         .iter()
         .map(|&(_, agency)| agency)
@@ -515,7 +555,7 @@ pub async fn tasks_of_agencies<C: ConnectionTrait>(
     agency_ids: &[i64],
     role: AssignmentRole,
 ) -> ServiceResult<Vec<(i64, task::Model)>> {
-    let pairs = assigned_today(db, role, "agency_id", agency_ids).await?;
+    let pairs = assigned_today(db, role, AssignedOf::Agencies(agency_ids)).await?;
     let task_ids: Vec<i64> = pairs
         .iter()
         .map(|&(task, _)| task)

@@ -92,6 +92,34 @@ pub fn assignee_branches(
     day: impl Fn() -> Expr,
     extend: impl Fn(&mut SelectStatement),
 ) -> [AssigneeBranch; 3] {
+    assignee_branches_over(&AssignmentRows::Table, role, day, extend)
+}
+
+/// Where the branches of [`assignee_branches`] read assignments from.
+pub enum AssignmentRows {
+    /// The `assignment` table.
+    Table,
+    /// A common table expression of the statement, with the table's columns and some of
+    /// its rows (e.g. the assignments of a page of tasks), read under the table's name.
+    Cte(Alias),
+}
+
+impl AssignmentRows {
+    fn read_by(&self, select: &mut SelectStatement) {
+        match self {
+            AssignmentRows::Table => select.from(assignment::Entity),
+            AssignmentRows::Cte(name) => select.from_as(name.clone(), assignment::Entity),
+        };
+    }
+}
+
+/// [`assignee_branches`], reading assignments from `rows`.
+pub fn assignee_branches_over(
+    rows: &AssignmentRows,
+    role: AssignmentRole,
+    day: impl Fn() -> Expr,
+    extend: impl Fn(&mut SelectStatement),
+) -> [AssigneeBranch; 3] {
     let role = role.as_str();
     let a = |c: assignment::Column| column(assignment::Entity, c);
     let m = |c: agency_group_member::Column| column(agency_group_member::Entity, c);
@@ -103,16 +131,17 @@ pub fn assignee_branches(
         )
     };
     let mut direct = Query::select();
+    rows.read_by(&mut direct);
     direct
         .expr_as(a(assignment::Column::TaskId), Alias::new("task_id"))
         .expr_as(a(assignment::Column::AgencyId), Alias::new("agency_id"))
         .expr_as(a(assignment::Column::Position), Alias::new("position"))
-        .from(assignment::Entity)
         .and_where(a(assignment::Column::Role).eq(role))
         .and_where(a(assignment::Column::AgencyId).is_not_null());
     extend(&mut direct);
     direct.cond_where(assignment_holds());
     let mut through_groups = Query::select();
+    rows.read_by(&mut through_groups);
     through_groups
         .expr_as(a(assignment::Column::TaskId), Alias::new("task_id"))
         .expr_as(
@@ -120,7 +149,6 @@ pub fn assignee_branches(
             Alias::new("agency_id"),
         )
         .expr_as(a(assignment::Column::Position), Alias::new("position"))
-        .from(assignment::Entity)
         .inner_join(
             agency_group_member::Entity,
             m(agency_group_member::Column::GroupId)
@@ -147,11 +175,11 @@ pub fn assignee_branches(
         .to_owned();
     let coordinator = Expr::SubQuery(None, Box::new(coordinating.into()));
     let mut through_coordination = Query::select();
+    rows.read_by(&mut through_coordination);
     through_coordination
         .expr_as(a(assignment::Column::TaskId), Alias::new("task_id"))
         .expr_as(coordinator.clone(), Alias::new("agency_id"))
         .expr_as(a(assignment::Column::Position), Alias::new("position"))
-        .from(assignment::Entity)
         .inner_join(
             agency_group::Entity,
             column(agency_group::Entity, agency_group::Column::Id)
@@ -224,11 +252,13 @@ pub fn memberships_today() -> SelectStatement {
 /// [`assignee_branches`] as one table (UNION ALL): task_id, agency_id, position and what
 /// `extend` adds.
 pub fn assignees(
+    rows: &AssignmentRows,
     role: AssignmentRole,
     day: impl Fn() -> Expr,
     extend: impl Fn(&mut SelectStatement),
 ) -> SelectStatement {
-    let [direct, through_groups, through_coordination] = assignee_branches(role, day, extend);
+    let [direct, through_groups, through_coordination] =
+        assignee_branches_over(rows, role, day, extend);
     let mut union = direct.select;
     union.union(UnionType::All, through_groups.select);
     union.union(UnionType::All, through_coordination.select);
@@ -249,7 +279,12 @@ fn assignee_links(
                 Alias::new(wanted.as_str()),
             )))
             .from_subquery(
-                assignees(role, || Expr::val(timeline::today()), |_| {}),
+                assignees(
+                    &AssignmentRows::Table,
+                    role,
+                    || Expr::val(timeline::today()),
+                    |_| {},
+                ),
                 Alias::new("assignee"),
             )
             .and_where(

@@ -22,8 +22,8 @@ use sea_orm::{
 use super::{
     ServiceResult, catalog,
     catalog_filter::{
-        AgencyPredicate, PeriodPredicate, PlanPredicate, TaskPredicate, assignees, column,
-        ids_where, lookup, related,
+        AgencyPredicate, AssignmentRows, PeriodPredicate, PlanPredicate, TaskPredicate, assignees,
+        column, ids_where, lookup, related,
     },
     coalesce,
     domain::{AssignmentRole, ObligationState, TaskSchedule, parse_stored},
@@ -254,7 +254,12 @@ fn owed(backend: DbBackend, confined: &Confined) -> SelectStatement {
         .expr_as(a("agency_id"), Alias::new("agency_id"))
         .expr_as(a("period_id"), Alias::new("period_id"))
         .from_subquery(
-            assignees(AssignmentRole::Lead, duty_day, with_periods),
+            assignees(
+                &AssignmentRows::Table,
+                AssignmentRole::Lead,
+                duty_day,
+                with_periods,
+            ),
             Alias::new("assignee"),
         )
         .to_owned()
