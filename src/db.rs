@@ -60,6 +60,12 @@ pub async fn connect_with(url: &str, settings: &PoolSettings) -> Result<Database
         .max_connections(settings.max_connections)
         .connect_timeout(settings.acquire_timeout)
         .acquire_timeout(settings.acquire_timeout)
+        // The driver checks a connection as it is handed back (a round trip that also
+        // flushes the rollback of a cancelled request). Checking it again as it is taken
+        // would be a second round trip on every statement outside a transaction (six on
+        // the nested plan's page); only a connection left idle long enough for the
+        // server or the network to have dropped it is checked then.
+        .test_before_acquire_if_idle_for(Duration::from_secs(1))
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         // SQLite allows one writer at a time; waiting for the lock beats failing. Each

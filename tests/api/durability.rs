@@ -26,7 +26,9 @@ use chrono::Utc;
 use entity::{audit_log, submission};
 use futures_util::future::join_all;
 use plantrack::db;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+};
 use serde_json::{Value, json};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -737,6 +739,40 @@ mod a_connection_left_in_a_transaction_is_not_reused {
         }
         conn.close().await.expect("close");
     }
+}
+
+/// A pooled connection is not checked each time it is taken (that would be a round trip
+/// per statement), only once it has been idle for a second (db.rs). So connections that
+/// PostgreSQL ended while they sat idle in the pool (an administrator's
+/// `pg_terminate_backend`, a proxy's idle timeout) are replaced, not used: every request
+/// after such a pause is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_ended_while_idle_are_replaced() {
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
+    let tayson = app.client("tayson").await;
+    let read = || tayson.graphql("{ me { role } plans { totalCount } }", json!({}));
+    // Several requests at once, so that the pool holds several connections.
+    for reply in join_all((0..8).map(|_| read())).await {
+        reply.data();
+    }
+    let owner = app.owner_db().await;
+    let ended = owner
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+             AND usename <> current_user AND query NOT ILIKE 'LISTEN%'",
+        ))
+        .await
+        .expect("end the server's connections");
+    assert!(!ended.is_empty(), "the server held no connection to end");
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    for reply in join_all((0..8).map(|_| read())).await {
+        reply.data();
+    }
+    owner.close().await.expect("close");
 }
 
 // ---------------------------------------------------------------------------------------
