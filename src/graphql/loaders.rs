@@ -301,6 +301,47 @@ children_loader!(
     DeliverablesOfTask => deliverable::Model, |db, ids| catalog::deliverables_of_tasks(db, &ids), |row| row.task_id
 );
 
+/// The deliverables a task asks for in a period, by the period's code as asked: `None`
+/// when the code names no period. One batch per code, however many tasks ask.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DeliverablesOfTaskInPeriod(pub i64, pub Arc<str>);
+
+impl Loader<DeliverablesOfTaskInPeriod> for CatalogLoader {
+    type Value = Option<Vec<Arc<deliverable::Model>>>;
+    type Error = Arc<ServiceError>;
+
+    async fn load(
+        &self,
+        keys: &[DeliverablesOfTaskInPeriod],
+    ) -> Result<HashMap<DeliverablesOfTaskInPeriod, Self::Value>, Self::Error> {
+        let mut tasks_by_code: HashMap<&Arc<str>, Vec<DeliverablesOfTaskInPeriod>> = HashMap::new();
+        for key in keys {
+            tasks_by_code.entry(&key.1).or_default().push(key.clone());
+        }
+        let mut out = HashMap::new();
+        for (code, code_keys) in tasks_by_code {
+            let task_ids: Vec<i64> = code_keys.iter().map(|k| k.0).collect();
+            match catalog::deliverables_for_period(&self.db, &task_ids, code).await? {
+                None => out.extend(code_keys.into_iter().map(|k| (k, None))),
+                Some(rows) => out.extend(
+                    group_by_parent(
+                        &code_keys,
+                        rows.into_iter().map(|row| {
+                            (
+                                DeliverablesOfTaskInPeriod(row.task_id, Arc::clone(code)),
+                                row,
+                            )
+                        }),
+                    )
+                    .into_iter()
+                    .map(|(key, rows)| (key, Some(rows))),
+                ),
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Pairs-returning batch functions: (parent id, child).
 macro_rules! pairs_loader {
     ($(#[$meta:meta])* $key:ident => $value:ty, |$db:ident, $ids:ident| $batch:expr) => {

@@ -27,9 +27,9 @@ use super::{
     filters::{IntoFilter, SubmissionFilter, TaskFilter, TaskOrderBy, filter_of, sorting},
     loaders::{
         AgenciesOfTask, AssignmentsOfTask, ById, CatalogLoader, CoordinatorOfPlan,
-        DeliverablesOfTask, GroupsOfAgency, KeyFilter, MembersOfGroup, RecipientsOfPlan,
-        SectionsOfPlan, SubmissionById, SubmissionsOf, SuccessionsOfAgency, TasksOfAgency,
-        TasksOfSection, TimeframeOfTask, loaders, tenant_loaders,
+        DeliverablesOfTask, DeliverablesOfTaskInPeriod, GroupsOfAgency, KeyFilter, MembersOfGroup,
+        RecipientsOfPlan, SectionsOfPlan, SubmissionById, SubmissionsOf, SuccessionsOfAgency,
+        TasksOfAgency, TasksOfSection, TimeframeOfTask, loaders, tenant_loaders,
     },
     relay::{Conn, connection, global_id, page_request},
     session::scope_if_signed_in,
@@ -397,12 +397,13 @@ impl Task {
             None => children(ctx, DeliverablesOfTask(self.0.id)).await?,
             // Boxed: a query's future is held in every one of the task's field futures,
             // and this one is large (see the module doc).
-            Some(code) => Box::pin(catalog::deliverables_for_period(db(ctx), self.0.id, &code))
-                .await
-                .gql()?
-                .into_iter()
-                .map(Arc::new)
-                .collect(),
+            Some(code) => {
+                let key = DeliverablesOfTaskInPeriod(self.0.id, code.trim().into());
+                match loaders(ctx).load_one(key).await.gql()?.flatten() {
+                    Some(rows) => rows,
+                    None => return Err(ServiceError::not_found("period")).gql(),
+                }
+            }
         };
         Ok(rows.into_iter().map(Deliverable).collect())
     }

@@ -290,16 +290,18 @@ pub async fn deliverables_of_tasks<C: ConnectionTrait>(
     deliverables_of_tasks_on(db, task_ids, timeline::today()).await
 }
 
-/// The deliverables `task_id` asks for in the period `period_code`: on its duty day.
+/// The deliverables each task asks for in the period `period_code`, in the task's order:
+/// those of the period's duty day. `None` when the code names no period.
 pub async fn deliverables_for_period<C: ConnectionTrait>(
     db: &C,
-    task_id: i64,
+    task_ids: &[i64],
     period_code: &str,
-) -> ServiceResult<Vec<deliverable::Model>> {
-    let period = period_by_code(db, period_code)
-        .await?
-        .ok_or_else(|| ServiceError::not_found("period"))?;
-    deliverables_of_tasks_on(db, &[task_id], timeline::duty_day_after(period.ends_on)).await
+) -> ServiceResult<Option<Vec<deliverable::Model>>> {
+    let Some(period) = period_by_code(db, period_code).await? else {
+        return Ok(None);
+    };
+    let day = timeline::duty_day_after(period.ends_on);
+    Ok(Some(deliverables_of_tasks_on(db, task_ids, day).await?))
 }
 
 /// The deliverables each task asks for on `day`, in the task's order.

@@ -649,6 +649,73 @@ async fn statement_count_does_not_grow_with_page_size(app: TestApp) {
     assert!(counts[0] <= 12, "{counts:?}");
 }
 
+/// The deliverables of a reporting period are read for a page of tasks at once, as
+/// today's are: the same answer as task by task, in statements that do not grow with the
+/// page. A code that names no period is NOT_FOUND on its own field only.
+async fn deliverables_of_a_period_are_read_for_the_page_at_once(app: TestApp) {
+    let query = "query($n: Int, $p: String) { tasks(first: $n) { edges { node { id
+        deliverables(periodCode: $p) { id description } } } } }";
+    app.graphql("{ __typename }", json!({})).await;
+    let mut counts = Vec::new();
+    let mut pages = Vec::new();
+    for n in [5, 20] {
+        let before = app.statement_count();
+        let reply = app.graphql(query, json!({ "n": n, "p": "2024" })).await;
+        counts.push(app.statement_count() - before);
+        pages.push(reply.data()["tasks"]["edges"].as_array().unwrap().clone());
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "statements for first: 5 and first: 20 ({})",
+        app.backend
+    );
+    let one = "query($t: ID!, $p: String) { node(id: $t) { ... on Task {
+        deliverables(periodCode: $p) { id description } } } }";
+    let mut asked_for = 0;
+    for edge in &pages[1] {
+        let alone = app
+            .graphql(one, json!({ "t": edge["node"]["id"], "p": "2024" }))
+            .await;
+        assert_eq!(
+            alone.data()["node"]["deliverables"],
+            edge["node"]["deliverables"],
+            "{}",
+            edge["node"]["id"]
+        );
+        asked_for += edge["node"]["deliverables"].as_array().unwrap().len();
+    }
+    assert!(
+        asked_for > 0,
+        "the plan's tasks ask for deliverables in 2024"
+    );
+
+    // Two periods asked in one batch, one of them unknown: NOT_FOUND for that field
+    // alone.
+    let task = &pages[1][0]["node"];
+    let mixed = app
+        .graphql(
+            "query($t: ID!) {
+                known: node(id: $t) { ... on Task { deliverables(periodCode: \"2024\") { id description } } }
+                unknown: node(id: $t) { ... on Task { deliverables(periodCode: \"1999\") { id } } } }",
+            json!({ "t": task["id"] }),
+        )
+        .await;
+    let errors = mixed.body["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{}", mixed.body);
+    assert_eq!(
+        errors[0]["extensions"]["code"], "NOT_FOUND",
+        "{}",
+        mixed.body
+    );
+    assert_eq!(errors[0]["path"], json!(["unknown", "deliverables"]));
+    assert_eq!(
+        mixed.body["data"]["known"]["deliverables"], task["deliverables"],
+        "{}",
+        mixed.body
+    );
+    assert_eq!(mixed.body["data"]["unknown"], Value::Null, "{}", mixed.body);
+}
+
 /// A page costs one count of the whole list only when `totalCount` is asked for.
 async fn lists_are_counted_only_when_asked(app: TestApp) {
     app.graphql("{ __typename }", json!({})).await;
@@ -718,4 +785,5 @@ on_both_databases!(
     nodes_agencies_groups_and_periods,
     loading_the_plan_twice_changes_nothing,
     statement_count_does_not_grow_with_page_size,
+    deliverables_of_a_period_are_read_for_the_page_at_once,
 );
