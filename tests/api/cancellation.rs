@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::{body::Body, http::Request};
 use rand::Rng;
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryOrder, Statement};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -97,7 +97,8 @@ async fn cancelled_requests_leave_nothing_behind(app: TestApp) {
         );
     }
 
-    // Nothing half-written: each report has one audit row per version.
+    // Nothing half-written: each report has one audit row per version, in the order they
+    // were written (as history reads them).
     let owner = app.owner_db().await;
     for submission in entity::submission::Entity::find()
         .all(&owner)
@@ -105,15 +106,23 @@ async fn cancelled_requests_leave_nothing_behind(app: TestApp) {
         .unwrap()
     {
         let audits = entity::audit_log::Entity::find()
+            .order_by_asc(entity::audit_log::Column::Id)
             .all(&owner)
             .await
             .unwrap()
             .into_iter()
             .filter(|a| a.entity == "submission" && a.entity_id == submission.id)
             .collect::<Vec<_>>();
-        assert_eq!(audits.len() as i32, submission.version, "{submission:?}");
-        let last: &Value = audits.last().unwrap().after.as_ref().unwrap();
-        assert_eq!(last["version"].as_i64(), Some(submission.version.into()));
+        let versions: Vec<Option<i64>> = audits
+            .iter()
+            .map(|a| {
+                a.after
+                    .as_ref()
+                    .and_then(|after: &Value| after["version"].as_i64())
+            })
+            .collect();
+        let written: Vec<Option<i64>> = (1..=i64::from(submission.version)).map(Some).collect();
+        assert_eq!(versions, written, "{submission:?}");
     }
 
     // On PostgreSQL, no session is left idle inside a transaction.
