@@ -36,6 +36,28 @@ function procCpu(pid) { // utime + stime in ms
     return ((Number(f[11]) + Number(f[12])) * 1000) / TICK;
   } catch { return NaN; }
 }
+// PostgreSQL's CPU time in ms: the postmaster's own, its children's that it has reaped
+// (cutime + cstime), and every live child's (the backends, which a pool keeps).
+function postgresCpu() {
+  const pm = cfg.postmasterPid;
+  if (!pm) return NaN;
+  const fields = (pid) => {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return s.slice(s.lastIndexOf(')') + 2).split(' ');
+  };
+  try {
+    const own = fields(pm);
+    let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+    for (const name of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(name) || Number(name) === pm) continue;
+      try {
+        const f = fields(name);
+        if (Number(f[1]) === pm) ticks += Number(f[11]) + Number(f[12]);
+      } catch { /* exited meanwhile */ }
+    }
+    return (ticks * 1000) / TICK;
+  } catch { return NaN; }
+}
 function procStatus(pid, key) { // kB
   try {
     const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${key}:\\s+(\\d+)`, 'm'));
@@ -264,6 +286,7 @@ async function measure(target, s, conc, seconds, record = true) {
   const pid = cfg.targets[target].pid;
   if (record) { psql('SELECT pg_stat_statements_reset()'); resetPeak(pid); }
   const cpu0 = procCpu(pid);
+  const pgCpu0 = postgresCpu();
   const lat = [];
   let errors = 0, firstError = null;
   const t0 = performance.now();
@@ -278,10 +301,11 @@ async function measure(target, s, conc, seconds, record = true) {
   }));
   const elapsed = (performance.now() - t0) / 1000;
   if (!record) return null;
+  const pgCpuMs = postgresCpu() - pgCpu0; // before psql's own backend below
   const [stmts, dbMs] = cfg.pgUrl ? psql(STMT_SQL).split(' ').map(Number) : [NaN, NaN];
   return {
     requests: lat.length, elapsed, errors, firstError, lat,
-    cpuMs: procCpu(pid) - cpu0, dbMs, stmts,
+    cpuMs: procCpu(pid) - cpu0, pgCpuMs, dbMs, stmts,
     peakRssKb: procStatus(pid, 'VmHWM'),
   };
 }
@@ -297,6 +321,7 @@ function summarize(runs) {
     stmtsPerReq: runs.reduce((n, r) => n + r.stmts, 0) / req,
     cpuMsPerReq: runs.reduce((n, r) => n + r.cpuMs, 0) / req,
     dbMsPerReq: runs.reduce((n, r) => n + r.dbMs, 0) / req,
+    pgCpuMsPerReq: runs.reduce((n, r) => n + r.pgCpuMs, 0) / req,
     peakRssMb: Math.max(...runs.map((r) => r.peakRssKb)) / 1024,
     rpsPerRound: runs.map((r) => +(r.requests / r.elapsed).toFixed(1)),
   };
@@ -306,8 +331,8 @@ const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 function table(results) {
   const both = targets.length > 1;
   const head = both
-    ? ['scenario', 'c', 'req/s plantrack', 'req/s PostGraphile', 'ratio', 'p50/p95/p99 ms plantrack', 'p50/p95/p99 ms PostGraphile', 'errors', 'stmts/req', 'CPU ms/req server', 'DB exec ms/req', 'peak RSS MB']
-    : ['scenario', 'c', 'req/s', 'p50/p95/p99 ms', 'errors', 'stmts/req', 'CPU ms/req server', 'DB exec ms/req', 'peak RSS MB'];
+    ? ['scenario', 'c', 'req/s plantrack', 'req/s PostGraphile', 'ratio', 'p50/p95/p99 ms plantrack', 'p50/p95/p99 ms PostGraphile', 'errors', 'stmts/req', 'CPU ms/req server', 'DB exec ms/req', 'CPU ms/req PostgreSQL', 'peak RSS MB']
+    : ['scenario', 'c', 'req/s', 'p50/p95/p99 ms', 'errors', 'stmts/req', 'CPU ms/req server', 'DB exec ms/req', 'CPU ms/req PostgreSQL', 'peak RSS MB'];
   const rows = [head, head.map(() => '---')];
   for (const r of results) {
     const a = r.plantrack, b = r.postgraphile;
@@ -315,9 +340,10 @@ function table(results) {
     if (both) {
       rows.push([r.scenario, r.c, f(a.rps), f(b.rps), f(a.rps / b.rps, 2), trio(a), trio(b), `${a.errors} / ${b.errors}`,
         `${f(a.stmtsPerReq)} / ${f(b.stmtsPerReq)}`, `${f(a.cpuMsPerReq, 2)} / ${f(b.cpuMsPerReq, 2)}`,
-        `${f(a.dbMsPerReq, 2)} / ${f(b.dbMsPerReq, 2)}`, `${f(a.peakRssMb, 0)} / ${f(b.peakRssMb, 0)}`]);
+        `${f(a.dbMsPerReq, 2)} / ${f(b.dbMsPerReq, 2)}`, `${f(a.pgCpuMsPerReq, 2)} / ${f(b.pgCpuMsPerReq, 2)}`,
+        `${f(a.peakRssMb, 0)} / ${f(b.peakRssMb, 0)}`]);
     } else {
-      rows.push([r.scenario, r.c, f(a.rps), trio(a), a.errors, f(a.stmtsPerReq), f(a.cpuMsPerReq, 2), f(a.dbMsPerReq, 2), f(a.peakRssMb, 0)]);
+      rows.push([r.scenario, r.c, f(a.rps), trio(a), a.errors, f(a.stmtsPerReq), f(a.cpuMsPerReq, 2), f(a.dbMsPerReq, 2), f(a.pgCpuMsPerReq, 2), f(a.peakRssMb, 0)]);
     }
   }
   return rows.map((r) => `| ${r.join(' | ')} |`).join('\n');
