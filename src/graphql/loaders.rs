@@ -28,9 +28,10 @@ use sea_orm::{DatabaseConnection, EntityTrait, FromQueryResult};
 use crate::service::{
     ServiceError,
     catalog::{self, SuccessionSide},
-    catalog_filter::AuditEntryPredicate,
+    catalog_filter::{AuditEntryPredicate, TaskPredicate, TaskSort},
     domain::AssignmentRole,
     filter::Filter,
+    pagination::{Page, PageRequest, Sorting},
     submission_filter::SubmissionPredicate,
     submissions::{self, Parent},
     tenancy::SubmissionScope,
@@ -508,61 +509,114 @@ impl Loader<SubmissionById> for TenantLoader {
     }
 }
 
-/// A filter as part of a loader key: keys compare and hash by its canonical text, so
-/// that the keys of one field of one query (one filter) load together.
-#[derive(Debug)]
-pub struct KeyFilter<P> {
-    pub filter: Arc<Filter<P>>,
+/// A value as part of a loader key: keys compare and hash by its canonical text (its
+/// `Debug` form), so that the keys of one field of one query (one filter, one page) load
+/// together.
+pub struct ByText<T> {
+    pub value: Arc<T>,
     text: Arc<str>,
 }
 
-impl<P: std::fmt::Debug> KeyFilter<P> {
-    pub fn new(filter: Filter<P>) -> Self {
-        let text = format!("{filter:?}").into();
+impl<T: std::fmt::Debug> ByText<T> {
+    pub fn new(value: T) -> Self {
+        let text = format!("{value:?}").into();
         Self {
-            filter: Arc::new(filter),
+            value: Arc::new(value),
             text,
         }
     }
 }
 
-impl<P> Clone for KeyFilter<P> {
+impl<T> Clone for ByText<T> {
     fn clone(&self) -> Self {
         Self {
-            filter: self.filter.clone(),
+            value: self.value.clone(),
             text: self.text.clone(),
         }
     }
 }
 
-impl<P> PartialEq for KeyFilter<P> {
+impl<T> PartialEq for ByText<T> {
     fn eq(&self, other: &Self) -> bool {
         self.text == other.text
     }
 }
 
-impl<P> Eq for KeyFilter<P> {}
+impl<T> Eq for ByText<T> {}
 
-impl<P> Hash for KeyFilter<P> {
+impl<T> std::fmt::Debug for ByText<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl<T> Hash for ByText<T> {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.text.hash(state);
     }
 }
 
-/// The keys of `keys` grouped by their filter.
-fn by_filter<K: Clone, P>(
-    keys: &[K],
-    filter: impl Fn(&K) -> &KeyFilter<P>,
-) -> Vec<(KeyFilter<P>, Vec<K>)> {
-    let mut groups: Vec<(KeyFilter<P>, Vec<K>)> = Vec::new();
+/// A filter as part of a loader key.
+pub type KeyFilter<P> = ByText<Filter<P>>;
+
+/// The keys of `keys` grouped by their [`ByText`] part.
+fn by_text<K: Clone, T>(keys: &[K], part: impl Fn(&K) -> &ByText<T>) -> Vec<(ByText<T>, Vec<K>)> {
+    let mut groups: Vec<(ByText<T>, Vec<K>)> = Vec::new();
     for key in keys {
-        let f = filter(key);
+        let f = part(key);
         match groups.iter_mut().find(|(g, _)| g == f) {
             Some((_, members)) => members.push(key.clone()),
             None => groups.push((f.clone(), vec![key.clone()])),
         }
     }
     groups
+}
+
+/// What one `Plan.tasks` field asks of every plan it is resolved on.
+#[derive(Debug)]
+pub struct TaskPage {
+    pub filter: Filter<TaskPredicate>,
+    pub order: Vec<Sorting<TaskSort>>,
+    pub page: PageRequest,
+}
+
+/// A page of a plan's tasks, as a `Plan.tasks` field asks for it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct TasksOfPlan(pub i64, pub ByText<TaskPage>);
+
+impl Loader<TasksOfPlan> for TenantLoader {
+    type Value = Page<Arc<task::Model>>;
+    type Error = Arc<ServiceError>;
+
+    async fn load(
+        &self,
+        keys: &[TasksOfPlan],
+    ) -> Result<HashMap<TasksOfPlan, Page<Arc<task::Model>>>, Self::Error> {
+        let mut out = HashMap::new();
+        for (query, same_query) in by_text(keys, |k| &k.1) {
+            let plans: Vec<i64> = same_query.iter().map(|k| k.0).collect();
+            let TaskPage {
+                filter,
+                order,
+                page,
+            } = &*query.value;
+            let pages = catalog::list_tasks_of_plans(
+                &self.db,
+                Some(&self.scope),
+                &plans,
+                filter,
+                order,
+                page,
+            )
+            .await?;
+            out.extend(
+                pages
+                    .into_iter()
+                    .map(|(plan, tasks)| (TasksOfPlan(plan, query.clone()), tasks.map(Arc::new))),
+            );
+        }
+        Ok(out)
+    }
 }
 
 /// Visible submissions of a task or an agency that match a filter.
@@ -578,10 +632,10 @@ impl Loader<SubmissionsOf> for TenantLoader {
         keys: &[SubmissionsOf],
     ) -> Result<HashMap<SubmissionsOf, Vec<Arc<submission::Model>>>, Self::Error> {
         let mut out = HashMap::new();
-        for (filter, same_filter) in by_filter(keys, |k| &k.1) {
+        for (filter, same_filter) in by_text(keys, |k| &k.1) {
             let parents: Vec<Parent> = same_filter.iter().map(|k| k.0).collect();
             let rows =
-                submissions::of_parents(&self.db, &self.scope, &parents, &filter.filter).await?;
+                submissions::of_parents(&self.db, &self.scope, &parents, &filter.value).await?;
             out.extend(group_by_parent(
                 &same_filter,
                 rows.into_iter()
@@ -626,9 +680,9 @@ impl Loader<HistoryOf> for TenantLoader {
         keys: &[HistoryOf],
     ) -> Result<HashMap<HistoryOf, Vec<Arc<audit_log::Model>>>, Self::Error> {
         let mut out = HashMap::new();
-        for (filter, same_filter) in by_filter(keys, |k| &k.1) {
+        for (filter, same_filter) in by_text(keys, |k| &k.1) {
             let ids: Vec<i64> = same_filter.iter().map(|k| k.0).collect();
-            let rows = submissions::history_of(&self.db, &self.scope, &ids, &filter.filter).await?;
+            let rows = submissions::history_of(&self.db, &self.scope, &ids, &filter.value).await?;
             out.extend(group_by_parent(
                 &same_filter,
                 rows.into_iter()

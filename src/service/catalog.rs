@@ -26,8 +26,8 @@ use super::{
     },
     domain::{AssignmentRole, PeriodKind},
     error::{ServiceError, ServiceResult},
-    filter::{Filter, catalog_page},
-    pagination::{Page, PageRequest, Sorting, order_keys},
+    filter::{Filter, catalog_page, catalog_pages},
+    pagination::{Page, PageRequest, SortKey, Sorting, order_keys},
     tenancy::SubmissionScope,
     text, timeline,
 };
@@ -592,14 +592,35 @@ pub async fn list_tasks(
     order: &[Sorting<TaskSort>],
     page: &PageRequest,
 ) -> ServiceResult<Page<task::Model>> {
-    let keys = order_keys(
+    let keys = task_keys(order)?;
+    let base = task::Entity::find().into_query();
+    catalog_page(db, scope, base, filter, &keys, page).await
+}
+
+/// The sort keys of a list of tasks: `order`, then the plan's order, then the id.
+fn task_keys(order: &[Sorting<TaskSort>]) -> ServiceResult<Vec<SortKey>> {
+    order_keys(
         order,
         Sorting::asc(TaskSort::Position),
         TaskSort::keys,
         column(task::Entity, task::Column::Id),
-    )?;
+    )
+}
+
+/// [`list_tasks`] for each of several plans: the same page of each plan's tasks, in as
+/// many statements as one page takes.
+pub async fn list_tasks_of_plans(
+    db: &DatabaseConnection,
+    scope: Option<&SubmissionScope>,
+    plan_ids: &[i64],
+    filter: &Filter<TaskPredicate>,
+    order: &[Sorting<TaskSort>],
+    page: &PageRequest,
+) -> ServiceResult<HashMap<i64, Page<task::Model>>> {
+    let keys = task_keys(order)?;
     let base = task::Entity::find().into_query();
-    catalog_page(db, scope, base, filter, &keys, page).await
+    let plan = column(task::Entity, task::Column::PlanId);
+    catalog_pages(db, scope, base, plan, plan_ids, filter, &keys, page).await
 }
 
 /// Agencies, filtered, ordered (default: by code) and paged.

@@ -10,7 +10,10 @@
 //!
 //! Logic is two-valued: a comparison with a missing (null) value is false, never
 //! unknown, so `not` is always the complement of what it negates.
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::{
+    collections::HashMap,
+    sync::atomic::{AtomicBool, Ordering},
+};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::submission;
@@ -21,7 +24,7 @@ use sea_orm::{
 
 use super::{
     ServiceError, ServiceResult,
-    pagination::{Page, PageRequest, SortKey, paginate},
+    pagination::{Page, PageRequest, SortKey, paginate, paginate_each},
     tenancy::{Intent, ScopedTxn, SubmissionScope},
 };
 
@@ -287,6 +290,50 @@ pub async fn catalog_page<M: FromQueryResult, P: Predicate>(
     keys: &[SortKey],
     page: &PageRequest,
 ) -> ServiceResult<Page<M>> {
+    match narrowed(db, scope, &mut base, filter)? {
+        Some(scope) => {
+            let txn = scope.begin(db, Intent::Read).await?;
+            let rows = paginate(&*txn, base, keys, page).await?;
+            txn.commit().await?;
+            Ok(rows)
+        }
+        None => paginate(db, base, keys, page).await,
+    }
+}
+
+/// [`catalog_page`] for each of several parents: the same page of the rows of `base` whose
+/// `parent` is each of `parents` (`paginate_each`), in as many statements as one page takes.
+#[tracing::instrument(skip_all, level = "debug")]
+#[allow(clippy::too_many_arguments)]
+pub async fn catalog_pages<M: FromQueryResult, P: Predicate>(
+    db: &DatabaseConnection,
+    scope: Option<&SubmissionScope>,
+    mut base: SelectStatement,
+    parent: Expr,
+    parents: &[i64],
+    filter: &Filter<P>,
+    keys: &[SortKey],
+    page: &PageRequest,
+) -> ServiceResult<HashMap<i64, Page<M>>> {
+    match narrowed(db, scope, &mut base, filter)? {
+        Some(scope) => {
+            let txn = scope.begin(db, Intent::Read).await?;
+            let pages = paginate_each(&*txn, base, parent, parents, keys, page).await?;
+            txn.commit().await?;
+            Ok(pages)
+        }
+        None => paginate_each(db, base, parent, parents, keys, page).await,
+    }
+}
+
+/// Narrows `base` by `filter` as `scope` reaches it; the scope whose transaction the read
+/// must run in when the filter reaches its submissions, none when one statement will do.
+fn narrowed<'s, P: Predicate>(
+    db: &DatabaseConnection,
+    scope: Option<&'s SubmissionScope>,
+    base: &mut SelectStatement,
+    filter: &Filter<P>,
+) -> ServiceResult<Option<&'s SubmissionScope>> {
     filter.check()?;
     let backend = db.get_database_backend();
     let reach = match scope {
@@ -294,15 +341,7 @@ pub async fn catalog_page<M: FromQueryResult, P: Predicate>(
         None => Reach::anonymous(backend),
     };
     base.cond_where(filter.condition(&reach)?);
-    match scope {
-        Some(scope) if reach.reached_submissions() => {
-            let txn = scope.begin(db, Intent::Read).await?;
-            let rows = paginate(&*txn, base, keys, page).await?;
-            txn.commit().await?;
-            Ok(rows)
-        }
-        _ => paginate(db, base, keys, page).await,
-    }
+    Ok(scope.filter(|_| reach.reached_submissions()))
 }
 
 /// A field of a collection as filters see it.

@@ -1,14 +1,16 @@
 //! Keyset pagination: a page is the rows after a cursor in a total order (the sort keys,
 //! then the id), fetched with one extra row to tell whether another page follows. Never a
 //! deep OFFSET.
+use std::collections::HashMap;
+
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use entity::by_position::columns_without_search_text;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Order,
     QueryResult, Value,
     sea_query::{
-        Alias, Asterisk, DynIden, Expr, ExprTrait, Func, IntoIden, JoinType, NullOrdering, Query,
-        SelectStatement,
+        Alias, Asterisk, DynIden, Expr, ExprTrait, Func, IntoIden, JoinType, NullOrdering,
+        OverStatement, Query, SelectStatement, WindowStatement,
     },
 };
 use serde::{Deserialize, Serialize};
@@ -453,7 +455,7 @@ pub async fn paginate_joined<T, C>(
     keys: &[SortKey],
     page: &PageRequest,
     joins: &[PageJoin],
-    mut read: impl FnMut(&QueryResult) -> ServiceResult<T>,
+    read: impl FnMut(&QueryResult) -> ServiceResult<T>,
 ) -> ServiceResult<Page<T>>
 where
     C: ConnectionTrait,
@@ -467,21 +469,119 @@ where
         None
     };
     let mut query = select;
-    let tag = order_tag(keys);
-    if let Some(after) = &page.after {
-        let values = (after.0.len() == keys.len() + 1 && after.0[0] == tag)
-            .then(|| {
-                keys.iter()
-                    .zip(&after.0[1..])
-                    .map(|(key, value)| key.bind(value))
-                    .collect::<Option<Vec<_>>>()
-            })
-            .flatten()
-            .ok_or_else(|| {
-                ServiceError::bad_input("`after` is a cursor of another order or list")
-            })?;
-        query.cond_where(after_condition(backend, keys, values));
+    after_cursor(&mut query, backend, keys, page)?;
+    select_keys(&mut query, keys);
+    for key in keys {
+        query.order_by_expr_with_nulls(key.sorted(backend), key.order(), key.null_ordering());
     }
+    query.limit(page.first + 1);
+    if !joins.is_empty() {
+        query = joined(query, keys, joins, backend);
+    }
+    let rows = db.query_all(&query).await?;
+    page_of(rows, keys, page, total_count, read)
+}
+
+/// [`paginate`] for the same page of each of several parents: the rows of `select` whose
+/// `parent` is one of `parents`, a page of each (the same size, cursor and order), read in
+/// one statement (and one more for the totals, when asked) however many parents there are.
+/// A parent without rows has an empty page.
+#[tracing::instrument(skip_all, level = "debug")]
+pub async fn paginate_each<M, C>(
+    db: &C,
+    select: SelectStatement,
+    parent: Expr,
+    parents: &[i64],
+    keys: &[SortKey],
+    page: &PageRequest,
+) -> ServiceResult<HashMap<i64, Page<M>>>
+where
+    M: FromQueryResult,
+    C: ConnectionTrait,
+{
+    let backend = db.get_database_backend();
+    let parent_alias = Alias::new("page_parent");
+    let mut select = select;
+    select.and_where(parent.clone().is_in(parents.iter().copied()));
+    let mut totals: HashMap<i64, u64> = HashMap::new();
+    if page.count {
+        let mut counted = select.clone();
+        counted.expr_as(parent.clone(), parent_alias.clone());
+        let per_parent = Query::select()
+            .column(parent_alias.clone())
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .from_subquery(counted, Alias::new("counted"))
+            .group_by_col(parent_alias.clone())
+            .to_owned();
+        for row in db.query_all(&per_parent).await? {
+            let n: i64 = row.try_get("", "n")?;
+            totals.insert(
+                row.try_get("", "page_parent")?,
+                u64::try_from(n).unwrap_or(0),
+            );
+        }
+    }
+    let mut numbered = select;
+    after_cursor(&mut numbered, backend, keys, page)?;
+    select_keys(&mut numbered, keys);
+    numbered.expr_as(parent.clone(), parent_alias.clone());
+    let mut window = WindowStatement::new();
+    window.add_partition_by(parent);
+    for key in keys {
+        window.order_by_expr_with_nulls(key.sorted(backend), key.order(), key.null_ordering());
+    }
+    let row_number = Alias::new("page_row");
+    numbered.expr_window_as(Expr::cust("ROW_NUMBER()"), window, row_number.clone());
+    let query = Query::select()
+        .column(Asterisk)
+        .from_subquery(numbered, Alias::new("numbered"))
+        .and_where(Expr::col(row_number.clone()).lte(page.first + 1))
+        .order_by(parent_alias, Order::Asc)
+        .order_by(row_number, Order::Asc)
+        .to_owned();
+    let mut rows_of: HashMap<i64, Vec<QueryResult>> = HashMap::new();
+    for row in db.query_all(&query).await? {
+        let of: i64 = row.try_get("", "page_parent")?;
+        rows_of.entry(of).or_default().push(row);
+    }
+    parents
+        .iter()
+        .map(|&of| {
+            let rows = rows_of.remove(&of).unwrap_or_default();
+            let total = page.count.then(|| totals.get(&of).copied().unwrap_or(0));
+            let page = page_of(rows, keys, page, total, |row| {
+                Ok(M::from_query_result(row, "")?)
+            })?;
+            Ok((of, page))
+        })
+        .collect()
+}
+
+/// Narrows `query` to the rows after the request's cursor, if it has one.
+fn after_cursor(
+    query: &mut SelectStatement,
+    backend: DbBackend,
+    keys: &[SortKey],
+    page: &PageRequest,
+) -> ServiceResult<()> {
+    let Some(after) = &page.after else {
+        return Ok(());
+    };
+    let values = (after.0.len() == keys.len() + 1 && after.0[0] == order_tag(keys))
+        .then(|| {
+            keys.iter()
+                .zip(&after.0[1..])
+                .map(|(key, value)| key.bind(value))
+                .collect::<Option<Vec<_>>>()
+        })
+        .flatten()
+        .ok_or_else(|| ServiceError::bad_input("`after` is a cursor of another order or list"))?;
+    query.cond_where(after_condition(backend, keys, values));
+    Ok(())
+}
+
+/// Selects each sort key's value, read back into the rows' cursors.
+fn select_keys(query: &mut SelectStatement, keys: &[SortKey]) {
     for (i, key) in keys.iter().enumerate() {
         // Integers are read back as 64-bit, whatever the column's width.
         let selected = match key.kind {
@@ -489,13 +589,19 @@ where
             _ => key.expr.clone(),
         };
         query.expr_as(selected, Alias::new(key_alias(i)));
-        query.order_by_expr_with_nulls(key.sorted(backend), key.order(), key.null_ordering());
     }
-    query.limit(page.first + 1);
-    if !joins.is_empty() {
-        query = joined(query, keys, joins, backend);
-    }
-    let mut rows = db.query_all(&query).await?;
+}
+
+/// The page of `rows` (in order, one more than the page's size when another page follows),
+/// each read by `read`, with its cursor where the request wants it.
+fn page_of<T>(
+    mut rows: Vec<QueryResult>,
+    keys: &[SortKey],
+    page: &PageRequest,
+    total_count: Option<u64>,
+    mut read: impl FnMut(&QueryResult) -> ServiceResult<T>,
+) -> ServiceResult<Page<T>> {
+    let tag = order_tag(keys);
     let has_next_page = rows.len() as u64 > page.first;
     rows.truncate(page.first as usize);
     let last = rows.len().saturating_sub(1);

@@ -13,13 +13,14 @@ use axum::{
     http::{Request, StatusCode},
 };
 use http_body_util::BodyExt;
-use plantrack::service::sign_ins;
+use plantrack::service::{seed, sign_ins};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use crate::{
     fixtures::{led_tasks, open_window, submission_in},
     on_both_databases,
+    plans::{SECOND, SECOND_CODE},
     support::TestApp,
 };
 
@@ -323,3 +324,98 @@ async fn a_page_of_reports_reads_its_tasks_and_agencies_with_it(app: TestApp) {
 }
 
 on_both_databases!(a_page_of_reports_reads_its_tasks_and_agencies_with_it);
+
+/// A list of plans reads the pages of tasks its fields ask of each plan, and their totals,
+/// in the statements one plan's pages take: a second plan adds none. Each plan's pages,
+/// after a cursor too, are what asking that plan alone answers.
+async fn a_list_of_plans_reads_their_pages_of_tasks_at_once(app: TestApp) {
+    let owner = app.owner_db().await;
+    seed::import(&owner, SECOND, false)
+        .await
+        .expect("the second plan");
+    let analyst = app.client("analyst").await;
+    // Three pages of each plan, the first after `after` when one is given.
+    let fields = |after: &str| {
+        let after = match after {
+            "" => String::new(),
+            cursor => format!(", after: \"{cursor}\""),
+        };
+        format!(
+            "code
+            a: tasks(first: 2, orderBy: [{{ field: NUMBER, direction: DESC, nulls: FIRST }}]{after}) {{
+                totalCount pageInfo {{ hasNextPage hasPreviousPage endCursor }}
+                edges {{ cursor node {{ id number }} }} }}
+            b: tasks(first: 1, filter: {{ content: {{ includes: \"nghèo\" }} }}) {{ totalCount edges {{ node {{ id }} }} }}
+            c: tasks(first: 0) {{ totalCount pageInfo {{ hasNextPage }} }}"
+        )
+    };
+    let listed = |plans: usize, after: &str| {
+        format!(
+            "{{ plans(first: {plans}) {{ edges {{ node {{ {} }} }} }} }}",
+            fields(after)
+        )
+    };
+    // The fewest statements of three runs: another test's sign-out makes a run read its
+    // sign-in again.
+    let fewest = |query: String| {
+        let (app, analyst) = (&app, &analyst);
+        async move {
+            let mut fewest = usize::MAX;
+            let mut reply = Value::Null;
+            for _ in 0..3 {
+                let before = app.statement_count();
+                let answer = analyst.graphql(&query, json!({})).await;
+                fewest = fewest.min(app.statement_count() - before);
+                reply = answer.data()["plans"]["edges"].clone();
+            }
+            (fewest, reply)
+        }
+    };
+    let (one, _) = fewest(listed(1, "")).await;
+    let (two, first_pages) = fewest(listed(2, "")).await;
+    assert_eq!(
+        two, one,
+        "the second plan's pages add no statement on {}",
+        app.backend
+    );
+    let codes: Vec<&str> = first_pages
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["node"]["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.len() == 2 && codes.contains(&SECOND_CODE),
+        "{codes:?}"
+    );
+    let cursor = first_pages[0]["node"]["a"]["pageInfo"]["endCursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, next_pages) = fewest(listed(2, &cursor)).await;
+    assert_eq!(
+        next_pages[0]["node"]["a"]["pageInfo"]["hasPreviousPage"], true,
+        "a page after a cursor"
+    );
+    for (n, code) in codes.iter().enumerate() {
+        assert!(first_pages[n]["node"]["a"]["totalCount"].as_i64().unwrap() > 0);
+        for (pages, after) in [(&first_pages, ""), (&next_pages, cursor.as_str())] {
+            let alone = analyst
+                .graphql(
+                    &format!(
+                        "query($p: String!) {{ plan(code: $p) {{ {} }} }}",
+                        fields(after)
+                    ),
+                    json!({ "p": code }),
+                )
+                .await;
+            assert_eq!(
+                pages[n]["node"],
+                alone.data()["plan"],
+                "{code}, after «{after}»"
+            );
+        }
+    }
+}
+
+on_both_databases!(a_list_of_plans_reads_their_pages_of_tasks_at_once);

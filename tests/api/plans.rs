@@ -9,8 +9,9 @@ use crate::{
     support::{Client, TestApp},
 };
 
-const SECOND: &str = include_str!("../data/plan-second-province.toml");
-const SECOND_CODE: &str = "99/KH-TN";
+/// A second province's plan, with its code.
+pub const SECOND: &str = include_str!("../data/plan-second-province.toml");
+pub const SECOND_CODE: &str = "99/KH-TN";
 
 async fn open(coordinator: &Client<'_>, plan: &str) -> crate::support::Reply {
     coordinator
