@@ -143,6 +143,14 @@ fn postgres_connection_is_clean(
     })
 }
 
+/// Opens a transaction that only reads. On SQLite it takes the write lock only if it
+/// writes after all; a transaction that reads and then writes must open with
+/// [`begin_write`], or it fails (SQLITE_BUSY, at once, whatever the busy timeout) whenever
+/// another writer commits between its first read and its first write.
+pub async fn begin_read(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    begin(db, TransactionOptions::default()).await
+}
+
 /// Opens a transaction that cancelling the caller cannot leave open on the server.
 ///
 /// The driver counts a transaction once `BEGIN` has answered; a request cancelled while
@@ -151,7 +159,7 @@ fn postgres_connection_is_clean(
 /// its answer in a task of its own; a transaction that nobody awaits any more drops
 /// there, and dropping rolls it back before the connection is reused.
 #[allow(clippy::disallowed_methods)]
-pub async fn begin(
+async fn begin(
     db: &DatabaseConnection,
     options: TransactionOptions,
 ) -> Result<DatabaseTransaction, DbErr> {
@@ -162,9 +170,9 @@ pub async fn begin(
         .map_err(|e| DbErr::Custom(format!("opening a transaction failed: {e}")))?
 }
 
-/// A transaction that will write the catalog (the plan, agencies, groups): on SQLite it
-/// takes the write lock up front, so that concurrent writers wait their turn instead of
-/// failing to upgrade a read lock (SQLITE_BUSY).
+/// A transaction that will write: on SQLite it takes the write lock up front, so that
+/// concurrent writers wait their turn (the busy timeout) instead of failing to upgrade a
+/// read lock (SQLITE_BUSY).
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     begin(
         db,

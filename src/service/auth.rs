@@ -9,7 +9,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QuerySelect,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QuerySelect, SqlErr,
     sea_query::{Expr, ExprTrait, Query},
 };
 use sha2::{Digest, Sha256};
@@ -378,16 +378,15 @@ pub async fn create_user(
         }
     }
     let password_hash = hash_password(&new.password).await?;
-    let txn = crate::db::begin(db, Default::default()).await?;
+    let txn = crate::db::begin_write(db).await?;
+    let taken = ServiceError::bad_input(format!("the username `{username}` is taken"));
     if user::Entity::find()
         .filter(user::Column::Username.eq(&username))
         .count(&txn)
         .await?
         > 0
     {
-        return Err(ServiceError::bad_input(format!(
-            "the username `{username}` is taken"
-        )));
+        return Err(taken);
     }
     let created = user::Entity::insert(user::ActiveModel {
         agency_id: Set(agency.id),
@@ -400,7 +399,13 @@ pub async fn create_user(
         ..Default::default()
     })
     .exec_with_returning(&txn)
-    .await?;
+    .await
+    // Another admin's user of the same name committed after the check above (PostgreSQL
+    // reads what was committed when each statement starts).
+    .map_err(|err| match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => taken,
+        _ => err.into(),
+    })?;
     audit::record(
         &txn,
         actor,
@@ -519,7 +524,7 @@ async fn update_user(
     change: impl FnOnce(&mut user::ActiveModel),
     end_tokens: EndTokens<'_>,
 ) -> ServiceResult<user::Model> {
-    let txn = crate::db::begin(db, Default::default()).await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = user::Entity::find()
         .filter(user::Column::Username.eq(username.trim()))
         .one(&txn)

@@ -2,10 +2,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, SqliteTransactionMode, Statement,
-    TransactionOptions,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use super::{ServiceError, ServiceResult};
 
@@ -23,14 +20,7 @@ pub async fn ready(db: &DatabaseConnection) -> ServiceResult<()> {
 async fn probe(db: &DatabaseConnection) -> ServiceResult<()> {
     db.ping().await?;
     let backend = db.get_database_backend();
-    let txn = crate::db::begin(
-        db,
-        TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        },
-    )
-    .await?;
+    let txn = crate::db::begin_write(db).await?;
     let sql = match backend {
         DbBackend::Postgres => "UPDATE service_heartbeat SET at = $1 WHERE id = 1",
         _ => "UPDATE service_heartbeat SET at = ? WHERE id = 1",

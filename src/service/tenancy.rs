@@ -11,7 +11,7 @@ use std::ops::Deref;
 use entity::{agency_succession, audit_log, plan, plan_recipient, submission};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
-    EntityTrait, QueryFilter, Select, SqliteTransactionMode, Statement, TransactionOptions,
+    EntityTrait, QueryFilter, Select, Statement,
     sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType},
 };
 
@@ -354,20 +354,10 @@ async fn begin(
     scope: &SubmissionScope,
     intent: Intent,
 ) -> ServiceResult<DatabaseTransaction> {
-    // On SQLite a writer takes the write lock up front: a read-then-write transaction
-    // could otherwise fail to upgrade when another writer committed in between.
-    let sqlite_transaction_mode = match intent {
-        Intent::Write => Some(SqliteTransactionMode::Immediate),
-        Intent::Read => None,
+    let txn = match intent {
+        Intent::Write => crate::db::begin_write(db).await?,
+        Intent::Read => crate::db::begin_read(db).await?,
     };
-    let txn = crate::db::begin(
-        db,
-        TransactionOptions {
-            sqlite_transaction_mode,
-            ..Default::default()
-        },
-    )
-    .await?;
     if db.get_database_backend() == DbBackend::Postgres {
         let ids = |ids: &[i64]| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
         let plans = ids(&scope.coordinated_plans);

@@ -4,7 +4,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::{period, plan, reporting_window};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryTrait,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryTrait, SqlErr,
 };
 use serde_json::json;
 
@@ -261,7 +261,7 @@ pub async fn open(
             "a window needs opensAt ≤ dueAt ≤ closesAt",
         ));
     }
-    let txn = crate::db::begin(db, Default::default()).await?;
+    let txn = crate::db::begin_write(db).await?;
     let plan = coordinated_plan(&txn, actor, &input.plan_code).await?;
     let period = reporting_period(&txn, &input.period_code).await?;
     // Nothing of the plan runs outside its years: such a window would take no report.
@@ -272,11 +272,14 @@ pub async fn open(
             period.code, plan.start_year, plan.end_year
         )));
     }
-    if find(&txn, plan.id, period.id).await?.is_some() {
-        return Err(ServiceError::bad_input(format!(
+    let exists = || {
+        ServiceError::bad_input(format!(
             "a window for period {} exists already; close or reopen it instead",
             period.code
-        )));
+        ))
+    };
+    if find(&txn, plan.id, period.id).await?.is_some() {
+        return Err(exists());
     }
     let now = Utc::now();
     let window = reporting_window::Entity::insert(reporting_window::ActiveModel {
@@ -292,7 +295,13 @@ pub async fn open(
         ..Default::default()
     })
     .exec_with_returning(&txn)
-    .await?;
+    .await
+    // Another coordinator's open committed after the check above (PostgreSQL reads
+    // what was committed when each statement starts).
+    .map_err(|err| match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => exists(),
+        _ => err.into(),
+    })?;
     audit::record(
         &txn,
         Some(actor),
@@ -325,7 +334,7 @@ pub async fn set_closing(
             "a reopened window must close in the future",
         ));
     }
-    let txn = crate::db::begin(db, Default::default()).await?;
+    let txn = crate::db::begin_write(db).await?;
     let plan = coordinated_plan(&txn, actor, plan_code).await?;
     let period = reporting_period(&txn, period_code).await?;
     let before = find(&txn, plan.id, period.id)

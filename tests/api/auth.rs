@@ -6,6 +6,7 @@ use std::{
 
 use chrono::{Duration, Utc};
 use entity::{api_token, audit_log, user};
+use futures_util::future::join_all;
 use plantrack::config::{LoginLimits, ServerConfig};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
@@ -198,6 +199,18 @@ async fn only_admins_manage_users(app: TestApp) {
         admin.graphql(create, input).await.error_code(),
         Some("BAD_USER_INPUT"),
         "taken username"
+    );
+    // The same new name asked for several times at once: one user is made, the others
+    // are told the name is taken (not a database error).
+    let same = json!({ "i": { "username": "anlao2", "agency": "ubnd-an-lao", "role": "EDITOR", "password": "an-lao-password" } });
+    let replies = join_all((0..8).map(|_| admin.graphql(create, same.clone()))).await;
+    let codes: Vec<Option<&str>> = replies.iter().map(|r| r.error_code()).collect();
+    assert_eq!(codes.iter().filter(|c| c.is_none()).count(), 1, "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .all(|c| matches!(c, None | Some("BAD_USER_INPUT"))),
+        "{codes:?}"
     );
     let bad = [
         json!({ "username": "x y", "agency": "ubnd-phu-my", "role": "EDITOR", "password": "long enough" }),

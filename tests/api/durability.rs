@@ -723,7 +723,7 @@ mod a_connection_left_in_a_transaction_is_not_reused {
         let pool = conn.get_postgres_connection_pool();
         for round in 0..200u64 {
             let wait = Duration::from_micros(round * 37 % 2_000);
-            let _ = tokio::time::timeout(wait, db::begin(&conn, Default::default())).await;
+            let _ = tokio::time::timeout(wait, db::begin_read(&conn)).await;
             let mut c = pool.acquire().await.expect("acquire");
             let outside: bool =
                 sqlx::raw_sql("SELECT transaction_timestamp() = statement_timestamp()")

@@ -704,7 +704,7 @@ async fn as_app_role(
     db: &sea_orm::DatabaseConnection,
     settings: Vec<(&'static str, String)>,
 ) -> sea_orm::DatabaseTransaction {
-    let txn = plantrack::db::begin(db, Default::default()).await.unwrap();
+    let txn = plantrack::db::begin_write(db).await.unwrap();
     for (name, value) in settings {
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,

@@ -1,4 +1,5 @@
 //! The review workflow, reporting windows, optimistic concurrency and the audit trail.
+use futures_util::future::join_all;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
@@ -653,6 +654,56 @@ async fn each_save_replaces_the_evidence(app: TestApp) {
     );
 }
 
+/// Opening and reopening a window read it and then write it. Many at once, with saves
+/// meanwhile, take their turns: one open of a window succeeds and the others are told it
+/// exists (none fails for the database's sake: SQLITE_BUSY on SQLite, a unique violation on
+/// PostgreSQL), and every reopen succeeds.
+async fn concurrent_window_changes_take_their_turns(app: TestApp) {
+    let coordinator = app.client("coordinator").await;
+    let tayson = app.client("tayson").await;
+    let task = task_id(&app, "I", Some(1)).await;
+    let opens = join_all((0..8).map(|_| open_window(&app, "2024", 48))).await;
+    let codes: Vec<Option<&str>> = opens.iter().map(|r| r.error_code()).collect();
+    assert_eq!(
+        codes.iter().filter(|c| c.is_none()).count(),
+        1,
+        "one open succeeds: {codes:?}"
+    );
+    assert!(
+        codes
+            .iter()
+            .all(|c| matches!(c, None | Some("BAD_USER_INPUT"))),
+        "{codes:?}"
+    );
+    let until = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
+    let reopen = || {
+        coordinator.graphql(
+            "mutation($c: DateTime!) { reopenReportingWindow(planCode: \"768/QĐ-UBND\", periodCode: \"2024\", closesAt: $c) { isOpen } }",
+            json!({ "c": until }),
+        )
+    };
+    let edit = |n: usize| {
+        save(
+            &tayson,
+            json!({ "taskId": task, "periodCode": "2024", "summary": format!("draft {n}") }),
+        )
+    };
+    let (reopened, saved) = tokio::join!(
+        join_all((0..8).map(|_| reopen())),
+        join_all((0..4).map(edit))
+    );
+    for reply in &reopened {
+        assert_eq!(reply.data()["reopenReportingWindow"]["isOpen"], true);
+    }
+    // The saves race to create the one report: one creates it, the rest are told of its
+    // version.
+    let codes: Vec<Option<&str>> = saved.iter().map(|r| r.error_code()).collect();
+    assert!(
+        codes.iter().all(|c| matches!(c, None | Some("CONFLICT"))) && codes.contains(&None),
+        "{codes:?}"
+    );
+}
+
 on_both_databases!(
     each_save_replaces_the_evidence,
     a_window_never_closes_before_it_falls_due,
@@ -663,5 +714,6 @@ on_both_databases!(
     only_assigned_agencies_with_write_roles_report,
     stale_versions_conflict_and_write_nothing,
     concurrent_saves_let_exactly_one_win,
+    concurrent_window_changes_take_their_turns,
     the_coordinator_names_the_relevant_departments,
 );
