@@ -584,14 +584,19 @@ pub struct TaskPage {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct TasksOfPlan(pub i64, pub ByText<TaskPage>);
 
+/// Each field's page, or why that field's arguments are refused: a batch takes the
+/// fields of a level together, and one field's bad `orderBy` or cursor must not fail
+/// the others.
+type TaskPageOrError = Result<Page<Arc<task::Model>>, Arc<ServiceError>>;
+
 impl Loader<TasksOfPlan> for TenantLoader {
-    type Value = Page<Arc<task::Model>>;
+    type Value = TaskPageOrError;
     type Error = Arc<ServiceError>;
 
     async fn load(
         &self,
         keys: &[TasksOfPlan],
-    ) -> Result<HashMap<TasksOfPlan, Page<Arc<task::Model>>>, Self::Error> {
+    ) -> Result<HashMap<TasksOfPlan, TaskPageOrError>, Self::Error> {
         let mut out = HashMap::new();
         for (query, same_query) in by_text(keys, |k| &k.1) {
             let plans: Vec<i64> = same_query.iter().map(|k| k.0).collect();
@@ -608,12 +613,20 @@ impl Loader<TasksOfPlan> for TenantLoader {
                 order,
                 page,
             )
-            .await?;
-            out.extend(
-                pages
-                    .into_iter()
-                    .map(|(plan, tasks)| (TasksOfPlan(plan, query.clone()), tasks.map(Arc::new))),
-            );
+            .await;
+            match pages {
+                Ok(pages) => out.extend(pages.into_iter().map(|(plan, tasks)| {
+                    (TasksOfPlan(plan, query.clone()), Ok(tasks.map(Arc::new)))
+                })),
+                Err(refused) => {
+                    let refused = Arc::new(refused);
+                    out.extend(
+                        same_query
+                            .into_iter()
+                            .map(|key| (key, Err(refused.clone()))),
+                    );
+                }
+            }
         }
         Ok(out)
     }

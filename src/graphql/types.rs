@@ -259,6 +259,7 @@ impl Plan {
             .await
             .gql()?
             .ok_or_else(|| ServiceError::Internal("a plan's page of tasks was not read".into()))
+            .gql()?
             .gql()?;
         Ok(connection(tasks, Task))
     }

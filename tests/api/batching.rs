@@ -418,4 +418,49 @@ async fn a_list_of_plans_reads_their_pages_of_tasks_at_once(app: TestApp) {
     }
 }
 
-on_both_databases!(a_list_of_plans_reads_their_pages_of_tasks_at_once);
+/// Fields of one level load together, each with its own arguments: one field's refused
+/// arguments fail that field only.
+async fn a_refused_page_of_tasks_fails_only_its_own_field(app: TestApp) {
+    let analyst = app.client("analyst").await;
+    let reply = analyst
+        .graphql(
+            "{ plans(first: 5) { edges { node { code x: tasks(first: 1) { totalCount }
+               y: tasks(orderBy: [{ field: NUMBER }, { field: CONTENT }, { field: SCHEDULE },
+                                  { field: SECTION }, { field: POSITION }]) { totalCount } } } } }",
+            json!({}),
+        )
+        .await;
+    let errors = reply.body["errors"].as_array().expect("y is refused");
+    assert!(
+        errors
+            .iter()
+            .all(|e| e["path"].as_array().unwrap().last().unwrap() == "y"
+                && e["extensions"]["code"] == "BAD_USER_INPUT"),
+        "{errors:?}"
+    );
+    let alone = analyst
+        .graphql(
+            "{ plans(first: 5) { edges { node { code x: tasks(first: 1) { totalCount } } } } }",
+            json!({}),
+        )
+        .await;
+    let x = |body: &Value| -> Vec<Value> {
+        body["data"]["plans"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["x"].clone())
+            .collect()
+    };
+    assert_eq!(x(&reply.body), x(&alone.body), "x answers as it does alone");
+    assert!(
+        x(&alone.body)
+            .iter()
+            .all(|x| x["totalCount"].as_i64() > Some(0))
+    );
+}
+
+on_both_databases!(
+    a_list_of_plans_reads_their_pages_of_tasks_at_once,
+    a_refused_page_of_tasks_fails_only_its_own_field
+);
