@@ -25,7 +25,7 @@ use super::{
     AppSchema,
     error::request_error,
     guard::{self, DocumentLimits},
-    loaders::live_tenant_loaders,
+    loaders::{Loaders, TenantLoaders, live_tenant_loaders},
     observe::{self, ActiveSubscription, Operation},
     session::{LiveToken, Session, asks_only_public},
 };
@@ -140,6 +140,9 @@ impl Gate {
             Err(error) => return (Operation::default(), Err(error)),
         };
         let admitted = self.sign_in(request, connection).await;
+        if let (true, Ok(request)) = (operation.is_mutation(), &admitted) {
+            uncached(request);
+        }
         (operation, admitted)
     }
 
@@ -356,6 +359,18 @@ fn root_keys(request: &mut Request) -> Vec<async_graphql::Name> {
 }
 
 /// A value of type `T` in request or connection data.
+/// Turns off the caches of a mutation's loaders. A mutation's fields run one after the
+/// other, each writing: rows a loader read for one field's payload must not answer the
+/// next field's, which would show them as they were before it wrote.
+fn uncached(request: &Request) {
+    if let Some(loaders) = data::<Loaders>(&request.data) {
+        loaders.enable_all_cache(false);
+    }
+    if let Some(loaders) = data::<TenantLoaders>(&request.data) {
+        loaders.enable_all_cache(false);
+    }
+}
+
 fn data<T: Any>(data: &Data) -> Option<&T> {
     data.get(&TypeId::of::<T>())
         .and_then(|value| value.downcast_ref())

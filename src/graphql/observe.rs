@@ -36,6 +36,10 @@ impl Operation {
         Self { name, kind }
     }
 
+    pub fn is_mutation(&self) -> bool {
+        self.kind == Some(OperationType::Mutation)
+    }
+
     /// Names the span of the operation after it.
     pub fn record_in(&self, span: &tracing::Span) {
         span.record("kind", self.kind_label());

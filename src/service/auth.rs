@@ -189,6 +189,19 @@ pub async fn login(
         Some(user) if verified => user,
         _ => return Err(ServiceError::WrongCredentials),
     };
+    // The password was checked outside any transaction (hashing is slow), and a reset,
+    // a change or a disabling may have committed since, revoking every token: the token
+    // is issued only if the user row is still the one checked, read again under a lock
+    // that such a change waits for (so that its revocation sees the token).
+    let txn = crate::db::begin_write(db).await?;
+    let unchanged = user::Entity::find_by_id(user.id)
+        .lock_shared()
+        .one(&txn)
+        .await?
+        .is_some_and(|now| !now.disabled && now.password_hash == user.password_hash);
+    if !unchanged {
+        return Err(ServiceError::WrongCredentials);
+    }
     let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     let now = Utc::now();
     let expires_at = now + TOKEN_LIFETIME;
@@ -200,8 +213,9 @@ pub async fn login(
         revoked_at: Set(None),
         ..Default::default()
     })
-    .exec(db)
+    .exec(&txn)
     .await?;
+    txn.commit().await?;
     Ok(SignIn {
         token,
         expires_at,
@@ -445,7 +459,7 @@ pub async fn reset_password(
     let hash = hash_password(password).await?;
     let change = |u: &mut user::ActiveModel| u.password_hash = Set(hash);
     let action = "reset_password";
-    update_user(db, actor, username, action, change, EndTokens::All).await
+    update_user(db, actor, username, action, change, EndTokens::All, None).await
 }
 
 /// The signed-in user changes their own password, giving the current one again (a wrong
@@ -466,13 +480,23 @@ pub async fn change_password(
         .one(db)
         .await?
         .ok_or(ServiceError::Unauthenticated)?;
-    if !verify_password(passwords.old, Some(current.password_hash)).await? {
+    if !verify_password(passwords.old, Some(current.password_hash.clone())).await? {
         return Err(ServiceError::WrongPassword);
     }
     let hash = hash_password(passwords.new).await?;
     let change = |u: &mut user::ActiveModel| u.password_hash = Set(hash);
     let end = EndTokens::AllBut(token);
-    update_user(db, actor, &actor.username, "change_password", change, end).await?;
+    let checked = Some(current.password_hash.as_str());
+    update_user(
+        db,
+        actor,
+        &actor.username,
+        "change_password",
+        change,
+        end,
+        checked,
+    )
+    .await?;
     Ok(())
 }
 
@@ -505,7 +529,7 @@ pub async fn set_disabled(
     } else {
         EndTokens::None
     };
-    update_user(db, actor, username, action, change, end).await
+    update_user(db, actor, username, action, change, end, None).await
 }
 
 /// Which of a user's tokens a change revokes.
@@ -516,6 +540,12 @@ enum EndTokens<'a> {
     AllBut(&'a str),
 }
 
+/// Changes a user in one transaction, with the row locked from the read on, so that
+/// concurrent changes apply one after the other and each audit entry's `before` is the
+/// previous one's `after`. `checked`: the password hash the caller verified a password
+/// against, outside the transaction; the change is refused (WrongPassword) if the
+/// password changed since.
+#[allow(clippy::too_many_arguments)]
 async fn update_user(
     db: &DatabaseConnection,
     actor: &Principal,
@@ -523,13 +553,18 @@ async fn update_user(
     action: &str,
     change: impl FnOnce(&mut user::ActiveModel),
     end_tokens: EndTokens<'_>,
+    checked: Option<&str>,
 ) -> ServiceResult<user::Model> {
     let txn = crate::db::begin_write(db).await?;
     let before = user::Entity::find()
         .filter(user::Column::Username.eq(username.trim()))
+        .lock_exclusive()
         .one(&txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("user"))?;
+    if checked.is_some_and(|hash| hash != before.password_hash) {
+        return Err(ServiceError::WrongPassword);
+    }
     let mut active = before.clone().into_active_model();
     change(&mut active);
     let after = active.update(&txn).await?;

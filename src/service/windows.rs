@@ -4,7 +4,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::{period, plan, reporting_window};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryTrait, SqlErr,
+    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, QueryTrait, Select, SqlErr,
 };
 use serde_json::json;
 
@@ -32,11 +32,13 @@ pub async fn find<C: ConnectionTrait>(
     plan_id: i64,
     period_id: i64,
 ) -> ServiceResult<Option<reporting_window::Model>> {
-    Ok(reporting_window::Entity::find()
+    Ok(of_plan_and_period(plan_id, period_id).one(db).await?)
+}
+
+fn of_plan_and_period(plan_id: i64, period_id: i64) -> Select<reporting_window::Entity> {
+    reporting_window::Entity::find()
         .filter(reporting_window::Column::PlanId.eq(plan_id))
         .filter(reporting_window::Column::PeriodId.eq(period_id))
-        .one(db)
-        .await?)
 }
 
 /// Fails with WINDOW_CLOSED unless the plan's window for the period is open now.
@@ -337,7 +339,11 @@ pub async fn set_closing(
     let txn = crate::db::begin_write(db).await?;
     let plan = coordinated_plan(&txn, actor, plan_code).await?;
     let period = reporting_period(&txn, period_code).await?;
-    let before = find(&txn, plan.id, period.id)
+    // Locked from the read on: concurrent closes and reopens apply one after the other,
+    // each checked against, and audited from, what the previous one left.
+    let before = of_plan_and_period(plan.id, period.id)
+        .lock_exclusive()
+        .one(&txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("reporting window"))?;
     let mut active = before.clone().into_active_model();

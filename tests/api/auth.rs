@@ -563,6 +563,101 @@ async fn change_password_needs_the_old_one_and_ends_other_sign_ins(app: TestApp)
     assert!(!format!("{:?}", audit[0].after).contains("argon2"));
 }
 
+/// A sign-in checks the password outside any transaction (hashing is slow). One that
+/// races a reset or a disabling, with the old password, gets no token that outlives them:
+/// it either answers before and its token is revoked with the others, or it is refused.
+/// A password change racing a reset cannot undo the reset.
+async fn password_changes_win_their_races_with_sign_ins(app: TestApp) {
+    let app = &app;
+    let admin = app.client("admin").await;
+    let sign_ins = |password: &'static str| {
+        join_all((0..6u64).map(move |n| async move {
+            tokio::time::sleep(std::time::Duration::from_millis(n * 7)).await;
+            login_as(app, "tayson", password).await
+        }))
+    };
+    let reset = |password: &'static str| {
+        admin.graphql(
+            "mutation($p: String!) { resetPassword(username: \"tayson\", password: $p) { username } }",
+            json!({ "p": password }),
+        )
+    };
+    let disable = |disabled: bool| {
+        admin.graphql(
+            if disabled {
+                "mutation { disableUser(username: \"tayson\") { username } }"
+            } else {
+                "mutation { enableUser(username: \"tayson\") { username } }"
+            },
+            json!({}),
+        )
+    };
+    let tokens_refused = |replies: Vec<crate::support::Reply>| async move {
+        for reply in replies {
+            if let Some(token) = reply.body["data"]["login"]["token"].as_str() {
+                let client = Client {
+                    app,
+                    token: Some(token.to_owned()),
+                };
+                assert_eq!(
+                    ask(&client).await.as_deref(),
+                    Some("UNAUTHENTICATED"),
+                    "a token signed in with the old password outlived the change"
+                );
+            }
+        }
+    };
+    let (signed_in, reply) = tokio::join!(sign_ins(PASSWORD), reset("first reset pw"));
+    reply.data();
+    tokens_refused(signed_in).await;
+
+    let (signed_in, reply) = tokio::join!(sign_ins("first reset pw"), disable(true));
+    reply.data();
+    disable(false).await.data();
+    tokens_refused(signed_in).await;
+
+    let signed_in = login_as(app, "tayson", "first reset pw").await;
+    let tayson = Client {
+        app,
+        token: signed_in.data()["login"]["token"]
+            .as_str()
+            .map(str::to_owned),
+    };
+    let (changed, reply) = tokio::join!(
+        tayson.graphql(
+            CHANGE_PASSWORD,
+            json!({ "o": "first reset pw", "n": "changed by tayson" })
+        ),
+        reset("second reset pw")
+    );
+    reply.data();
+    assert!(
+        matches!(changed.error_code(), None | Some("UNAUTHENTICATED")),
+        "{}",
+        changed.body
+    );
+    login_as(app, "tayson", "second reset pw").await.data();
+    // Resets, disablings and enablings at once: each applies to what the one before it
+    // left.
+    let passwords = ["third reset pw", "fourth reset pw", "fifth reset pw"];
+    let (resets, disabled, enabled) = tokio::join!(
+        join_all(passwords.map(reset)),
+        join_all((0..3).map(|_| disable(true))),
+        join_all((0..3).map(|_| disable(false)))
+    );
+    for reply in resets.iter().chain(&disabled).chain(&enabled) {
+        reply.data();
+    }
+    crate::fixtures::audit_trail_is_unbroken(app, "user").await;
+    assert_eq!(
+        login_as(app, "tayson", "changed by tayson")
+            .await
+            .error_code(),
+        Some("UNAUTHENTICATED"),
+        "the change undid the reset"
+    );
+}
+
 on_both_databases!(
     anonymous_callers_get_only_login_and_introspection,
     me_tells_who_is_signed_in,
@@ -572,4 +667,5 @@ on_both_databases!(
     overlong_passwords_are_bad_input,
     reset_password_ends_the_users_sign_ins,
     change_password_needs_the_old_one_and_ends_other_sign_ins,
+    password_changes_win_their_races_with_sign_ins,
 );

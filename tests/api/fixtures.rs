@@ -243,3 +243,30 @@ pub async fn new_user<'a>(
     );
     app.client(username).await
 }
+
+/// Asserts that each audit entry of `entity` starts from what the entry before it (of the
+/// same row) left: changes applied one after the other, each checked against the
+/// previous one's result.
+pub async fn audit_trail_is_unbroken(app: &TestApp, entity: &str) {
+    use entity::audit_log;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let owner = app.owner_db().await;
+    let entries = audit_log::Entity::find()
+        .filter(audit_log::Column::Entity.eq(entity))
+        .order_by_asc(audit_log::Column::Id)
+        .all(&owner)
+        .await
+        .expect("audit entries");
+    let mut last_after: std::collections::HashMap<i64, Option<Value>> = Default::default();
+    for entry in &entries {
+        if let Some(previous) = last_after.get(&entry.entity_id) {
+            assert_eq!(
+                &entry.before, previous,
+                "{entity} {}: entry {} ({}) does not start from what the entry before it left",
+                entry.entity_id, entry.id, entry.action
+            );
+        }
+        last_after.insert(entry.entity_id, entry.after.clone());
+    }
+    assert!(entries.len() > 1, "{entity}: {} entries", entries.len());
+}

@@ -4,7 +4,10 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::{
-    fixtures::{PLAN, draft, field, open_window, review, save, submission_in, submit, task_id},
+    fixtures::{
+        PLAN, audit_trail_is_unbroken, draft, field, led_tasks, open_window, review, save,
+        submission_in, submit, task_id,
+    },
     on_both_databases,
     support::{Client, TestApp},
 };
@@ -695,12 +698,56 @@ async fn concurrent_window_changes_take_their_turns(app: TestApp) {
     for reply in &reopened {
         assert_eq!(reply.data()["reopenReportingWindow"]["isOpen"], true);
     }
+    // Closes and reopens at once: each applies to what the one before it left.
+    let close = || {
+        coordinator.graphql(
+            "mutation { closeReportingWindow(planCode: \"768/QĐ-UBND\", periodCode: \"2024\") { isOpen } }",
+            json!({}),
+        )
+    };
+    let (closed, reopened) = tokio::join!(
+        join_all((0..6).map(|_| close())),
+        join_all((0..6).map(|_| reopen()))
+    );
+    for reply in closed.iter().chain(&reopened) {
+        reply.data();
+    }
+    audit_trail_is_unbroken(&app, "reporting_window").await;
     // The saves race to create the one report: one creates it, the rest are told of its
     // version.
     let codes: Vec<Option<&str>> = saved.iter().map(|r| r.error_code()).collect();
     assert!(
         codes.iter().all(|c| matches!(c, None | Some("CONFLICT"))) && codes.contains(&None),
         "{codes:?}"
+    );
+}
+
+/// The fields of a mutation run one after the other: each field's payload reads the rows
+/// as the fields before it left them, not as a loader read them for an earlier payload.
+async fn each_mutation_payload_reads_what_the_fields_before_it_wrote(app: TestApp) {
+    open_window(&app, "2024", 48).await.data();
+    let tayson = app.client("tayson").await;
+    let tasks = led_tasks(&tayson, "ubnd-tay-son").await;
+    const MARKED: &str =
+        "tasks(filter: { submissions: { some: { search: \"yakmarker\" } } }) { totalCount }";
+    let reply = tayson
+        .graphql(
+            &format!(
+                "mutation($a: SaveSubmissionInput!, $b: SaveSubmissionInput!) {{
+                   a: saveSubmission(input: $a) {{ plan {{ {MARKED} }} }}
+                   b: saveSubmission(input: $b) {{ plan {{ {MARKED} }} }} }}"
+            ),
+            json!({
+                "a": { "taskId": tasks[0], "periodCode": "2024", "summary": "yakmarker one" },
+                "b": { "taskId": tasks[1], "periodCode": "2024", "summary": "yakmarker two" },
+            }),
+        )
+        .await;
+    let data = reply.data();
+    assert_eq!(data["a"]["plan"]["tasks"]["totalCount"], 1);
+    assert_eq!(
+        data["b"]["plan"]["tasks"]["totalCount"], 2,
+        "b sees a's report"
     );
 }
 
@@ -715,5 +762,6 @@ on_both_databases!(
     stale_versions_conflict_and_write_nothing,
     concurrent_saves_let_exactly_one_win,
     concurrent_window_changes_take_their_turns,
+    each_mutation_payload_reads_what_the_fields_before_it_wrote,
     the_coordinator_names_the_relevant_departments,
 );
