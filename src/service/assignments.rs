@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use entity::{assignment, plan, task};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter,
+    QueryFilter, QuerySelect,
 };
 use serde_json::json;
 
@@ -49,7 +49,10 @@ async fn set_assignees_in(
     agency_codes: &[String],
     from: NaiveDate,
 ) -> ServiceResult<task::Model> {
+    // Locked from the read on: concurrent changes of one task's assignees apply one after
+    // the other, each to what the one before it left.
     let task = task::Entity::find_by_id(task_id)
+        .lock_exclusive()
         .one(txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("task"))?;

@@ -13,7 +13,7 @@ use entity::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QueryTrait, Select,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
     sea_query::{
         Alias, Asterisk, CommonTableExpression, Expr, ExprTrait, Order, Query, WithClause,
     },
@@ -691,10 +691,15 @@ pub async fn assignable_agencies<C: ConnectionTrait>(
     near: &str,
 ) -> ServiceResult<Vec<agency::Model>> {
     // One read for every code, however long the list; each is then read by the one rule.
+    // The rows stay as read until the caller's transaction ends (on PostgreSQL; SQLite's
+    // writers take turns): a succession ending one of them waits, and one that ended it
+    // first is seen. Locked in one order, so that two callers cannot wait on each other.
     let bare: HashSet<&str> = codes.iter().map(|c| code_parts(c).1).collect();
     let mut same_code: HashMap<String, Vec<agency::Model>> = HashMap::new();
     for agency in agency::Entity::find()
         .filter(agency::Column::Code.is_in(bare))
+        .order_by_asc(agency::Column::Id)
+        .lock_shared()
         .all(db)
         .await?
     {

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use entity::{agency_group, agency_group_member, assignment, plan, task};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, sea_query::Query,
+    QueryFilter, QuerySelect, sea_query::Query,
 };
 use serde_json::json;
 
@@ -46,7 +46,14 @@ async fn set_members_in(
     agency_codes: &[String],
     from: NaiveDate,
 ) -> ServiceResult<agency_group::Model> {
-    let group = catalog::group_by_code_in(txn, group_code, None)
+    let found = catalog::group_by_code_in(txn, group_code, None)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("agency group"))?;
+    // Locked from here on: concurrent changes of one group's members apply one after the
+    // other, each to what the one before it left.
+    let group = agency_group::Entity::find_by_id(found.id)
+        .lock_exclusive()
+        .one(txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("agency group"))?;
     let assigning_plans = Query::select()

@@ -19,7 +19,8 @@ use entity::{
 };
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 use serde_json::json;
@@ -126,9 +127,19 @@ pub async fn record_in<C: ConnectionTrait>(
             old.code
         )));
     }
+    // Every agency the succession names, locked in one order (by id) before anything is
+    // checked for good: successions naming the same agencies (A to B while B to A) take
+    // turns and each sees what the one before it did, and a task or group naming one of
+    // them waits too (`catalog::assignable_agencies`). SQLite's writers take turns anyway.
+    let named = successors(db, &old, from, &succession.handovers).await?;
+    agency::Entity::find()
+        .filter(agency::Column::Id.is_in(named.iter().map(|a| a.id).chain([old.id])))
+        .order_by_asc(agency::Column::Id)
+        .lock_exclusive()
+        .all(db)
+        .await?;
     // First, and only if it has not ended: concurrent successions of one agency wait
-    // here for the first (its row lock on PostgreSQL, the write lock on SQLite), then
-    // find it ended and stop.
+    // above for the first, then find it ended here and stop.
     let ended = agency::Entity::update_many()
         .col_expr(agency::Column::ValidTo, Expr::value(last_day))
         .filter(agency::Column::Id.eq(old.id))
@@ -144,6 +155,7 @@ pub async fn record_in<C: ConnectionTrait>(
                 .map_or_else(|| "an earlier day".to_owned(), |d| d.to_string())
         )));
     }
+    // Read again now that they are locked: one may have ended meanwhile.
     let successors = successors(db, &old, from, &succession.handovers).await?;
 
     // What the old agency holds on the day it hands over, or would hold later.

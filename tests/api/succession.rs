@@ -1,10 +1,14 @@
 //! Time and change: the 2025 reorganization on the built-in plan. Agencies end, their
 //! work passes to successors, and nothing owed or reported before changes.
+use futures_util::future::join_all;
 use plantrack::service::reorganization;
 use serde_json::{Value, json};
 
 use crate::{
-    fixtures::{PLAN, every_node, field, new_user, open_window, save, submission_in, task_id},
+    fixtures::{
+        PLAN, audit_trail_is_unbroken, every_node, field, new_user, open_window, save,
+        submission_in, task_id,
+    },
     on_both_databases,
     support::{Client, TestApp},
 };
@@ -832,7 +836,92 @@ async fn successions_never_lose_work(app: TestApp) {
     );
 }
 
+/// Changes of the catalog at once take turns: each applies to what the one before it
+/// left, as its audit entry says. A task's assignees and a group's members set many times
+/// at once end as the last setting says; two agencies each handed to the other at once
+/// are not both ended (the second sees the first ended); an agency named by a task while
+/// it is succeeded has its work passed on, or is refused.
+async fn concurrent_catalog_changes_take_their_turns(app: TestApp) {
+    let admin = app.client("admin").await;
+    let task = task_id(&app, "I", Some(1)).await;
+    let leads = [
+        ["so-nnptnt", "so-tnmt", "so-khdt"],
+        ["so-noi-vu", "so-tai-chinh", "so-khdt"],
+        ["so-nnptnt", "so-noi-vu", "so-y-te"],
+        ["so-tnmt", "so-y-te", "so-tai-chinh"],
+    ];
+    let assigned = join_all((0..12).map(|n| {
+        let (admin, task, leads) = (&admin, &task, leads[n % leads.len()]);
+        async move {
+            admin
+                .graphql(ASSIGN, json!({ "t": task, "r": "LEAD", "a": leads }))
+                .await
+        }
+    }))
+    .await;
+    for reply in &assigned {
+        reply.data();
+    }
+    audit_trail_is_unbroken(&app, "task").await;
+    // The agencies named as leads from today on: the last setting's three, not a mix.
+    let now = admin
+        .graphql(
+            "query($t: ID!) { node(id: $t) { ... on Task { assignments { role validTo agency { code } } } } }",
+            json!({ "t": task }),
+        )
+        .await;
+    let mut codes: Vec<&str> = now.data()["node"]["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["role"] == "LEAD" && a["validTo"].is_null())
+        .filter_map(|a| a["agency"]["code"].as_str())
+        .collect();
+    codes.sort_unstable();
+    assert!(
+        leads.iter().any(|l| {
+            let mut l = l.to_vec();
+            l.sort_unstable();
+            l == codes
+        }),
+        "the leads are one setting's, not a mix: {codes:?}"
+    );
+
+    let members = [
+        ["ubnd-tay-son", "ubnd-an-lao", "ubnd-hoai-an"],
+        ["ubnd-phu-my", "ubnd-van-canh", "ubnd-hoai-an"],
+    ];
+    let set = "mutation($a: [String!]!) { setAgencyGroupMembers(group: \"lien-quan-iv\", agencies: $a) { members { code } } }";
+    let replies =
+        join_all((0..8).map(|n| admin.graphql(set, json!({ "a": members[n % members.len()] }))))
+            .await;
+    for reply in &replies {
+        reply.data();
+    }
+    audit_trail_is_unbroken(&app, "agency_group").await;
+
+    // Each of two districts handed to the other, at once.
+    let pair = |from: &'static str, to: &'static str| {
+        admin.graphql(
+            RECORD,
+            json!({ "i": { "agency": from, "lastDay": "2025-06-30", "handovers": [{ "successor": to }] } }),
+        )
+    };
+    let (there, back) = tokio::join!(
+        pair("ubnd-an-nhon", "ubnd-hoai-nhon"),
+        pair("ubnd-hoai-nhon", "ubnd-an-nhon")
+    );
+    let codes = [there.error_code(), back.error_code()];
+    assert!(
+        codes.contains(&None) && codes.contains(&Some("BAD_USER_INPUT")),
+        "one succession, not a cycle: {codes:?} {} {}",
+        there.body,
+        back.body
+    );
+}
+
 on_both_databases!(
+    concurrent_catalog_changes_take_their_turns,
     successions_never_lose_work,
     the_coordinator_edits_a_tasks_text_and_deliverables,
     the_coordinator_edits_who_a_task_assigns,
