@@ -127,6 +127,18 @@ async fn logged_out_forged_expired_and_disabled_tokens_are_refused(app: TestApp)
     let reply = client.graphql("mutation { logout }", json!({})).await;
     assert_eq!(reply.data()["logout"], true);
     assert_eq!(ask(&client).await.as_deref(), Some("UNAUTHENTICATED"));
+    // Several logouts with one token at once: one ends the sign-in, the others find it
+    // ended, as they would one after the other.
+    let client = app.client("anlao").await;
+    let replies = join_all((0..6).map(|_| client.graphql("mutation { logout }", json!({})))).await;
+    let codes: Vec<Option<&str>> = replies.iter().map(|r| r.error_code()).collect();
+    assert_eq!(codes.iter().filter(|c| c.is_none()).count(), 1, "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .all(|c| matches!(c, None | Some("UNAUTHENTICATED"))),
+        "{codes:?}"
+    );
     // Forged.
     let forged = Client {
         app: &app,
