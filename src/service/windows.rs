@@ -4,7 +4,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::{period, plan, reporting_window};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, QueryTrait, Select, SqlErr,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, SqlErr,
 };
 use serde_json::json;
 
@@ -184,17 +184,28 @@ pub async fn refuse_if_closed<C: ConnectionTrait>(
     }
 }
 
-/// The periods of `plan_ids` whose reporting windows have closed.
+/// The periods of `plan_ids` whose reporting windows have closed. Every window of the
+/// plans stays as read until the caller's transaction ends (on PostgreSQL; SQLite's
+/// writers take turns): a close that commits meanwhile waits, and one that committed
+/// first is seen, so that no change lands in a period after its window's close was
+/// answered.
 async fn closed_periods<C: ConnectionTrait>(
     db: &C,
     plan_ids: &[i64],
 ) -> ServiceResult<Vec<period::Model>> {
-    let closed = reporting_window::Entity::find()
+    let windows = reporting_window::Entity::find()
         .filter(reporting_window::Column::PlanId.is_in(plan_ids.iter().copied()))
-        .filter(reporting_window::Column::ClosesAt.lte(Utc::now()))
+        .order_by_asc(reporting_window::Column::Id)
+        .lock_shared()
         .all(db)
         .await?;
-    let period_ids: Vec<i64> = closed.iter().map(|w| w.period_id).collect();
+    // After the read, which may have waited for a close.
+    let now = Utc::now();
+    let period_ids: Vec<i64> = windows
+        .iter()
+        .filter(|w| w.closes_at <= now)
+        .map(|w| w.period_id)
+        .collect();
     catalog::find_by_ids::<period::Entity, _>(db, &period_ids).await
 }
 

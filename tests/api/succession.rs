@@ -920,7 +920,53 @@ async fn concurrent_catalog_changes_take_their_turns(app: TestApp) {
     );
 }
 
+/// A change of who owes what that races a window's close waits for the close and is then
+/// refused: nothing changes in a period after its window's close was answered. The close
+/// is held open here, as a slow one would be, by a transaction of the test's own.
+async fn a_change_racing_a_close_waits_and_is_refused(app: TestApp) {
+    use entity::reporting_window;
+    use sea_orm::{EntityTrait, sea_query::Expr};
+    open_window(&app, "2024", 48).await.data();
+    let coordinator = app.client("coordinator").await;
+    let task = task_id(&app, "I", Some(1)).await;
+    let owner = app.owner_db().await;
+    let closing = plantrack::db::begin_write(&owner).await.unwrap();
+    let now = chrono::Utc::now();
+    reporting_window::Entity::update_many()
+        .col_expr(
+            reporting_window::Column::OpensAt,
+            Expr::value(now - chrono::Duration::hours(3)),
+        )
+        .col_expr(
+            reporting_window::Column::DueAt,
+            Expr::value(now - chrono::Duration::hours(2)),
+        )
+        .col_expr(
+            reporting_window::Column::ClosesAt,
+            Expr::value(now - chrono::Duration::hours(1)),
+        )
+        .exec(&closing)
+        .await
+        .unwrap();
+    let change = coordinator.graphql(
+        ASSIGN,
+        json!({ "t": task, "r": "PARTNER", "a": ["so-y-te"], "f": "2024-06-01" }),
+    );
+    let close = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        closing.commit().await.unwrap();
+    };
+    let (changed, ()) = tokio::join!(change, close);
+    assert_eq!(
+        changed.error_code(),
+        Some("WINDOW_CLOSED"),
+        "{}",
+        changed.body
+    );
+}
+
 on_both_databases!(
+    a_change_racing_a_close_waits_and_is_refused,
     concurrent_catalog_changes_take_their_turns,
     successions_never_lose_work,
     the_coordinator_edits_a_tasks_text_and_deliverables,
