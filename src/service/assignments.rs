@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use chrono::NaiveDate;
 use entity::{assignment, plan, task};
+use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
     QueryFilter, QuerySelect,
@@ -52,7 +53,7 @@ async fn set_assignees_in(
     // Locked from the read on: concurrent changes of one task's assignees apply one after
     // the other, each to what the one before it left.
     let task = task::Entity::find_by_id(task_id)
-        .lock_exclusive()
+        .lock(LockType::NoKeyUpdate)
         .one(txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("task"))?;
@@ -95,11 +96,21 @@ async fn set_assignees_in(
         .collect();
     before.sort_unstable();
     let wanted_ids: Vec<i64> = agencies.iter().map(|a| a.id).collect();
+    let mut planned: Vec<(&assignment::Model, timeline::Change)> = direct
+        .iter()
+        .map(|row| {
+            let wanted = wanted_ids.contains(&row.agency_id.unwrap_or_default());
+            let change = timeline::change_from(row.valid_from, row.valid_to, wanted, from);
+            (*row, change)
+        })
+        .collect();
+    // A row that already holds settles its agency before an ended one could be extended:
+    // an agency can have both (one ended yesterday, one a succession gave it today).
+    planned.sort_by_key(|(_, change)| *change == timeline::Change::Extend);
     let mut settled: HashSet<i64> = HashSet::new();
-    for row in &direct {
+    for (row, change) in planned {
         let agency_id = row.agency_id.unwrap_or_default();
         let wanted = wanted_ids.contains(&agency_id);
-        let change = timeline::change_from(row.valid_from, row.valid_to, wanted, from);
         // Whether this row is the agency's assignment from `from` on (one per agency).
         let settles = match change {
             timeline::Change::Keep => wanted,

@@ -5,6 +5,7 @@ use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_ha
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use entity::{agency, agency_succession, api_token, plan_recipient, user};
+use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
@@ -561,7 +562,7 @@ async fn update_user(
     let txn = crate::db::begin_write(db).await?;
     let before = user::Entity::find()
         .filter(user::Column::Username.eq(username.trim()))
-        .lock_exclusive()
+        .lock(LockType::NoKeyUpdate)
         .one(&txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("user"))?;

@@ -3,6 +3,7 @@
 
 use chrono::NaiveDate;
 use entity::{agency_group, agency_group_member, assignment, plan, task};
+use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
     QueryFilter, QuerySelect, sea_query::Query,
@@ -52,7 +53,7 @@ async fn set_members_in(
     // Locked from here on: concurrent changes of one group's members apply one after the
     // other, each to what the one before it left.
     let group = agency_group::Entity::find_by_id(found.id)
-        .lock_exclusive()
+        .lock(LockType::NoKeyUpdate)
         .one(txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("agency group"))?;

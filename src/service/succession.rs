@@ -17,6 +17,7 @@ use chrono::NaiveDate;
 use entity::{
     agency, agency_group_member, agency_succession, assignment, plan, plan_coordination, task,
 };
+use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
@@ -135,7 +136,7 @@ pub async fn record_in<C: ConnectionTrait>(
     agency::Entity::find()
         .filter(agency::Column::Id.is_in(named.iter().map(|a| a.id).chain([old.id])))
         .order_by_asc(agency::Column::Id)
-        .lock_exclusive()
+        .lock(LockType::NoKeyUpdate)
         .all(db)
         .await?;
     // First, and only if it has not ended: concurrent successions of one agency wait

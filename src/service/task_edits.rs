@@ -6,6 +6,7 @@
 //! A change that would alter a period whose reporting window has closed is refused.
 use chrono::NaiveDate;
 use entity::{deliverable, task, task_revision};
+use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -142,7 +143,7 @@ async fn edit_in(
 ) -> ServiceResult<task::Model> {
     // Edits of one task wait for each other (SQLite's writers already do).
     let task = task::Entity::find_by_id(task_id)
-        .lock_exclusive()
+        .lock(LockType::NoKeyUpdate)
         .one(txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("task"))?;

@@ -2,6 +2,7 @@
 //! only while it is open.
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::{period, plan, reporting_window};
+use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, SqlErr,
@@ -353,7 +354,7 @@ pub async fn set_closing(
     // Locked from the read on: concurrent closes and reopens apply one after the other,
     // each checked against, and audited from, what the previous one left.
     let before = of_plan_and_period(plan.id, period.id)
-        .lock_exclusive()
+        .lock(LockType::NoKeyUpdate)
         .one(&txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("reporting window"))?;

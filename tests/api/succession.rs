@@ -965,8 +965,43 @@ async fn a_change_racing_a_close_waits_and_is_refused(app: TestApp) {
     );
 }
 
+/// An agency handed a task by a succession today, after its own assignment ended
+/// yesterday, named again as the task's lead: one assignment of it, not two.
+async fn an_agency_named_again_holds_one_assignment(app: TestApp) {
+    let admin = app.client("admin").await;
+    let task = crate::fixtures::led_tasks(&admin, "so-tttt")
+        .await
+        .remove(0);
+    let today = chrono::Utc::now().date_naive();
+    let yesterday = (today - chrono::Duration::days(1)).to_string();
+    let set = |leads: Value, from: String| {
+        admin.graphql(
+            ASSIGN,
+            json!({ "t": task, "r": "LEAD", "a": leads, "f": from }),
+        )
+    };
+    set(json!(["ubnd-hoai-an"]), today.to_string()).await.data();
+    admin
+        .graphql(
+            RECORD,
+            json!({ "i": { "agency": "ubnd-hoai-an", "lastDay": yesterday, "handovers": [{ "successor": "so-tttt" }] } }),
+        )
+        .await
+        .data();
+    let reply = set(json!(["so-tttt"]), today.to_string()).await;
+    let holding: Vec<&Value> = reply.data()["setTaskAssignees"]["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["role"] == "LEAD" && a["validTo"].is_null())
+        .filter(|a| a["agency"]["code"] == "so-tttt")
+        .collect();
+    assert_eq!(holding.len(), 1, "{holding:?}");
+}
+
 on_both_databases!(
     a_change_racing_a_close_waits_and_is_refused,
+    an_agency_named_again_holds_one_assignment,
     concurrent_catalog_changes_take_their_turns,
     successions_never_lose_work,
     the_coordinator_edits_a_tasks_text_and_deliverables,
