@@ -90,9 +90,10 @@ impl From<DbErr> for ServiceError {
 /// A statement failed because the database went away or gave up, not because of the
 /// statement: the connection broke under it (an I/O error), PostgreSQL's
 /// `statement_timeout` cancelled it (SQLSTATE 57014), the server is shutting down or
-/// starting (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now), or
-/// the connection failed (class 08); or SQLite found its disk full or could not get the
-/// write lock in time.
+/// starting (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now), the
+/// connection failed (class 08), or it chose this transaction to end a deadlock (40P01)
+/// or could not serialize it (40001), which trying again resolves; or SQLite found its
+/// disk full or could not get the write lock in time.
 fn is_unavailable(err: &DbErr) -> bool {
     let (DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
     | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))) = err
@@ -116,7 +117,10 @@ fn is_unavailable(err: &DbErr) -> bool {
                     .is_some_and(|code| matches!(code & 0xff, 5 | 6 | 13));
             }
             d.code().is_some_and(|code| {
-                matches!(&*code, "57014" | "57P01" | "57P02" | "57P03") || code.starts_with("08")
+                matches!(
+                    &*code,
+                    "57014" | "57P01" | "57P02" | "57P03" | "40P01" | "40001"
+                ) || code.starts_with("08")
             })
         }),
     }

@@ -999,7 +999,51 @@ async fn an_agency_named_again_holds_one_assignment(app: TestApp) {
     assert_eq!(holding.len(), 1, "{holding:?}");
 }
 
+/// A change that PostgreSQL ends to break a deadlock answers SERVICE_UNAVAILABLE (try
+/// again), not an internal error. The deadlock is made by a transaction of the test's
+/// own: it holds an agency, the change locks the task and waits for the agency, then the
+/// test's transaction asks for the task. SQLite's writers take turns: no deadlock there.
+async fn a_change_ended_by_a_deadlock_is_unavailable(app: TestApp) {
+    use entity::{agency, task};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    if app.backend != "postgres" {
+        return;
+    }
+    let coordinator = app.client("coordinator").await;
+    let task_gid = task_id(&app, "I", Some(1)).await;
+    let owner = app.owner_db().await;
+    let holder = plantrack::db::begin_write(&owner).await.unwrap();
+    agency::Entity::find()
+        .filter(agency::Column::Code.eq("so-y-te"))
+        .lock_exclusive()
+        .all(&holder)
+        .await
+        .unwrap();
+    let change = coordinator.graphql(
+        ASSIGN,
+        json!({ "t": task_gid, "r": "PARTNER", "a": ["so-y-te"] }),
+    );
+    let take_the_task = async {
+        // Once the change holds the task and waits for the agency.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let outcome = task::Entity::find().lock_exclusive().all(&holder).await;
+        drop(holder);
+        outcome
+    };
+    let (changed, taken) = tokio::join!(change, take_the_task);
+    match changed.error_code() {
+        // PostgreSQL ended the change: the test's transaction got the task.
+        Some(code) => {
+            assert_eq!(code, "SERVICE_UNAVAILABLE", "{}", changed.body);
+            assert!(taken.is_ok());
+        }
+        // PostgreSQL ended the test's transaction instead: the change went through.
+        None => assert!(taken.is_err()),
+    }
+}
+
 on_both_databases!(
+    a_change_ended_by_a_deadlock_is_unavailable,
     a_change_racing_a_close_waits_and_is_refused,
     an_agency_named_again_holds_one_assignment,
     concurrent_catalog_changes_take_their_turns,
