@@ -65,12 +65,16 @@ async fn set_assignees_in(
         .one(txn)
         .await?
         .ok_or_else(|| ServiceError::not_found("plan"))?;
+    let task_rows = || {
+        assignment::Entity::find()
+            .filter(assignment::Column::TaskId.eq(task.id))
+            .all(txn)
+    };
+    // Held before the rows are read for good: see `catalog::named_and_held`.
+    let naming_now = task_rows().await?.into_iter().filter_map(|a| a.agency_id);
     let agencies =
-        catalog::assignable_agencies(txn, agency_codes, from, &plan.jurisdiction).await?;
-    let rows = assignment::Entity::find()
-        .filter(assignment::Column::TaskId.eq(task.id))
-        .all(txn)
-        .await?;
+        catalog::named_and_held(txn, agency_codes, from, &plan.jurisdiction, naming_now).await?;
+    let rows = task_rows().await?;
     let in_role = |a: &&assignment::Model| a.role == role.as_str();
     let holding = |a: &&assignment::Model| timeline::holds(a.valid_from, a.valid_to, from);
     let leads_through_groups = rows

@@ -682,6 +682,39 @@ pub fn assigns(role: AssignmentRole, agency_id: Expr, task_id: Expr, day: Expr) 
         .or(exists(through_coordination))
 }
 
+/// Holds agencies as they are until the caller's transaction ends (on PostgreSQL; SQLite's
+/// writers take turns): a succession ending one of them waits, and one that ended it
+/// first is seen by the caller's reads after this. One statement, in id order, so that
+/// two callers cannot wait on each other. A change of who a task or group names holds the
+/// agencies it names and those it may drop, then reads them again.
+async fn hold_agencies<C: ConnectionTrait>(
+    db: &C,
+    ids: impl IntoIterator<Item = i64>,
+) -> ServiceResult<()> {
+    agency::Entity::find()
+        .filter(agency::Column::Id.is_in(ids.into_iter().collect::<HashSet<_>>()))
+        .order_by_asc(agency::Column::Id)
+        .lock_shared()
+        .all(db)
+        .await?;
+    Ok(())
+}
+
+/// [`assignable_agencies`] for a change of who a task or group names: the agencies of
+/// `codes` and those it names now (`current`) held ([`hold_agencies`]), then those of
+/// `codes` read again.
+pub async fn named_and_held<C: ConnectionTrait>(
+    db: &C,
+    codes: &[String],
+    from: chrono::NaiveDate,
+    near: &str,
+    current: impl IntoIterator<Item = i64>,
+) -> ServiceResult<Vec<agency::Model>> {
+    let named = assignable_agencies(db, codes, from, near).await?;
+    hold_agencies(db, named.iter().map(|a| a.id).chain(current)).await?;
+    assignable_agencies(db, codes, from, near).await
+}
+
 /// The agencies of `codes`, each of which may be given tasks from the day `from`: known,
 /// a tenant, and existing then; else BAD_USER_INPUT naming the first that is not.
 pub async fn assignable_agencies<C: ConnectionTrait>(
@@ -691,15 +724,10 @@ pub async fn assignable_agencies<C: ConnectionTrait>(
     near: &str,
 ) -> ServiceResult<Vec<agency::Model>> {
     // One read for every code, however long the list; each is then read by the one rule.
-    // The rows stay as read until the caller's transaction ends (on PostgreSQL; SQLite's
-    // writers take turns): a succession ending one of them waits, and one that ended it
-    // first is seen. Locked in one order, so that two callers cannot wait on each other.
     let bare: HashSet<&str> = codes.iter().map(|c| code_parts(c).1).collect();
     let mut same_code: HashMap<String, Vec<agency::Model>> = HashMap::new();
     for agency in agency::Entity::find()
         .filter(agency::Column::Code.is_in(bare))
-        .order_by_asc(agency::Column::Id)
-        .lock_shared()
         .all(db)
         .await?
     {

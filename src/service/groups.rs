@@ -97,12 +97,16 @@ async fn set_members_in(
     }
     let plan_ids: Vec<i64> = using_plans.iter().map(|p| p.id).collect();
     windows::refuse_if_closed(txn, &plan_ids, from).await?;
+    let group_rows = || {
+        agency_group_member::Entity::find()
+            .filter(agency_group_member::Column::GroupId.eq(group.id))
+            .all(txn)
+    };
+    // Held before the rows are read for good: see `catalog::named_and_held`.
+    let members_now = group_rows().await?.into_iter().map(|m| m.agency_id);
     let agencies =
-        catalog::assignable_agencies(txn, agency_codes, from, &group.jurisdiction).await?;
-    let rows = agency_group_member::Entity::find()
-        .filter(agency_group_member::Column::GroupId.eq(group.id))
-        .all(txn)
-        .await?;
+        catalog::named_and_held(txn, agency_codes, from, &group.jurisdiction, members_now).await?;
+    let rows = group_rows().await?;
     let holds = |m: &agency_group_member::Model| timeline::holds(m.valid_from, m.valid_to, from);
     let mut before: Vec<i64> = rows
         .iter()

@@ -836,6 +836,23 @@ async fn successions_never_lose_work(app: TestApp) {
     );
 }
 
+/// The agencies a task names directly in `role` from today on.
+async fn named_from_today(client: &Client<'_>, task: &str, role: &str) -> Vec<String> {
+    let now = client
+        .graphql(
+            "query($t: ID!) { node(id: $t) { ... on Task { assignments { role validTo agency { code } } } } }",
+            json!({ "t": task }),
+        )
+        .await;
+    now.data()["node"]["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["role"] == role && a["validTo"].is_null())
+        .filter_map(|a| a["agency"]["code"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// Changes of the catalog at once take turns: each applies to what the one before it
 /// left, as its audit entry says. A task's assignees and a group's members set many times
 /// at once end as the last setting says; two agencies each handed to the other at once
@@ -864,19 +881,7 @@ async fn concurrent_catalog_changes_take_their_turns(app: TestApp) {
     }
     audit_trail_is_unbroken(&app, "task").await;
     // The agencies named as leads from today on: the last setting's three, not a mix.
-    let now = admin
-        .graphql(
-            "query($t: ID!) { node(id: $t) { ... on Task { assignments { role validTo agency { code } } } } }",
-            json!({ "t": task }),
-        )
-        .await;
-    let mut codes: Vec<&str> = now.data()["node"]["assignments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| a["role"] == "LEAD" && a["validTo"].is_null())
-        .filter_map(|a| a["agency"]["code"].as_str())
-        .collect();
+    let mut codes = named_from_today(&admin, &task, "LEAD").await;
     codes.sort_unstable();
     assert!(
         leads.iter().any(|l| {
@@ -1042,8 +1047,43 @@ async fn a_change_ended_by_a_deadlock_is_unavailable(app: TestApp) {
     }
 }
 
+/// A succession and a change that drops the ending agency, at once, end as one after the
+/// other would: the tasks are assigned as the change says, and the successor takes on
+/// nothing the change removed.
+async fn a_succession_and_a_change_dropping_its_agency_take_turns(app: TestApp) {
+    let admin = app.client("admin").await;
+    let mut tasks = Vec::new();
+    for (section, number) in [("I", 1), ("I", 2), ("I", 3), ("I", 4), ("II", 1), ("II", 2)] {
+        tasks.push(task_id(&app, section, Some(number)).await);
+    }
+    let partners = |task: &String, agencies: Value| {
+        admin.graphql(ASSIGN, json!({ "t": task, "r": "PARTNER", "a": agencies }))
+    };
+    for task in &tasks {
+        partners(task, json!(["so-gddt", "so-y-te"])).await.data();
+    }
+    let yesterday = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
+    let succession = admin.graphql(
+        RECORD,
+        json!({ "i": { "agency": "so-gddt", "lastDay": yesterday, "handovers": [{ "successor": "so-khdt" }] } }),
+    );
+    let (recorded, changed) = tokio::join!(
+        succession,
+        join_all(tasks.iter().map(|task| partners(task, json!(["so-y-te"]))))
+    );
+    recorded.data();
+    for reply in &changed {
+        reply.data();
+    }
+    for task in &tasks {
+        let partners = named_from_today(&admin, task, "PARTNER").await;
+        assert_eq!(partners, ["so-y-te"], "{task}");
+    }
+}
+
 on_both_databases!(
     a_change_ended_by_a_deadlock_is_unavailable,
+    a_succession_and_a_change_dropping_its_agency_take_turns,
     a_change_racing_a_close_waits_and_is_refused,
     an_agency_named_again_holds_one_assignment,
     concurrent_catalog_changes_take_their_turns,
