@@ -358,7 +358,6 @@ fn root_keys(request: &mut Request) -> Vec<async_graphql::Name> {
     keys
 }
 
-/// A value of type `T` in request or connection data.
 /// Turns off the caches of a mutation's loaders. A mutation's fields run one after the
 /// other, each writing: rows a loader read for one field's payload must not answer the
 /// next field's, which would show them as they were before it wrote.
@@ -371,6 +370,7 @@ fn uncached(request: &Request) {
     }
 }
 
+/// A value of type `T` in request or connection data.
 fn data<T: Any>(data: &Data) -> Option<&T> {
     data.get(&TypeId::of::<T>())
         .and_then(|value| value.downcast_ref())

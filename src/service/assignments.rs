@@ -6,10 +6,9 @@ use std::collections::HashSet;
 
 use chrono::NaiveDate;
 use entity::{assignment, plan, task};
-use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QuerySelect,
+    QueryFilter, QuerySelect, sea_query::LockType,
 };
 use serde_json::json;
 

@@ -5,13 +5,12 @@ use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_ha
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use entity::{agency, agency_succession, api_token, plan_recipient, user};
-use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QuerySelect, SqlErr,
-    sea_query::{Expr, ExprTrait, Query},
+    IntoActiveModel, PaginatorTrait, QueryFilter, QuerySelect,
+    sea_query::{Expr, ExprTrait, LockType, Query},
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
@@ -418,12 +417,8 @@ pub async fn create_user(
     })
     .exec_with_returning(&txn)
     .await
-    // Another admin's user of the same name committed after the check above (PostgreSQL
-    // reads what was committed when each statement starts).
-    .map_err(|err| match err.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => taken,
-        _ => err.into(),
-    })?;
+    // Another admin's user of the same name committed after the check above.
+    .map_err(|err| ServiceError::unless_unique(err, taken))?;
     audit::record(
         &txn,
         actor,

@@ -15,7 +15,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
     sea_query::{
-        Alias, Asterisk, CommonTableExpression, Expr, ExprTrait, Order, Query, WithClause,
+        Alias, Asterisk, CommonTableExpression, Expr, ExprTrait, LockType, Order, Query, WithClause,
     },
 };
 
@@ -682,26 +682,27 @@ pub fn assigns(role: AssignmentRole, agency_id: Expr, task_id: Expr, day: Expr) 
         .or(exists(through_coordination))
 }
 
-/// Holds agencies as they are until the caller's transaction ends (on PostgreSQL; SQLite's
-/// writers take turns): a succession ending one of them waits, and one that ended it
-/// first is seen by the caller's reads after this. One statement, in id order, so that
-/// two callers cannot wait on each other. A change of who a task or group names holds the
-/// agencies it names and those it may drop, then reads them again.
-async fn hold_agencies<C: ConnectionTrait>(
+/// Locks agencies until the caller's transaction ends (on PostgreSQL; SQLite's writers
+/// take turns): a succession locks those it names (`NoKeyUpdate`), a change of who a task
+/// or group names holds those it names and may drop (`Share`), so that each waits for the
+/// other or sees what it did. One statement, in id order, so that no two callers wait on
+/// each other.
+pub async fn lock_agencies<C: ConnectionTrait>(
     db: &C,
     ids: impl IntoIterator<Item = i64>,
+    lock: LockType,
 ) -> ServiceResult<()> {
     agency::Entity::find()
         .filter(agency::Column::Id.is_in(ids.into_iter().collect::<HashSet<_>>()))
         .order_by_asc(agency::Column::Id)
-        .lock_shared()
+        .lock(lock)
         .all(db)
         .await?;
     Ok(())
 }
 
 /// [`assignable_agencies`] for a change of who a task or group names: the agencies of
-/// `codes` and those it names now (`current`) held ([`hold_agencies`]), then those of
+/// `codes` and those it names now (`current`) held ([`lock_agencies`]), then those of
 /// `codes` read again.
 pub async fn named_and_held<C: ConnectionTrait>(
     db: &C,
@@ -711,7 +712,8 @@ pub async fn named_and_held<C: ConnectionTrait>(
     current: impl IntoIterator<Item = i64>,
 ) -> ServiceResult<Vec<agency::Model>> {
     let named = assignable_agencies(db, codes, from, near).await?;
-    hold_agencies(db, named.iter().map(|a| a.id).chain(current)).await?;
+    let held = named.iter().map(|a| a.id).chain(current);
+    lock_agencies(db, held, LockType::Share).await?;
     assignable_agencies(db, codes, from, near).await
 }
 

@@ -127,6 +127,16 @@ fn is_unavailable(err: &DbErr) -> bool {
 }
 
 impl ServiceError {
+    /// `instead` where `err` broke a unique index: another transaction committed the same
+    /// key after this one checked for it (PostgreSQL reads what was committed when each
+    /// statement starts). Any other error maps as usual.
+    pub fn unless_unique(err: DbErr, instead: ServiceError) -> Self {
+        match err.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => instead,
+            _ => err.into(),
+        }
+    }
+
     pub fn not_found(what: impl Into<String>) -> Self {
         Self::NotFound(what.into())
     }

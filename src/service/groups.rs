@@ -3,10 +3,10 @@
 
 use chrono::NaiveDate;
 use entity::{agency_group, agency_group_member, assignment, plan, task};
-use sea_orm::sea_query::LockType;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QuerySelect, sea_query::Query,
+    ActiveValue::Set,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
+    sea_query::{LockType, Query},
 };
 use serde_json::json;
 

@@ -11,9 +11,9 @@ use entity::{
     deliverable, period, reporting_window, submission, submission_deliverable, task,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QueryResult,
-    QuerySelect, QueryTrait, SqlErr,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QueryResult, QuerySelect,
+    QueryTrait,
     sea_query::{
         Alias, Asterisk, CommonTableExpression, Condition, Expr, ExprTrait, Func, OnConflict,
         Query, SelectStatement, SubQueryStatement, WithClause,
@@ -129,17 +129,6 @@ fn conflict(expected: Option<i32>, current: i32) -> ServiceError {
     ServiceError::Conflict {
         expected: expected.unwrap_or(0),
         current,
-    }
-}
-
-/// Maps a lost race on the unique (agency, task, period) key to CONFLICT.
-fn unique_to_conflict(err: DbErr) -> ServiceError {
-    match err.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => ServiceError::Conflict {
-            expected: 0,
-            current: 1,
-        },
-        _ => ServiceError::Database(err),
     }
 }
 
@@ -603,7 +592,10 @@ pub async fn save(
             let created = write_report(&txn, actor, "create", &[], None, &draft, evidence)
                 .await
                 .map_err(|e| match e {
-                    ServiceError::Database(e) => unique_to_conflict(e),
+                    // A lost race on the unique (agency, task, period) key.
+                    ServiceError::Database(e) => {
+                        ServiceError::unless_unique(e, conflict(Some(0), 1))
+                    }
                     other => other,
                 })?
                 .ok_or_else(|| ServiceError::Internal("a created report came back empty".into()))?;

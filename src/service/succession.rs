@@ -17,12 +17,10 @@ use chrono::NaiveDate;
 use entity::{
     agency, agency_group_member, agency_succession, assignment, plan, plan_coordination, task,
 };
-use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-    sea_query::{Expr, ExprTrait, OnConflict},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait, LockType, OnConflict},
 };
 use serde_json::json;
 
@@ -128,17 +126,13 @@ pub async fn record_in<C: ConnectionTrait>(
             old.code
         )));
     }
-    // Every agency the succession names, locked in one order (by id) before anything is
-    // checked for good: successions naming the same agencies (A to B while B to A) take
-    // turns and each sees what the one before it did, and a task or group naming one of
-    // them waits too (`catalog::assignable_agencies`). SQLite's writers take turns anyway.
+    // Every agency the succession names, locked before anything is checked for good:
+    // successions naming the same agencies (A to B while B to A) take turns and each sees
+    // what the one before it did, and a task or group naming one of them waits too
+    // (`catalog::lock_agencies`).
     let named = successors(db, &old, from, &succession.handovers).await?;
-    agency::Entity::find()
-        .filter(agency::Column::Id.is_in(named.iter().map(|a| a.id).chain([old.id])))
-        .order_by_asc(agency::Column::Id)
-        .lock(LockType::NoKeyUpdate)
-        .all(db)
-        .await?;
+    let locked = named.iter().map(|a| a.id).chain([old.id]);
+    catalog::lock_agencies(db, locked, LockType::NoKeyUpdate).await?;
     // First, and only if it has not ended: concurrent successions of one agency wait
     // above for the first, then find it ended here and stop.
     let ended = agency::Entity::update_many()

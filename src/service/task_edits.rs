@@ -6,10 +6,9 @@
 //! A change that would alter a period whose reporting window has closed is refused.
 use chrono::NaiveDate;
 use entity::{deliverable, task, task_revision};
-use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::LockType,
 };
 use serde_json::json;
 

@@ -2,10 +2,10 @@
 //! only while it is open.
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::{period, plan, reporting_window};
-use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, SqlErr,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
+    sea_query::LockType,
 };
 use serde_json::json;
 
@@ -310,12 +310,8 @@ pub async fn open(
     })
     .exec_with_returning(&txn)
     .await
-    // Another coordinator's open committed after the check above (PostgreSQL reads
-    // what was committed when each statement starts).
-    .map_err(|err| match err.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => exists(),
-        _ => err.into(),
-    })?;
+    // Another coordinator's open committed after the check above.
+    .map_err(|err| ServiceError::unless_unique(err, exists()))?;
     audit::record(
         &txn,
         Some(actor),

@@ -299,3 +299,14 @@ pub async fn audit_trail_is_unbroken(app: &TestApp, entity: &str) {
     }
     assert!(entries.len() > 1, "{entity}: {} entries", entries.len());
 }
+
+/// Asserts that of `replies` to one change sent several times at once, exactly one
+/// succeeded and every other answered `code`, as they would one after the other.
+pub fn one_succeeded_others(replies: &[Reply], code: &str) {
+    let codes: Vec<Option<&str>> = replies.iter().map(Reply::error_code).collect();
+    assert_eq!(codes.iter().filter(|c| c.is_none()).count(), 1, "{codes:?}");
+    assert!(
+        codes.iter().all(|c| c.is_none() || *c == Some(code)),
+        "{codes:?}"
+    );
+}
